@@ -1,0 +1,85 @@
+import { z } from 'zod'
+
+/**
+ * Every environment variable the product reads, validated once at start-up.
+ * Names follow the original .env. A bad value stops start-up with one line naming the variable.
+ */
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
+const httpUrl = z.url({ protocol: /^https?$/ })
+
+export const ZOHO_REGIONS = ['us', 'eu', 'in', 'au', 'jp', 'cn', 'ca', 'sa'] as const
+
+export const configSchema = z.object({
+  PORT: int(1, 65535).default(8000),
+  APP_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** Unset: embedded PGlite in DATA_DIR. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  /** Unset: the built-in sandbox Zoho org (demo mode). */
+  ZOHO_CLIENT_ID: z.string().min(1).optional(),
+  ZOHO_CLIENT_SECRET: z.string().min(1).optional(),
+  ZOHO_REDIRECT_URI: httpUrl.optional(),
+  ZOHO_ACCOUNTS_URL: httpUrl.default('https://accounts.zoho.com'),
+  ZOHO_API_DOMAIN: httpUrl.default('https://www.zohoapis.com'),
+  ZOHO_REGION: z.enum(ZOHO_REGIONS).default('us'),
+  ZOHO_REFRESH_TOKEN: z.string().min(1).optional(),
+  BASE_CURRENCY: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'must be a 3-letter ISO code')
+    .default('SGD'),
+  CURRENCY_API_KEY: z.string().min(1).optional(),
+  CURRENCY_API_URL: httpUrl.default('https://api.currencyfreaks.com/v2.0'),
+  CURRENCY_CACHE_DAYS: int(1, 365).default(7),
+  CURRENCY_UPDATE_SCHEDULE: z
+    .string()
+    .regex(/^\S+( \S+){4}$/, 'must be a 5-field cron pattern')
+    .default('0 0 * * MON'),
+  SECRET_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  ACCESS_TOKEN_EXPIRE_MINUTES: int(1, 60 * 24 * 30).default(480),
+  SYNC_INTERVAL_MINUTES: int(1, 1440).default(15),
+  SYNC_BATCH_SIZE: int(1, 200).default(200),
+  SYNC_MAX_RETRIES: int(0, 20).default(3),
+  API_RATE_LIMIT_PER_HOUR: int(1, 10_000_000).default(1000),
+  SENTRY_DSN: httpUrl.optional(),
+  /** Extra origins allowed by CORS besides Zoho's widget hosts (comma-separated). */
+  CORS_ORIGINS: z.string().default(''),
+  /** Node only: run the in-process schedules (sync, FX, snapshots). */
+  SCHEDULER: bool.default(true),
+})
+
+export type Config = z.infer<typeof configSchema> & {
+  /** True when no real Zoho client is configured: the built-in sandbox org is used. */
+  demoMode: boolean
+  secretKey: string
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/** Development-only key so the demo runs with zero setup; production must set SECRET_KEY. */
+const DEMO_SECRET_KEY = 'pipeline-pulse-demo-secret-key-change-me'
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings in .env files mean "unset".
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
+  const parsed = configSchema.safeParse(cleaned)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    const name = String(issue.path[0] ?? 'config')
+    throw new ConfigError(`Invalid configuration: ${name}: ${issue.message}`)
+  }
+  const c = parsed.data
+  const demoMode = !c.ZOHO_CLIENT_ID
+  if (!demoMode && !c.ZOHO_CLIENT_SECRET)
+    throw new ConfigError('Invalid configuration: ZOHO_CLIENT_SECRET: required when ZOHO_CLIENT_ID is set')
+  if (c.APP_ENV === 'production' && !c.SECRET_KEY)
+    throw new ConfigError('Invalid configuration: SECRET_KEY: required in production')
+  return { ...c, demoMode, secretKey: c.SECRET_KEY ?? DEMO_SECRET_KEY }
+}

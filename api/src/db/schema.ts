@@ -1,0 +1,412 @@
+import {
+  bigserial,
+  boolean,
+  date,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgTable,
+  primaryKey,
+  serial,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core'
+
+/*
+ * Conventions: every tenant table carries org_id (the Zoho org id, text). Zoho ids are text (19 digits,
+ * beyond 2^53). Money is numeric (never float). Zoho datetimes are timestamptz; Closing_Date is a date.
+ */
+
+const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' })
+const day = (name: string) => date(name, { mode: 'string' })
+const money = (name: string) => numeric(name)
+
+// ---------------------------------------------------------------------------------------------- orgs
+
+export const orgs = pgTable('orgs', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  timeZone: text('time_zone').notNull().default('UTC'),
+  /** Zoho's home currency (org.iso_code); Exchange_Rate on deals is relative to it. */
+  homeCurrency: text('home_currency').notNull(),
+  multiCurrency: boolean('multi_currency').notNull().default(false),
+  /** Reporting currency (BASE_CURRENCY). */
+  baseCurrency: text('base_currency').notNull().default('SGD'),
+  /** Per-DC CRM web host used for record links, e.g. https://crm.zoho.com. */
+  crmHost: text('crm_host').notNull().default('https://crm.zoho.com'),
+  domainName: text('domain_name'),
+  /** 1 = January. */
+  fiscalYearStartMonth: smallint('fiscal_year_start_month').notNull().default(1),
+  /** Settings an admin can change: stale thresholds per stage, quiet days, role overrides live in users. */
+  settings: jsonb('settings').$type<OrgSettings>().notNull().default({}),
+  widgetSecretEnc: text('widget_secret_enc'),
+  widgetSecretRotatedAt: tstz('widget_secret_rotated_at'),
+  createdAt: tstz('created_at').notNull().defaultNow(),
+  updatedAt: tstz('updated_at').notNull().defaultNow(),
+})
+
+export interface OrgSettings {
+  /** Days in stage after which an open deal is "stuck", by stage display value. */
+  staleDaysByStage?: Record<string, number>
+  quietDays?: number
+}
+
+export const zohoConnections = pgTable('zoho_connections', {
+  orgId: text('org_id')
+    .primaryKey()
+    .references(() => orgs.id, { onDelete: 'cascade' }),
+  accountsServer: text('accounts_server').notNull(),
+  apiDomain: text('api_domain').notNull(),
+  /** AES-GCM under a key derived from SECRET_KEY. */
+  refreshTokenEnc: text('refresh_token_enc').notNull(),
+  /** Cached access token shared by every worker/isolate, so refreshes stay under Zoho's 10 per 10 min. */
+  accessTokenEnc: text('access_token_enc'),
+  accessTokenExpiresAt: tstz('access_token_expires_at'),
+  /** Recent refresh times (ISO strings) for the 10-per-10-minutes budget. */
+  refreshLog: jsonb('refresh_log').$type<string[]>().notNull().default([]),
+  scopes: text('scopes'),
+  status: text('status', { enum: ['active', 'broken', 'revoked'] })
+    .notNull()
+    .default('active'),
+  lastError: text('last_error'),
+  connectedByUserId: text('connected_by_user_id'),
+  createdAt: tstz('created_at').notNull().defaultNow(),
+  updatedAt: tstz('updated_at').notNull().defaultNow(),
+})
+
+// ------------------------------------------------------------------------------------- users, roles
+
+export const roles = pgTable(
+  'roles',
+  {
+    orgId: text('org_id').notNull(),
+    id: text('id').notNull(),
+    name: text('name').notNull(),
+    /** Parent role (Zoho reporting_to). */
+    reportsToId: text('reports_to_id'),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.id] })],
+)
+
+export const users = pgTable(
+  'users',
+  {
+    orgId: text('org_id').notNull(),
+    id: text('id').notNull(),
+    zuid: text('zuid'),
+    fullName: text('full_name').notNull(),
+    email: text('email'),
+    /** active | inactive | disabled | deleted, as Zoho reports it. */
+    status: text('status').notNull(),
+    roleId: text('role_id'),
+    profileId: text('profile_id'),
+    profileName: text('profile_name'),
+    reportingToId: text('reporting_to_id'),
+    timeZone: text('time_zone'),
+    /** Admin override of the derived app role (admin | manager | rep). */
+    appRoleOverride: text('app_role_override', { enum: ['admin', 'manager', 'rep'] }),
+    updatedAt: tstz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.id] }),
+    index('users_org_role_idx').on(t.orgId, t.roleId),
+    index('users_zuid_idx').on(t.zuid),
+  ],
+)
+
+// ------------------------------------------------------------------------------------------ stages
+
+export const pipelines = pgTable(
+  'pipelines',
+  {
+    orgId: text('org_id').notNull(),
+    id: text('id').notNull(),
+    layoutId: text('layout_id'),
+    displayValue: text('display_value').notNull(),
+    actualValue: text('actual_value').notNull(),
+    isDefault: boolean('is_default').notNull().default(false),
+    /** Stage display values in pipeline order. */
+    stages: jsonb('stages').$type<string[]>().notNull().default([]),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.id] })],
+)
+
+/** The Deals Stage picklist: the only source of open/won/lost, probability and forecast category. */
+export const stages = pgTable(
+  'stages',
+  {
+    orgId: text('org_id').notNull(),
+    displayValue: text('display_value').notNull(),
+    actualValue: text('actual_value').notNull(),
+    zohoId: text('zoho_id'),
+    sequence: integer('sequence').notNull(),
+    probability: smallint('probability'),
+    state: text('state', { enum: ['open', 'won', 'lost'] }).notNull(),
+    forecastType: text('forecast_type'),
+    forecastCategory: text('forecast_category'),
+    used: boolean('used').notNull().default(true),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.displayValue] }),
+    index('stages_actual_idx').on(t.orgId, t.actualValue),
+  ],
+)
+
+// ------------------------------------------------------------------------------------------- deals
+
+export const DEAL_STATES = ['open', 'won', 'lost', 'unknown'] as const
+export const FX_SOURCES = ['identity', 'provider', 'provider_nearest', 'zoho'] as const
+
+/**
+ * The hot table the analytics read: narrow and indexed. The raw Zoho record lives in deal_raw.
+ * amount_sgd is null exactly when the deal is unpriced.
+ */
+export const deals = pgTable(
+  'deals',
+  {
+    orgId: text('org_id').notNull(),
+    id: text('id').notNull(),
+    name: text('name').notNull(),
+    /** Stage display value (matched from display or actual value); raw value when unknown. */
+    stage: text('stage').notNull(),
+    state: text('state', { enum: DEAL_STATES }).notNull(),
+    forecastCategory: text('forecast_category'),
+    pipeline: text('pipeline'),
+    ownerId: text('owner_id'),
+    ownerName: text('owner_name'),
+    accountName: text('account_name'),
+    territory: text('territory'),
+    /** In the deal's own currency; null when Zoho has no Amount (counts as 0). */
+    amount: money('amount'),
+    currency: text('currency').notNull(),
+    /** Zoho's per-record rate: deal-currency units per one unit of the org's home currency. */
+    zohoExchangeRate: money('zoho_exchange_rate'),
+    /** The deal's own Probability; null when unset. */
+    probability: smallint('probability'),
+    /** Deal's probability, else its stage's default. */
+    effectiveProbability: smallint('effective_probability'),
+    amountSgd: money('amount_sgd'),
+    weightedSgd: money('weighted_sgd'),
+    /** Base-currency units per one unit of the deal currency, as used (exact). */
+    fxRate: money('fx_rate'),
+    fxDate: day('fx_date'),
+    fxSource: text('fx_source', { enum: FX_SOURCES }),
+    fxEstimated: boolean('fx_estimated').notNull().default(false),
+    closingDate: day('closing_date'),
+    createdTime: tstz('created_time').notNull(),
+    modifiedTime: tstz('modified_time').notNull(),
+    lastActivityTime: tstz('last_activity_time'),
+    stageEnteredAt: tstz('stage_entered_at'),
+    /** Times the closing date moved later, as observed. */
+    closingPushCount: integer('closing_push_count').notNull().default(0),
+    syncedAt: tstz('synced_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.id] }),
+    index('deals_org_state_close_idx').on(t.orgId, t.state, t.closingDate),
+    index('deals_org_owner_idx').on(t.orgId, t.ownerId, t.state),
+    index('deals_org_stage_idx').on(t.orgId, t.stage),
+    index('deals_org_modified_idx').on(t.orgId, t.modifiedTime),
+    index('deals_org_created_idx').on(t.orgId, t.createdTime),
+  ],
+)
+
+/** The full Zoho record, kept out of the hot table for re-processing custom fields. */
+export const dealRaw = pgTable(
+  'deal_raw',
+  {
+    orgId: text('org_id').notNull(),
+    id: text('id').notNull(),
+    raw: jsonb('raw').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.id] })],
+)
+
+export const stageHistory = pgTable(
+  'stage_history',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    orgId: text('org_id').notNull(),
+    dealId: text('deal_id').notNull(),
+    stage: text('stage').notNull(),
+    enteredAt: tstz('entered_at').notNull(),
+    amount: money('amount'),
+    probability: smallint('probability'),
+    closingDate: day('closing_date'),
+    /** zoho = Stage_History backfill, sync = observed by our sync, watch = Watch callback. */
+    source: text('source', { enum: ['zoho', 'sync', 'watch'] }).notNull(),
+    zohoId: text('zoho_id'),
+  },
+  (t) => [
+    uniqueIndex('stage_history_uniq').on(t.orgId, t.dealId, t.enteredAt, t.stage),
+    index('stage_history_deal_idx').on(t.orgId, t.dealId, t.enteredAt),
+  ],
+)
+
+/**
+ * Daily snapshots, stored as day-granular versions: a row holds a deal's end-of-day state for every
+ * day in [valid_from, valid_to). "As of D" = rows with valid_from <= D < coalesce(valid_to, infinity).
+ */
+export const dealSnapshots = pgTable(
+  'deal_snapshots',
+  {
+    orgId: text('org_id').notNull(),
+    dealId: text('deal_id').notNull(),
+    validFrom: day('valid_from').notNull(),
+    validTo: day('valid_to'),
+    stage: text('stage').notNull(),
+    state: text('state', { enum: DEAL_STATES }).notNull(),
+    amountSgd: money('amount_sgd'),
+    weightedSgd: money('weighted_sgd'),
+    probability: smallint('probability'),
+    closingDate: day('closing_date'),
+    ownerId: text('owner_id'),
+    forecastCategory: text('forecast_category'),
+    pipeline: text('pipeline'),
+    createdDate: day('created_date'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.dealId, t.validFrom] }),
+    index('deal_snapshots_range_idx').on(t.orgId, t.validFrom, t.validTo),
+  ],
+)
+
+/** Trend rollup: one row per org, day and owner, written by the daily snapshot job. */
+export const pipelineDaily = pgTable(
+  'pipeline_daily',
+  {
+    orgId: text('org_id').notNull(),
+    day: day('day').notNull(),
+    ownerId: text('owner_id').notNull(),
+    pipeline: text('pipeline').notNull().default(''),
+    openCount: integer('open_count').notNull(),
+    openAmount: money('open_amount').notNull(),
+    openWeighted: money('open_weighted').notNull(),
+    unpricedCount: integer('unpriced_count').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.day, t.ownerId, t.pipeline] })],
+)
+
+export const salesTargets = pgTable(
+  'sales_targets',
+  {
+    orgId: text('org_id').notNull(),
+    ownerId: text('owner_id').notNull(),
+    periodStart: day('period_start').notNull(),
+    periodEnd: day('period_end').notNull(),
+    amount: money('amount').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.ownerId, t.periodStart] })],
+)
+
+// -------------------------------------------------------------------------------------------- sync
+
+export const SYNC_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const
+
+export const syncRuns = pgTable(
+  'sync_runs',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id').notNull(),
+    kind: text('kind', { enum: ['full', 'incremental', 'ids'] }).notNull(),
+    trigger: text('trigger', { enum: ['cron', 'schedule', 'manual', 'cli', 'watch', 'startup'] }).notNull(),
+    status: text('status', { enum: SYNC_STATUSES }).notNull().default('queued'),
+    phase: text('phase').notNull().default('queued'),
+    startedBy: text('started_by'),
+    startedAt: tstz('started_at').notNull().defaultNow(),
+    finishedAt: tstz('finished_at'),
+    heartbeatAt: tstz('heartbeat_at').notNull().defaultNow(),
+    pages: integer('pages').notNull().default(0),
+    records: integer('records').notNull().default(0),
+    deletions: integer('deletions').notNull().default(0),
+    apiCalls: integer('api_calls').notNull().default(0),
+    creditsRemaining: integer('credits_remaining'),
+    estimatedTotal: integer('estimated_total'),
+    error: text('error'),
+    /** Where to resume: page token, window, modified-since cursor. Saved with each page. */
+    checkpoint: jsonb('checkpoint').$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [index('sync_runs_org_started_idx').on(t.orgId, t.startedAt)],
+)
+
+/** One row per org: the lease that keeps one sync per org at a time, and the incremental cursors. */
+export const syncState = pgTable('sync_state', {
+  orgId: text('org_id').primaryKey(),
+  leaseOwner: text('lease_owner'),
+  leaseExpiresAt: tstz('lease_expires_at'),
+  modifiedCursor: tstz('modified_cursor'),
+  deletedCursor: tstz('deleted_cursor'),
+  lastFullSyncAt: tstz('last_full_sync_at'),
+  lastSuccessAt: tstz('last_success_at'),
+  metadataRefreshedAt: tstz('metadata_refreshed_at'),
+  lastSnapshotDay: day('last_snapshot_day'),
+})
+
+export const watchChannels = pgTable('watch_channels', {
+  channelId: text('channel_id').primaryKey(),
+  orgId: text('org_id').notNull(),
+  token: text('token').notNull(),
+  expiresAt: tstz('expires_at').notNull(),
+})
+
+// ---------------------------------------------------------------------------------------------- fx
+
+/** Weekly rate sets (Monday), always base USD. Global, not per tenant: rates are public data. */
+export const fxRateSets = pgTable(
+  'fx_rate_sets',
+  {
+    id: serial('id').primaryKey(),
+    weekDate: day('week_date').notNull(),
+    base: text('base').notNull().default('USD'),
+    source: text('source').notNull(),
+    /** The provider's own timestamp for the quotes. */
+    providerDate: tstz('provider_date'),
+    fetchedAt: tstz('fetched_at').notNull().defaultNow(),
+    kind: text('kind', { enum: ['latest', 'historical'] }).notNull(),
+  },
+  (t) => [uniqueIndex('fx_rate_sets_week_uniq').on(t.weekDate, t.base)],
+)
+
+export const fxRates = pgTable(
+  'fx_rates',
+  {
+    setId: integer('set_id')
+      .notNull()
+      .references(() => fxRateSets.id, { onDelete: 'cascade' }),
+    currency: text('currency').notNull(),
+    /** Units of currency per 1 base unit (USD), exactly as the provider's string. */
+    rate: numeric('rate').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.setId, t.currency] })],
+)
+
+// ------------------------------------------------------------------------------------------- audit
+
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    orgId: text('org_id').notNull(),
+    at: tstz('at').notNull().defaultNow(),
+    actorUserId: text('actor_user_id'),
+    action: text('action').notNull(),
+    target: text('target'),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+    ip: text('ip'),
+  },
+  (t) => [index('audit_log_org_at_idx').on(t.orgId, t.at)],
+)
+
+/** Widget assertion nonces seen, for replay protection (kept until their assertion expires). */
+export const authNonces = pgTable(
+  'auth_nonces',
+  {
+    orgId: text('org_id').notNull(),
+    nonce: text('nonce').notNull(),
+    expiresAt: tstz('expires_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.nonce] })],
+)

@@ -1,0 +1,28 @@
+import type { Context } from 'hono'
+import type { Config } from '../config'
+import type { Database, Db } from '../db/client'
+import type { Logger } from '../observability/logger'
+import type { Metrics } from '../observability/metrics'
+
+/** What the app is built from. node.ts and worker.ts each build one; tests build their own. */
+export interface AppDeps {
+  config: Config
+  logger: Logger
+  /** Node: the one shared database. Workers: a new postgres.js client per request (from c.env). */
+  database(c?: Context): Database
+  /** Outbound HTTP to Zoho and Currency Freaks (global fetch in production). */
+  fetch: typeof fetch
+  now(): Date
+  /** Keep a background task alive (Workers: c.executionCtx.waitUntil; Node: just run it). */
+  background(task: Promise<unknown>, c?: Context): void
+  metrics?: Metrics
+  reportError?(err: unknown): void
+}
+
+export type AppEnv = {
+  Variables: {
+    requestId: string
+    deps: AppDeps
+    db: Db
+  }
+}

@@ -1,0 +1,33 @@
+import type { Config } from './config'
+import type { Db } from './db/client'
+import type { Logger } from './observability/logger'
+import type { JobName } from './schedules'
+
+/** What a scheduled job gets, on either runtime. */
+export interface JobContext {
+  config: Config
+  db: Db
+  logger: Logger
+  fetch: typeof fetch
+  now(): Date
+}
+
+export type Job = (ctx: JobContext) => Promise<Record<string, unknown>>
+
+/** Each concern registers its scheduled job here (sync, fx, snapshot). */
+export const JOBS: Partial<Record<JobName, Job>> = {}
+
+export async function runJob(name: JobName, ctx: JobContext): Promise<Record<string, unknown>> {
+  const job = JOBS[name]
+  if (!job) throw new Error(`No job registered for ${name}`)
+  const started = Date.now()
+  ctx.logger.info('job start', { job: name })
+  try {
+    const result = await job(ctx)
+    ctx.logger.info('job done', { job: name, ms: Date.now() - started, ...result })
+    return result
+  } catch (err) {
+    ctx.logger.error('job failed', { job: name, ms: Date.now() - started, err })
+    throw err
+  }
+}
