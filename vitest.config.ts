@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config'
+import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config'
 
 /**
  * Every suite runs against PGlite; when TEST_DATABASE_URL is set, the database suites run against
@@ -12,7 +12,7 @@ const dbSuites = [
   'tests/db/**/*.test.ts',
   'tests/zoho/**/*.test.ts',
 ]
-const withPostgres = Boolean(process.env.TEST_DATABASE_URL)
+const withPostgres: boolean = Boolean(process.env.TEST_DATABASE_URL)
 
 export default defineConfig({
   test: {
@@ -29,7 +29,7 @@ export default defineConfig({
         },
       },
       ...(withPostgres
-        ? [
+        ? ([
             {
               extends: true,
               test: {
@@ -38,7 +38,7 @@ export default defineConfig({
                 include: [...dbSuites, 'tests/worker/**/*.test.ts'],
               },
             },
-          ]
+          ] satisfies TestProjectInlineConfiguration[])
         : []),
     ],
   },

@@ -3,6 +3,7 @@ import type { Config } from '../config'
 import type { Database, Db } from '../db/client'
 import type { Logger } from '../observability/logger'
 import type { Metrics } from '../observability/metrics'
+import type { Viewer } from '../auth/scope'
 
 /** What the app is built from. node.ts and worker.ts each build one; tests build their own. */
 export interface AppDeps {
@@ -24,5 +25,7 @@ export type AppEnv = {
     requestId: string
     deps: AppDeps
     db: Db
+    /** Set by requireViewer on authenticated routes. */
+    viewer: Viewer
   }
 }
