@@ -49,7 +49,7 @@ const handler = {
   fetch(request, env, ctx) {
     return appFor(env).app.fetch(request, env, ctx)
   },
-  async scheduled(controller, env, ctx) {
+  async scheduled(controller, env) {
     const name = jobForCron(controller.cron)
     const { config } = appFor(env)
     const logger = createLogger(config.LOG_LEVEL)
@@ -58,9 +58,8 @@ const handler = {
       return
     }
     const db = connectPostgres(env.HYPERDRIVE.connectionString, { max: 5 }).db
-    ctx.waitUntil(
-      runJob(name, { config, db, logger, fetch: (i, init) => fetch(i, init), now: () => new Date() }),
-    )
+    // Awaited, not waitUntil: a failed job fails the invocation, so Cloudflare records (and may retry) it.
+    await runJob(name, { config, db, logger, fetch: (i, init) => fetch(i, init), now: () => new Date() })
   },
 } satisfies ExportedHandler<Env>
 

@@ -1,0 +1,75 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
+import { freePort } from '../helpers/net'
+
+export interface WranglerDev {
+  url: string
+  output(): string
+  stop(): Promise<void>
+}
+
+/**
+ * The real Worker under `wrangler dev` (workerd, offline), its Hyperdrive binding pointed at a local
+ * PostgreSQL database. Vars are passed with --var; wrangler's own files stay out of $HOME.
+ */
+export async function startWranglerDev(
+  databaseUrl: string,
+  vars: Record<string, string>,
+): Promise<WranglerDev> {
+  mkdirSync('app', { recursive: true }) // [assets] directory must exist even before a web build
+  const port = await freePort()
+  const inspector = await freePort()
+  const u = new URL(databaseUrl)
+  if (!u.password) u.password = 'unused' // wrangler requires one; trust auth ignores it
+  const args = [
+    'wrangler',
+    'dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--inspector-port',
+    String(inspector),
+  ]
+  for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`)
+  let out = ''
+  const child: ChildProcess = spawn('npx', args, {
+    env: {
+      ...process.env,
+      CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: u.toString(),
+      WRANGLER_SEND_METRICS: 'false',
+      XDG_CONFIG_HOME: `${process.cwd()}/.wrangler/config`,
+      WRANGLER_LOG_PATH: `${process.cwd()}/.wrangler/logs`,
+      CI: 'true',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  })
+  child.stdout!.on('data', (d) => (out += d))
+  child.stderr!.on('data', (d) => (out += d))
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 90_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited ${child.exitCode}:\n${out}`)
+    try {
+      const r = await fetch(`${url}/healthz`)
+      if (r.status === 200) break
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) throw new Error(`wrangler dev did not start:\n${out}`)
+    await new Promise((r) => setTimeout(r, 300))
+  }
+  return {
+    url,
+    output: () => out,
+    stop: async () => {
+      try {
+        process.kill(-child.pid!, 'SIGTERM')
+      } catch {
+        /* gone */
+      }
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)))
+    },
+  }
+}
