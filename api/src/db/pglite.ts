@@ -13,9 +13,13 @@ import { schema, type Database, type Db } from './client'
 /** int8 as string, like postgres.js, so raw results look the same on both drivers. */
 const parsers = { [types.INT8]: (v: string) => v }
 
-/** Guard: PGlite does not stop a second process opening the same folder, which corrupts it. */
+const openInThisProcess = new Set<string>()
+
+/** Guard: PGlite does not stop a second opener of the same folder (process or instance), which corrupts it. */
 function acquireLock(dataDir: string): () => void {
   const lockPath = join(dataDir, 'pipeline-pulse.lock')
+  if (openInThisProcess.has(lockPath))
+    throw new Error(`Database folder ${dataDir} is already open in this process`)
   if (existsSync(lockPath)) {
     const pid = Number(readFileSync(lockPath, 'utf8'))
     let alive = false
@@ -32,7 +36,9 @@ function acquireLock(dataDir: string): () => void {
   const fd = openSync(lockPath, 'wx')
   writeFileSync(fd, String(process.pid))
   closeSync(fd)
+  openInThisProcess.add(lockPath)
   return () => {
+    openInThisProcess.delete(lockPath)
     try {
       unlinkSync(lockPath)
     } catch {
