@@ -38,6 +38,8 @@ CREATE TABLE "deal_snapshots" (
 	"forecast_category" text,
 	"pipeline" text,
 	"created_date" date,
+	"currency" text,
+	"territory" text,
 	CONSTRAINT "deal_snapshots_org_id_deal_id_valid_from_pk" PRIMARY KEY("org_id","deal_id","valid_from")
 );
 --> statement-breakpoint
@@ -70,8 +72,19 @@ CREATE TABLE "deals" (
 	"last_activity_time" timestamp with time zone,
 	"stage_entered_at" timestamp with time zone,
 	"closing_push_count" integer DEFAULT 0 NOT NULL,
+	"history_backfilled_at" timestamp with time zone,
 	"synced_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "deals_org_id_id_pk" PRIMARY KEY("org_id","id")
+);
+--> statement-breakpoint
+CREATE TABLE "fx_provider_status" (
+	"provider" text PRIMARY KEY NOT NULL,
+	"last_attempt_at" timestamp with time zone,
+	"last_success_at" timestamp with time zone,
+	"reachable" boolean,
+	"last_error" text,
+	"historical_refused_at" timestamp with time zone,
+	"calls" integer DEFAULT 0 NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "fx_rate_sets" (
@@ -190,6 +203,7 @@ CREATE TABLE "sync_runs" (
 	"records" integer DEFAULT 0 NOT NULL,
 	"deletions" integer DEFAULT 0 NOT NULL,
 	"api_calls" integer DEFAULT 0 NOT NULL,
+	"history_calls" integer DEFAULT 0 NOT NULL,
 	"credits_remaining" integer,
 	"estimated_total" integer,
 	"error" text,
@@ -240,6 +254,7 @@ CREATE TABLE "zoho_connections" (
 	"access_token_enc" text,
 	"access_token_expires_at" timestamp with time zone,
 	"refresh_log" jsonb DEFAULT '[]'::jsonb NOT NULL,
+	"refresh_lease_until" timestamp with time zone,
 	"scopes" text,
 	"status" text DEFAULT 'active' NOT NULL,
 	"last_error" text,
@@ -252,6 +267,7 @@ ALTER TABLE "fx_rates" ADD CONSTRAINT "fx_rates_set_id_fx_rate_sets_id_fk" FOREI
 ALTER TABLE "zoho_connections" ADD CONSTRAINT "zoho_connections_org_id_orgs_id_fk" FOREIGN KEY ("org_id") REFERENCES "public"."orgs"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "audit_log_org_at_idx" ON "audit_log" USING btree ("org_id","at");--> statement-breakpoint
 CREATE INDEX "deal_snapshots_range_idx" ON "deal_snapshots" USING btree ("org_id","valid_from","valid_to");--> statement-breakpoint
+CREATE UNIQUE INDEX "deal_snapshots_open_idx" ON "deal_snapshots" USING btree ("org_id","deal_id") WHERE valid_to is null;--> statement-breakpoint
 CREATE INDEX "deals_org_state_close_idx" ON "deals" USING btree ("org_id","state","closing_date");--> statement-breakpoint
 CREATE INDEX "deals_org_owner_idx" ON "deals" USING btree ("org_id","owner_id","state");--> statement-breakpoint
 CREATE INDEX "deals_org_stage_idx" ON "deals" USING btree ("org_id","stage");--> statement-breakpoint

@@ -2,6 +2,9 @@ import type { Config } from './config'
 import type { Db } from './db/client'
 import type { Logger } from './observability/logger'
 import type { JobName } from './schedules'
+import { snapshotJob } from './analytics/snapshot'
+import { syncJob } from './sync/job'
+import { fxJob } from './fx/job'
 
 /** What a scheduled job gets, on either runtime. */
 export interface JobContext {
@@ -16,6 +19,9 @@ export type Job = (ctx: JobContext) => Promise<Record<string, unknown>>
 
 /** Each concern registers its scheduled job here (sync, fx, snapshot). */
 export const JOBS: Partial<Record<JobName, Job>> = {}
+JOBS.snapshot = snapshotJob
+JOBS.sync = syncJob
+JOBS.fx = fxJob
 
 export async function runJob(name: JobName, ctx: JobContext): Promise<Record<string, unknown>> {
   const job = JOBS[name]

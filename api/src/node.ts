@@ -13,6 +13,8 @@ import { createLogger, type Logger } from './observability/logger'
 import { Metrics } from './observability/metrics'
 import { SCHEDULES, type JobName } from './schedules'
 import type { AppDeps } from './http/types'
+import { bootstrapConnection } from './sync/bootstrap'
+import { runOrgSync } from './sync/engine'
 
 /** Node entry: embedded defaults (PGlite, built-in sandbox Zoho org), in-process schedules, static web view. */
 
@@ -22,6 +24,37 @@ export async function openDatabase(config: Config): Promise<Database> {
     : await connectPglite(config.DATA_DIR)
   await runMigrations(database)
   return database
+}
+
+export interface Demo {
+  /** The config with every Zoho and FX URL pointed at the sandbox. */
+  config: Config
+  /** The sandbox admin's refresh token, to bootstrap the connection with. */
+  refreshToken: string
+  close(): Promise<void>
+}
+
+/**
+ * Demo mode (no ZOHO_CLIENT_ID): the built-in sandbox Zoho org and FX provider on loopback, over
+ * real HTTP. Only the Node entries import the sandbox, and only here.
+ */
+export async function startDemo(config: Config, logger: Logger): Promise<Demo> {
+  const { startSandbox } = await import('./sandbox')
+  const sb = await startSandbox({ seed: 42, deals: 2000 })
+  logger.info('demo mode: sandbox Zoho org started', { api: sb.apiDomain, orgId: sb.orgId })
+  return {
+    config: {
+      ...config,
+      ZOHO_CLIENT_ID: sb.clientId,
+      ZOHO_CLIENT_SECRET: sb.clientSecret,
+      ZOHO_ACCOUNTS_URL: sb.accountsUrl,
+      ZOHO_API_DOMAIN: sb.apiDomain,
+      CURRENCY_API_URL: sb.fxUrl,
+      CURRENCY_API_KEY: sb.fxApiKey,
+    },
+    refreshToken: sb.issueRefreshToken(),
+    close: () => sb.close(),
+  }
 }
 
 /** Croner in Cloudflare's dialect (UTC, 1 = Sunday), skipping a run while the previous one is going. */
@@ -64,6 +97,8 @@ async function main() {
   const logger = createLogger(config.LOG_LEVEL)
   if (config.SENTRY_DSN) Sentry.init({ dsn: config.SENTRY_DSN, environment: config.APP_ENV })
 
+  const demo = config.demoMode ? await startDemo(config, logger) : undefined
+  if (demo) config = demo.config
   const database = await openDatabase(config)
   const metrics = new Metrics()
   const deps: AppDeps = {
@@ -83,6 +118,19 @@ async function main() {
   else logger.warn('web view not built: run npm run build:web')
 
   const jobCtx = { config, db: database.db, logger, fetch: globalThis.fetch, now: () => new Date() }
+
+  // Connect the org from a refresh token (the sandbox admin's in demo mode, else ZOHO_REFRESH_TOKEN)
+  // and sync it in the background, so a fresh machine shows data. The demo org is regenerated on
+  // every start, so its first sync is a full one (which also sweeps what no longer exists).
+  const bootToken = demo?.refreshToken ?? config.ZOHO_REFRESH_TOKEN
+  if (bootToken)
+    deps.background(
+      bootstrapConnection(jobCtx, bootToken).then(({ orgId }) =>
+        runOrgSync(jobCtx, orgId, { trigger: 'startup', kind: demo ? 'full' : undefined }).then((r) =>
+          logger.info('start-up sync', { ...r }),
+        ),
+      ),
+    )
   const crons = config.SCHEDULER
     ? (Object.entries(nodeSchedules(config)) as [JobName, string][]).map(([name, pattern]) =>
         schedule(pattern, name, () => runJob(name, jobCtx), logger),
@@ -98,7 +146,12 @@ async function main() {
   )
   const shutdown = () => {
     crons.forEach((c) => c.stop())
-    server.close(() => void database.close().finally(() => process.exit(0)))
+    server.close(
+      () =>
+        void database
+          .close()
+          .finally(() => void (demo?.close() ?? Promise.resolve()).finally(() => process.exit(0))),
+    )
     setTimeout(() => process.exit(0), 5000).unref()
   }
   process.on('SIGTERM', shutdown)

@@ -6,6 +6,10 @@ import { connectPostgres } from './db/client'
 import { runJob } from './jobs'
 import { createLogger } from './observability/logger'
 import { jobForCron } from './schedules'
+import { connectedOrgs } from './sync/engine'
+import type { SyncWorkflowParams } from './sync/workflow'
+
+export { SyncWorkflow } from './sync/workflow'
 import type { AppDeps } from './http/types'
 
 /**
@@ -15,6 +19,8 @@ import type { AppDeps } from './http/types'
  */
 export interface Env {
   HYPERDRIVE: Hyperdrive
+  /** Drives long syncs one bounded, retried step at a time (wrangler.toml [[workflows]]). */
+  SYNC_WORKFLOW?: Workflow<SyncWorkflowParams>
   [key: string]: unknown
 }
 
@@ -51,19 +57,36 @@ const handler = {
   },
   async scheduled(controller, env) {
     const name = jobForCron(controller.cron)
-    const { config } = appFor(env)
-    const logger = createLogger(config.LOG_LEVEL)
-    if (!name) {
-      logger.warn('unknown cron', { cron: controller.cron })
-      return
+    let logger = createLogger('info')
+    try {
+      const { config } = appFor(env)
+      logger = createLogger(config.LOG_LEVEL)
+      if (!name) {
+        logger.warn('unknown cron', { cron: controller.cron })
+        return
+      }
+      const db = connectPostgres(env.HYPERDRIVE.connectionString, { max: 5 }).db
+      if (name === 'sync' && env.SYNC_WORKFLOW) {
+        // One Workflow instance per org; each resumes the org's open run from its checkpoint.
+        for (const orgId of await connectedOrgs(db))
+          await env.SYNC_WORKFLOW.create({ params: { orgId, trigger: 'cron' } })
+        return
+      }
+      // Awaited, not waitUntil: a failed job fails the invocation, so Cloudflare records (and may retry) it.
+      await runJob(name, { config, db, logger, fetch: (i, init) => fetch(i, init), now: () => new Date() })
+    } catch (err) {
+      logger.error('scheduled invocation failed', { cron: controller.cron, err })
+      throw err
     }
-    const db = connectPostgres(env.HYPERDRIVE.connectionString, { max: 5 }).db
-    // Awaited, not waitUntil: a failed job fails the invocation, so Cloudflare records (and may retry) it.
-    await runJob(name, { config, db, logger, fetch: (i, init) => fetch(i, init), now: () => new Date() })
   },
 } satisfies ExportedHandler<Env>
 
-export default Sentry.withSentry(
+// Sentry wraps fetch (errors reach Sentry with request context). The scheduled handler stays
+// unwrapped: under wrangler dev the Sentry wrapper makes every local cron trigger fail before the
+// handler runs; failed crons are logged and recorded by Cloudflare (the handler rethrows).
+const withSentry = Sentry.withSentry(
   (env: Env) => ({ dsn: typeof env.SENTRY_DSN === 'string' ? env.SENTRY_DSN : undefined }),
-  handler,
+  { fetch: handler.fetch } satisfies ExportedHandler<Env>,
 )
+
+export default { fetch: withSentry.fetch, scheduled: handler.scheduled } satisfies ExportedHandler<Env>

@@ -1,21 +1,61 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sql } from 'drizzle-orm'
+import { loadConfig } from '../../api/src/config'
+import { connectPostgres, query, type Database } from '../../api/src/db/client'
+import { createLogger } from '../../api/src/observability/logger'
+import { startSandbox, type Sandbox } from '../../api/src/sandbox'
+import { SCHEDULES } from '../../api/src/schedules'
+import { bootstrapConnection } from '../../api/src/sync/bootstrap'
 import { createPostgresDatabaseUrl } from '../helpers/db'
+import { compareWithTruth } from '../helpers/truth'
 import { startWranglerDev, type WranglerDev } from './wrangler'
+
+const SECRET_KEY = 'worker-test-secret-key-0123456789'
+
+/** Fire a cron as Cloudflare would (wrangler dev's local trigger); on failure, show the Worker's log. */
+async function fireCron(worker: WranglerDev, cron: string) {
+  const res = await fetch(`${worker.url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}`)
+  const body = await res.text()
+  if (res.status !== 200) await new Promise((r) => setTimeout(r, 1500))
+  return { status: res.status, detail: `${body}\n${worker.output().slice(-4000)}` }
+}
 
 describe('the Worker under wrangler dev, on PostgreSQL through Hyperdrive', () => {
   let worker: WranglerDev
-  let db: { url: string; drop(): Promise<void> }
+  let pg: { url: string; drop(): Promise<void> }
+  let sandbox: Sandbox
+  let database: Database
+  let orgId: string
+
   beforeAll(async () => {
-    db = await createPostgresDatabaseUrl()
-    worker = await startWranglerDev(db.url, {
+    pg = await createPostgresDatabaseUrl()
+    sandbox = await startSandbox({ deals: 450, seed: 11 })
+    const vars = {
       APP_ENV: 'test',
       LOG_LEVEL: 'warn',
-      SECRET_KEY: 'worker-test-secret-key-0123456789',
-    })
-  }, 120_000)
+      SECRET_KEY,
+      ZOHO_CLIENT_ID: sandbox.clientId,
+      ZOHO_CLIENT_SECRET: sandbox.clientSecret,
+      ZOHO_ACCOUNTS_URL: sandbox.accountsUrl,
+      ZOHO_API_DOMAIN: sandbox.apiDomain,
+      CURRENCY_API_URL: sandbox.fxUrl,
+      CURRENCY_API_KEY: sandbox.fxApiKey,
+    }
+    // Connect the sandbox org as `npm start`/ZOHO_REFRESH_TOKEN would, into the Worker's database.
+    database = connectPostgres(pg.url, { max: 2 })
+    const config = loadConfig(vars)
+    ;({ orgId } = await bootstrapConnection(
+      { db: database.db, config, fetch: globalThis.fetch, logger: createLogger('silent') },
+      sandbox.issueRefreshToken(),
+    ))
+    worker = await startWranglerDev(pg.url, vars)
+  }, 180_000)
+
   afterAll(async () => {
     await worker?.stop()
-    await db?.drop()
+    await database?.close()
+    await sandbox?.close()
+    await pg?.drop()
   })
 
   it('answers /healthz and /readyz (database reachable, migrations applied)', async () => {
@@ -32,5 +72,30 @@ describe('the Worker under wrangler dev, on PostgreSQL through Hyperdrive', () =
     const body = (await res.json()) as { error: { code: string; requestId: string } }
     expect(body.error.code).toBe('NOT_FOUND')
     expect(body.error.requestId).toBe(res.headers.get('x-request-id'))
+  })
+
+  it('the FX cron, fired through /cdn-cgi/handler/scheduled, stores a weekly rate set', async () => {
+    const fired = await fireCron(worker, SCHEDULES.fx)
+    expect(fired.status, fired.detail).toBe(200)
+    const [row] = await query<{ n: number }>(database.db, sql`select count(*)::int as n from fx_rates`)
+    expect(row!.n).toBeGreaterThan(10)
+  })
+
+  it('the sync cron starts the sync Workflow, which brings every deal in exactly', async () => {
+    const fired = await fireCron(worker, SCHEDULES.sync)
+    expect(fired.status, fired.detail).toBe(200)
+    const deadline = Date.now() + 150_000
+    let run: { status: string; trigger: string } | undefined
+    do {
+      await new Promise((r) => setTimeout(r, 1000))
+      ;[run] = await query<{ status: string; trigger: string }>(
+        database.db,
+        sql`select status, trigger from sync_runs where org_id = ${orgId} order by started_at desc limit 1`,
+      )
+    } while ((!run || run.status === 'running' || run.status === 'queued') && Date.now() < deadline)
+    const cmp = await compareWithTruth(database.db, orgId, sandbox.deals())
+    expect(cmp.diff).toBe('')
+    expect(cmp.db).toEqual(cmp.truth)
+    expect(run).toEqual({ status: 'succeeded', trigger: 'cron' })
   })
 })

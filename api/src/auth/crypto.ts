@@ -10,23 +10,27 @@ const b64 = (b: Uint8Array) =>
     .replace(/\+/g, '-')
     .replace(/\//g, '_')
     .replace(/=+$/, '')
-const unb64 = (s: string) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
+const unb64 = (s: string) =>
+  Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
 
 const keyCache = new Map<string, Promise<CryptoKey>>()
 function aesKey(secretKey: string): Promise<CryptoKey> {
   let k = keyCache.get(secretKey)
   if (!k) {
-    k = crypto.subtle
-      .importKey('raw', enc.encode(secretKey), 'HKDF', false, ['deriveKey'])
-      .then((base) =>
-        crypto.subtle.deriveKey(
-          { name: 'HKDF', hash: 'SHA-256', salt: enc.encode('pipeline-pulse'), info: enc.encode('secrets-at-rest-v1') },
-          base,
-          { name: 'AES-GCM', length: 256 },
-          false,
-          ['encrypt', 'decrypt'],
-        ),
-      )
+    k = crypto.subtle.importKey('raw', enc.encode(secretKey), 'HKDF', false, ['deriveKey']).then((base) =>
+      crypto.subtle.deriveKey(
+        {
+          name: 'HKDF',
+          hash: 'SHA-256',
+          salt: enc.encode('pipeline-pulse'),
+          info: enc.encode('secrets-at-rest-v1'),
+        },
+        base,
+        { name: 'AES-GCM', length: 256 },
+        false,
+        ['encrypt', 'decrypt'],
+      ),
+    )
     keyCache.set(secretKey, k)
   }
   return k
@@ -34,13 +38,21 @@ function aesKey(secretKey: string): Promise<CryptoKey> {
 
 export async function encryptSecret(secretKey: string, plaintext: string): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(12))
-  const ct = await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, await aesKey(secretKey), enc.encode(plaintext))
+  const ct = await crypto.subtle.encrypt(
+    { name: 'AES-GCM', iv },
+    await aesKey(secretKey),
+    enc.encode(plaintext),
+  )
   return `v1.${b64(iv)}.${b64(new Uint8Array(ct))}`
 }
 
 export async function decryptSecret(secretKey: string, stored: string): Promise<string> {
   const [v, iv, ct] = stored.split('.')
   if (v !== 'v1' || !iv || !ct) throw new Error('Unrecognised encrypted secret format')
-  const pt = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: unb64(iv) }, await aesKey(secretKey), unb64(ct))
+  const pt = await crypto.subtle.decrypt(
+    { name: 'AES-GCM', iv: unb64(iv) },
+    await aesKey(secretKey),
+    unb64(ct),
+  )
   return dec.decode(pt)
 }

@@ -11,6 +11,8 @@ export interface Viewer {
   userId: string
   role: AppRole
   name?: string
+  /** How the request was authenticated: web view session cookie or widget bearer token. */
+  via?: 'session' | 'widget'
 }
 
 /** The deals a viewer may see: the whole org (ownerIds null) or deals owned by these users. */
@@ -21,14 +23,15 @@ export interface Scope {
 
 /**
  * App role from Zoho: profile "Administrator" → admin; a role with subordinate roles → manager;
- * everyone else → rep. An admin override in settings wins.
+ * everyone else → rep. An admin override in settings wins. null: unknown or not an active user.
  */
 export async function appRoleFor(db: Db, orgId: string, userId: string): Promise<AppRole | null> {
   const [u] = await db
     .select()
     .from(users)
     .where(and(eq(users.orgId, orgId), eq(users.id, userId)))
-  if (!u) return null
+  // Deactivated or deleted Zoho users keep their rows (they own deals) but may not sign in.
+  if (!u || u.status.toLowerCase() !== 'active') return null
   if (u.appRoleOverride) return u.appRoleOverride
   if (u.profileName === 'Administrator') return 'admin'
   if (!u.roleId) return 'rep'

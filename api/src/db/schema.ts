@@ -14,6 +14,7 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core'
+import { sql } from 'drizzle-orm'
 
 /*
  * Conventions: every tenant table carries org_id (the Zoho org id, text). Zoho ids are text (19 digits,
@@ -67,6 +68,8 @@ export const zohoConnections = pgTable('zoho_connections', {
   accessTokenExpiresAt: tstz('access_token_expires_at'),
   /** Recent refresh times (ISO strings) for the 10-per-10-minutes budget. */
   refreshLog: jsonb('refresh_log').$type<string[]>().notNull().default([]),
+  /** Set while one caller refreshes the access token, so other processes wait instead of refreshing too. */
+  refreshLeaseUntil: tstz('refresh_lease_until'),
   scopes: text('scopes'),
   status: text('status', { enum: ['active', 'broken', 'revoked'] })
     .notNull()
@@ -202,6 +205,8 @@ export const deals = pgTable(
     stageEnteredAt: tstz('stage_entered_at'),
     /** Times the closing date moved later, as observed. */
     closingPushCount: integer('closing_push_count').notNull().default(0),
+    /** When Zoho's Stage_History for this deal was read (null: not backfilled yet). */
+    historyBackfilledAt: tstz('history_backfilled_at'),
     syncedAt: tstz('synced_at').notNull().defaultNow(),
   },
   (t) => [
@@ -267,10 +272,16 @@ export const dealSnapshots = pgTable(
     forecastCategory: text('forecast_category'),
     pipeline: text('pipeline'),
     createdDate: day('created_date'),
+    /** Deal currency and territory, so every common filter also applies "as of" a day. */
+    currency: text('currency'),
+    territory: text('territory'),
   },
   (t) => [
     primaryKey({ columns: [t.orgId, t.dealId, t.validFrom] }),
     index('deal_snapshots_range_idx').on(t.orgId, t.validFrom, t.validTo),
+    // At most one open version per deal: takeSnapshot compares them with the deals table every day
+    // and inserts new versions with ON CONFLICT DO NOTHING against this index.
+    uniqueIndex('deal_snapshots_open_idx').on(t.orgId, t.dealId).where(sql`valid_to is null`),
   ],
 )
 
@@ -323,6 +334,8 @@ export const syncRuns = pgTable(
     records: integer('records').notNull().default(0),
     deletions: integer('deletions').notNull().default(0),
     apiCalls: integer('api_calls').notNull().default(0),
+    /** Stage_History backfill calls, counted apart from the Deals calls (included in api_calls). */
+    historyCalls: integer('history_calls').notNull().default(0),
     creditsRemaining: integer('credits_remaining'),
     estimatedTotal: integer('estimated_total'),
     error: text('error'),
@@ -382,6 +395,19 @@ export const fxRates = pgTable(
   },
   (t) => [primaryKey({ columns: [t.setId, t.currency] })],
 )
+
+/** The rate provider's health, one row per provider: what the FX status page reports. */
+export const fxProviderStatus = pgTable('fx_provider_status', {
+  provider: text('provider').primaryKey(),
+  lastAttemptAt: tstz('last_attempt_at'),
+  lastSuccessAt: tstz('last_success_at'),
+  /** Reachable at the last attempt (false: network error, 5xx or 429 after retries). */
+  reachable: boolean('reachable'),
+  lastError: text('last_error'),
+  /** When the plan last refused historical rates (403): nearest stored sets are used meanwhile. */
+  historicalRefusedAt: tstz('historical_refused_at'),
+  calls: integer('calls').notNull().default(0),
+})
 
 // ------------------------------------------------------------------------------------------- audit
 

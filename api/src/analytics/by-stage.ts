@@ -1,0 +1,81 @@
+import { sql, type SQL } from 'drizzle-orm'
+import { query } from '../db/client'
+import type { Filters } from '#shared/contracts/common'
+import type { z } from 'zod'
+import type { byStageResponse } from '#shared/contracts/pipeline'
+import { filterConditions, type AnalyticsContext } from './context'
+import { cents, divRound } from './decimal'
+import type { Period } from './period'
+import { dealSource, type DealSource } from './source'
+
+interface StageAgg {
+  stage: string
+  count: number
+  amount: string | null
+  weighted100: string | null
+}
+
+/** Pipeline order: the stage picklist's sequence; stages missing from the picklist go last by name. */
+const stageOrder = (orgId: string) =>
+  sql`left join stages st on st.org_id = ${orgId} and st.display_value = g.stage
+      order by st.sequence nulls last, g.stage`
+
+/** Open deals by stage (display value) in pipeline order: the summary's byStage. */
+export async function openByStage(ctx: AnalyticsContext, where: SQL, src: DealSource) {
+  const rows = await query<StageAgg>(
+    ctx.db,
+    sql`select g.* from (
+          select d.stage, count(*)::int as count, sum(d.amount_sgd) as amount,
+                 sum(d.amount_sgd * ${src.probability}) as weighted100
+          from ${src.from} where ${where} and d.state = 'open' group by d.stage
+        ) g ${stageOrder(ctx.org.id)}`,
+  )
+  return rows.map((r) => ({
+    stage: r.stage,
+    count: r.count,
+    amount: cents(r.amount),
+    weighted: divRound(r.weighted100, 100n),
+  }))
+}
+
+/** Every stage of the picklist (and any unknown stage in use): open deals, won/lost deals closed in P. */
+export async function pipelineByStage(
+  ctx: AnalyticsContext,
+  filters: Filters,
+  period: Period,
+): Promise<z.infer<typeof byStageResponse>> {
+  const src = dealSource(ctx)
+  const where = await filterConditions(ctx, filters, 'd')
+  const rows = await query<
+    StageAgg & { state: string; probability: number | null; forecast_category: string | null }
+  >(
+    ctx.db,
+    sql`with agg as (
+          select d.stage, min(d.state) as state, count(*)::int as count, sum(d.amount_sgd) as amount,
+                 sum(d.amount_sgd * ${src.probability}) as weighted100
+          from deals d
+          where ${where}
+            and (d.state in ('open', 'unknown') or d.closing_date between ${period.from} and ${period.to})
+          group by d.stage
+        )
+        select coalesce(st.display_value, agg.stage) as stage, coalesce(st.state, agg.state) as state,
+               coalesce(agg.count, 0)::int as count, agg.amount, agg.weighted100,
+               st.probability::int as probability, st.forecast_category
+        from (select * from stages where org_id = ${ctx.org.id} and used) st
+        full join agg on agg.stage = st.display_value
+        order by st.sequence nulls last, agg.stage`,
+  )
+  return {
+    currency: ctx.org.baseCurrency,
+    period,
+    stages: rows.map((r) => ({
+      stage: r.stage,
+      state: r.state as 'open' | 'won' | 'lost' | 'unknown',
+      probability: r.probability,
+      forecastCategory: r.forecast_category,
+      count: r.count,
+      amount: cents(r.amount),
+      weighted: divRound(r.weighted100, 100n),
+    })),
+  }
+}

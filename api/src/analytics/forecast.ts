@@ -1,0 +1,99 @@
+import { sql } from 'drizzle-orm'
+import { query } from '../db/client'
+import type { Filters } from '#shared/contracts/common'
+import { FORECAST_CATEGORIES, type ForecastResponse } from '#shared/contracts/forecast'
+import { filterConditions, type AnalyticsContext } from './context'
+import { addDecimals, cents, divRound, ratio, subtractDecimals } from './decimal'
+import { buckets, fiscalYear, type Period } from './period'
+
+interface Row {
+  bucket: number
+  category: string
+  count: number
+  amount: string | null
+  weighted100: string | null
+}
+
+/**
+ * Forecast for each bucket B (METRICS "Forecast for P"): open deals closing in B by forecast
+ * category, plus won deals closed in B as Closed. Open deals whose stage has no category are
+ * reported as "Uncategorized" rather than silently moved into one.
+ */
+export async function forecast(
+  ctx: AnalyticsContext,
+  filters: Filters,
+  size: 'month' | 'quarter',
+  range: { from?: string; to?: string },
+): Promise<ForecastResponse> {
+  const fy = fiscalYear(ctx.today, ctx.org.fiscalYearStartMonth)
+  const p: Period = { from: range.from ?? fy.from, to: range.to ?? fy.to }
+  const bs = buckets(p, size, ctx.org.fiscalYearStartMonth)
+  const where = await filterConditions(ctx, filters, 'd')
+  // Bucket index = position among the sorted bucket starts (dates we generated, safe to inline).
+  const thresholds = sql.raw(`array[${bs.map((b) => `date '${b.from}'`).join(',')}]`)
+  const rows = await query<Row>(
+    ctx.db,
+    sql`select width_bucket(d.closing_date, ${thresholds}) as bucket,
+               case when d.state = 'won' then 'Closed' else coalesce(d.forecast_category, 'Uncategorized') end as category,
+               count(*)::int as count, sum(d.amount_sgd) as amount,
+               sum(d.amount_sgd * coalesce(d.effective_probability, 0)) as weighted100
+        from deals d
+        where ${where} and d.state in ('open', 'won') and d.closing_date between ${p.from} and ${p.to}
+        group by 1, 2`,
+  )
+  const targets = await query<{ bucket: number; target: string }>(
+    ctx.db,
+    sql`select width_bucket(t.period_start, ${thresholds}) as bucket,
+               sum(t.amount) as target
+        from sales_targets t
+        where t.org_id = ${ctx.org.id} and t.period_start >= ${p.from} and t.period_end <= ${p.to}
+          and ${ctx.scope.ownerIds === null ? sql`true` : sql`t.owner_id in ${ctx.scope.ownerIds}`}
+          ${filters.owner ? sql`and t.owner_id in ${filters.owner}` : sql``}
+        group by 1`,
+  )
+  return {
+    currency: ctx.org.baseCurrency,
+    period: size,
+    from: p.from,
+    to: p.to,
+    buckets: bs.map((b, i) => {
+      const mine = rows.filter((r) => r.bucket === i + 1)
+      const extra = [...new Set(mine.map((r) => r.category))].filter(
+        (c) => !(FORECAST_CATEGORIES as readonly string[]).includes(c),
+      )
+      const categories = [...FORECAST_CATEGORIES, ...extra].map((category) => {
+        const r = mine.filter((m) => m.category === category)
+        const amount = addDecimals('0', ...r.map((x) => x.amount ?? '0'))
+        const weighted100 = addDecimals('0', ...r.map((x) => x.weighted100 ?? '0'))
+        return {
+          category,
+          count: r.reduce((n, x) => n + x.count, 0),
+          amount: cents(amount),
+          weighted: divRound(weighted100, 100n),
+        }
+      })
+      const exactAmount = addDecimals('0', ...mine.map((x) => x.amount ?? '0'))
+      const exactWeighted = addDecimals('0', ...mine.map((x) => x.weighted100 ?? '0'))
+      const target = targets.find((t) => t.bucket === i + 1)?.target ?? null
+      const won = addDecimals('0', ...mine.filter((m) => m.category === 'Closed').map((m) => m.amount ?? '0'))
+      const open = addDecimals(
+        '0',
+        ...mine.filter((m) => m.category !== 'Closed').map((m) => m.amount ?? '0'),
+      )
+      const gap = target === null ? null : subtractDecimals(target, won)
+      return {
+        key: b.key,
+        from: b.from,
+        to: b.to,
+        categories,
+        total: {
+          count: mine.reduce((n, x) => n + x.count, 0),
+          amount: cents(exactAmount),
+          weighted: divRound(exactWeighted, 100n),
+        },
+        target: target === null ? null : cents(target),
+        coverage: gap === null || gap.startsWith('-') || /^0(\.0*)?$/.test(gap) ? null : ratio(open, gap),
+      }
+    }),
+  }
+}

@@ -1,0 +1,77 @@
+/*
+ * Calendar dates as 'YYYY-MM-DD' strings. Arithmetic is done on UTC midnights, so no time zone can
+ * shift a plain date; "today" is the date in the org's time zone.
+ */
+
+const toUtc = (d: string) => new Date(`${d}T00:00:00Z`)
+const fromUtc = (d: Date) => d.toISOString().slice(0, 10)
+
+export function localDate(instant: Date, timeZone: string): string {
+  // en-CA formats as YYYY-MM-DD.
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(instant)
+}
+
+export function addDays(day: string, n: number): string {
+  const d = toUtc(day)
+  d.setUTCDate(d.getUTCDate() + n)
+  return fromUtc(d)
+}
+
+/** First day of the month `n` months after the month of `day`. */
+export function addMonthsToMonthStart(day: string, n: number): string {
+  const d = toUtc(day)
+  return fromUtc(new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + n, 1)))
+}
+
+export function daysBetween(from: string, to: string): number {
+  return Math.round((toUtc(to).getTime() - toUtc(from).getTime()) / 86_400_000)
+}
+
+export interface Period {
+  from: string
+  to: string
+}
+
+/** The fiscal quarter containing `day`, fiscal years starting in month `fyStart` (1 = January). */
+export function fiscalQuarter(day: string, fyStart: number): Period {
+  const d = toUtc(day)
+  const offset = (d.getUTCMonth() + 1 - fyStart + 12) % 12
+  const start = addMonthsToMonthStart(day, -(offset % 3))
+  return { from: start, to: addDays(addMonthsToMonthStart(start, 3), -1) }
+}
+
+/** The fiscal year containing `day`. */
+export function fiscalYear(day: string, fyStart: number): Period {
+  const d = toUtc(day)
+  const offset = (d.getUTCMonth() + 1 - fyStart + 12) % 12
+  const start = addMonthsToMonthStart(day, -offset)
+  return { from: start, to: addDays(addMonthsToMonthStart(start, 12), -1) }
+}
+
+/** Fiscal label: FY named by the calendar year in which it starts, quarters Q1..Q4 from its start. */
+export function fiscalQuarterLabel(quarterStart: string, fyStart: number): string {
+  const fy = fiscalYear(quarterStart, fyStart)
+  const q = Math.floor(((toUtc(quarterStart).getUTCMonth() + 1 - fyStart + 12) % 12) / 3) + 1
+  return `FY${fy.from.slice(0, 4)} Q${q}`
+}
+
+/** Consecutive month or fiscal-quarter buckets covering [from, to]. */
+export function buckets(p: Period, size: 'month' | 'quarter', fyStart: number): (Period & { key: string })[] {
+  const out: (Period & { key: string })[] = []
+  let start = size === 'month' ? addMonthsToMonthStart(p.from, 0) : fiscalQuarter(p.from, fyStart).from
+  while (start <= p.to && out.length < 240) {
+    const next = addMonthsToMonthStart(start, size === 'month' ? 1 : 3)
+    out.push({
+      key: size === 'month' ? start.slice(0, 7) : fiscalQuarterLabel(start, fyStart),
+      from: start,
+      to: addDays(next, -1),
+    })
+    start = next
+  }
+  return out
+}

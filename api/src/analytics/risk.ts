@@ -1,0 +1,169 @@
+import { sql } from 'drizzle-orm'
+import { query } from '../db/client'
+import type { Filters } from '#shared/contracts/common'
+import type { RiskResponse } from '#shared/contracts/risk'
+import { stageKeys } from './stage-keys'
+import { filterConditions, zohoDealUrl, type AnalyticsContext } from './context'
+import { cents } from './decimal'
+
+export const DEFAULT_QUIET_DAYS = 30
+export const MIN_STALE_DAYS = 14
+
+/**
+ * Stuck thresholds per stage: the admin's setting, else twice the median days won deals spent in
+ * the stage (from stage history; org-wide, not per viewer), at least 14.
+ */
+export async function staleThresholds(ctx: Pick<AnalyticsContext, 'db' | 'org'>) {
+  const org = ctx.org.id
+  const rows = await query<{ stage: string; median: string | null }>(
+    ctx.db,
+    sql`with h as (
+          select coalesce(st.display_value, h.stage) as stage, h.entered_at,
+                 lead(h.entered_at) over (partition by h.deal_id order by h.entered_at) as left_at
+          from stage_history h
+          join deals w on w.org_id = h.org_id and w.id = h.deal_id and w.state = 'won'
+          left join (${stageKeys(org)}) st on st.key = h.stage
+          where h.org_id = ${org}
+        ), med as (
+          select stage, percentile_cont(0.5) within group (order by extract(epoch from left_at - entered_at) / 86400) as median
+          from h where left_at is not null group by stage
+        )
+        select s.display_value as stage, med.median::text as median
+        from stages s left join med on med.stage = s.display_value
+        where s.org_id = ${org} and s.state = 'open'
+        order by s.sequence`,
+  )
+  const settings = ctx.org.settings.staleDaysByStage ?? {}
+  return rows.map((r) => {
+    const set = settings[r.stage]
+    if (set !== undefined) return { stage: r.stage, days: set, source: 'setting' as const, median: r.median }
+    const twice = r.median === null ? 0 : 2 * Number(r.median)
+    return {
+      stage: r.stage,
+      days: Math.max(MIN_STALE_DAYS, Math.round(twice * 10) / 10),
+      source: 'default' as const,
+      median: r.median,
+    }
+  })
+}
+
+interface Row {
+  id: string
+  name: string
+  stage: string
+  owner_id: string | null
+  owner_name: string | null
+  amount_sgd: string | null
+  closing_date: string | null
+  days_in_stage: number
+  threshold: string
+  pushes: number
+  quiet_days: number
+  stuck: boolean
+  overdue: boolean
+  slipping: boolean
+  quiet: boolean
+  n_total: number
+  n_stuck: number
+  n_overdue: number
+  n_slipping: number
+  n_quiet: number
+  at_risk_amount: string | null
+}
+
+/** Stale and at-risk open deals (METRICS), each with the reasons that apply. */
+export async function risk(
+  ctx: AnalyticsContext,
+  filters: Filters,
+  opts: { reason?: 'stuck' | 'overdue' | 'slipping' | 'quiet'; limit: number },
+): Promise<RiskResponse> {
+  const where = await filterConditions(ctx, filters, 'd')
+  const thresholds = await staleThresholds(ctx)
+  const quietDays = ctx.org.settings.quietDays ?? DEFAULT_QUIET_DAYS
+  const tz = ctx.org.timeZone
+  const org = ctx.org.id
+  const thr = JSON.stringify(Object.fromEntries(thresholds.map((t) => [t.stage, String(t.days)])))
+  const rows = await query<Row>(
+    ctx.db,
+    sql`with o as (
+          select d.id, d.name, d.stage, d.owner_id, d.owner_name, d.amount_sgd, d.closing_date, d.closing_push_count,
+                 ${ctx.today}::date - (coalesce(d.stage_entered_at, d.created_time) at time zone ${tz})::date as days_in_stage,
+                 ${ctx.today}::date - (coalesce(d.last_activity_time, d.created_time) at time zone ${tz})::date as quiet_days,
+                 coalesce((${thr}::jsonb ->> d.stage)::numeric, ${MIN_STALE_DAYS}) as threshold
+          from deals d where ${where} and d.state = 'open'
+        ), many as (
+          -- Moving later more than twice takes at least four versions: only those deals need the lag.
+          select s.deal_id from deal_snapshots s join o on o.id = s.deal_id
+          where s.org_id = ${org} group by s.deal_id having count(*) >= 4
+        ), pushes as (
+          select deal_id, count(*) filter (where closing_date > prev)::int as n
+          from (select s.deal_id, s.closing_date,
+                       lag(s.closing_date) over (partition by s.deal_id order by s.valid_from) as prev
+                from deal_snapshots s join many m on m.deal_id = s.deal_id where s.org_id = ${org}) x
+          group by deal_id
+        ), flagged as (
+          select o.*, greatest(o.closing_push_count, coalesce(p.n, 0)) as pushes,
+                 o.days_in_stage > o.threshold as stuck,
+                 coalesce(o.closing_date < ${ctx.today}::date, false) as overdue,
+                 greatest(o.closing_push_count, coalesce(p.n, 0)) > 2 as slipping,
+                 o.quiet_days >= ${quietDays} as quiet
+          from o left join pushes p on p.deal_id = o.id
+        ), risky as (
+          select * from flagged where (stuck or overdue or slipping or quiet)
+            ${opts.reason ? sql`and ${sql.raw(opts.reason)}` : sql``}
+        )
+        select r.*, r.threshold::text as threshold,
+               count(*) over ()::int as n_total,
+               count(*) filter (where stuck) over ()::int as n_stuck,
+               count(*) filter (where overdue) over ()::int as n_overdue,
+               count(*) filter (where slipping) over ()::int as n_slipping,
+               count(*) filter (where quiet) over ()::int as n_quiet,
+               sum(amount_sgd) over () as at_risk_amount
+        from risky r
+        order by r.amount_sgd desc nulls last, r.id
+        limit ${opts.limit}`,
+  )
+  const first = rows[0]
+  return {
+    currency: ctx.org.baseCurrency,
+    today: ctx.today,
+    counts: {
+      total: first?.n_total ?? 0,
+      stuck: first?.n_stuck ?? 0,
+      overdue: first?.n_overdue ?? 0,
+      slipping: first?.n_slipping ?? 0,
+      quiet: first?.n_quiet ?? 0,
+    },
+    amount: cents(first?.at_risk_amount),
+    quietDays,
+    thresholds: thresholds.map(({ stage, days, source }) => ({ stage, days, source })),
+    deals: rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      stage: r.stage,
+      ownerId: r.owner_id,
+      ownerName: r.owner_name,
+      amountSgd: r.amount_sgd === null ? null : cents(r.amount_sgd),
+      closingDate: r.closing_date,
+      daysInStage: r.days_in_stage,
+      zohoUrl: zohoDealUrl(ctx.org, r.id),
+      reasons: [
+        ...(r.stuck
+          ? [
+              {
+                code: 'stuck' as const,
+                message: `${r.days_in_stage} days in ${r.stage} (threshold ${r.threshold})`,
+              },
+            ]
+          : []),
+        ...(r.overdue
+          ? [{ code: 'overdue' as const, message: `Closing date ${r.closing_date} has passed` }]
+          : []),
+        ...(r.slipping
+          ? [{ code: 'slipping' as const, message: `Closing date moved later ${r.pushes} times` }]
+          : []),
+        ...(r.quiet ? [{ code: 'quiet' as const, message: `No activity for ${r.quiet_days} days` }] : []),
+      ],
+    })),
+  }
+}

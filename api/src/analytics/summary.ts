@@ -1,0 +1,108 @@
+import { sql, type SQL } from 'drizzle-orm'
+import { query } from '../db/client'
+import type { Filters } from '#shared/contracts/common'
+import type { SummaryResponse } from '#shared/contracts/pipeline'
+import { filterConditions, lastSyncAt, type AnalyticsContext } from './context'
+import { addDecimals, cents, divRound, ratio } from './decimal'
+import type { Period } from './period'
+import { dealSource, type DealSource } from './source'
+import { openByStage } from './by-stage'
+import { snapshotCoverage } from './trend'
+import { badRequest } from '../http/errors'
+
+export interface HeadlineRow {
+  open_count: number
+  open_amount: string | null
+  open_weighted100: string | null
+  won_count: number
+  won_priced: number
+  won_amount: string | null
+  lost_count: number
+  lost_amount: string | null
+  unpriced: number
+  cycle_days: number | null
+}
+
+/** The headline figures (METRICS "Headline figures for a period P"), live or as of a snapshot day. */
+export async function pipelineSummary(
+  ctx: AnalyticsContext,
+  filters: Filters,
+  period: Period,
+  asOf?: string,
+): Promise<SummaryResponse> {
+  if (asOf) {
+    const cov = await snapshotCoverage(ctx)
+    if (!cov.first || !cov.last || asOf < cov.first || asOf > cov.last)
+      throw badRequest(
+        cov.first
+          ? `Snapshots cover ${cov.first} to ${cov.last}`
+          : 'No snapshots yet: the daily snapshot job has not run',
+        'NO_SNAPSHOT',
+      )
+  }
+  const src = dealSource(ctx, asOf)
+  const where = await filterConditions(ctx, filters, 'd')
+  const [row, byStage, syncedAt] = await Promise.all([
+    headline(ctx, where, src, period),
+    openByStage(ctx, where, src),
+    asOf ? Promise.resolve(asOf) : lastSyncAt(ctx.db, ctx.org.id),
+  ])
+  return summaryFrom(ctx, row, period, byStage, syncedAt, src.snapshotDay)
+}
+
+/** The raw exact sums behind the headline figures. */
+export async function headline(ctx: AnalyticsContext, where: SQL, src: DealSource, period: Period) {
+  const inP = sql`d.closing_date between ${period.from} and ${period.to}`
+  const [r] = await query<HeadlineRow>(
+    ctx.db,
+    sql`select
+          count(*) filter (where d.state = 'open')::int as open_count,
+          sum(d.amount_sgd) filter (where d.state = 'open') as open_amount,
+          sum(d.amount_sgd * ${src.probability}) filter (where d.state = 'open') as open_weighted100,
+          count(*) filter (where d.state = 'won' and ${inP})::int as won_count,
+          count(d.amount_sgd) filter (where d.state = 'won' and ${inP})::int as won_priced,
+          sum(d.amount_sgd) filter (where d.state = 'won' and ${inP}) as won_amount,
+          count(*) filter (where d.state = 'lost' and ${inP})::int as lost_count,
+          sum(d.amount_sgd) filter (where d.state = 'lost' and ${inP}) as lost_amount,
+          count(*) filter (where d.amount_sgd is null)::int as unpriced,
+          sum(d.closing_date - ${src.createdDate}) filter (where d.state = 'won' and ${inP})::int as cycle_days
+        from ${src.from}
+        where ${where} and (d.state = 'open' or (d.state in ('won', 'lost') and ${inP}))`,
+  )
+  return r!
+}
+
+function summaryFrom(
+  ctx: AnalyticsContext,
+  row: HeadlineRow,
+  period: Period,
+  byStage: SummaryResponse['byStage'],
+  syncedAt: string | null,
+  snapshotDay: string | null,
+): SummaryResponse {
+  const wonAmount = cents(row.won_amount)
+  const lostAmount = cents(row.lost_amount)
+  return {
+    currency: ctx.org.baseCurrency,
+    open: {
+      count: row.open_count,
+      amount: cents(row.open_amount),
+      weighted: divRound(row.open_weighted100, 100n),
+    },
+    won: { count: row.won_count, amount: wonAmount },
+    lost: { count: row.lost_count, amount: lostAmount },
+    byStage,
+    unpriced: { count: row.unpriced },
+    asOf: syncedAt,
+    snapshotDay,
+    period,
+    winRate: {
+      count: ratio(row.won_count, row.won_count + row.lost_count),
+      amount: ratio(row.won_amount ?? '0', addDecimals(row.won_amount ?? '0', row.lost_amount ?? '0')),
+    },
+    averageDealSize: row.won_priced ? divRound(row.won_amount, BigInt(row.won_priced)) : null,
+    salesCycleDays: row.won_count
+      ? Number(divRound(String(row.cycle_days ?? 0), BigInt(row.won_count), 1))
+      : null,
+  }
+}

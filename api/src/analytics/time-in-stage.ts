@@ -1,0 +1,68 @@
+import { sql } from 'drizzle-orm'
+import { query } from '../db/client'
+import type { Filters } from '#shared/contracts/common'
+import type { TimeInStageResponse } from '#shared/contracts/funnel'
+import { stageKeys } from './stage-keys'
+import { filterConditions, type AnalyticsContext } from './context'
+import { divRound } from './decimal'
+import type { Period } from './period'
+
+const days = (seconds: string | null, n: number) =>
+  n && seconds !== null ? Number(divRound(seconds, BigInt(n) * 86_400n, 1)) : null
+
+/**
+ * Time in stage (METRICS): from entering a stage to leaving it (the next stage-history entry).
+ * Averages are over deals that left the stage in P (leaving date in the org's time zone); for open
+ * deals, the current stage counts "so far" (from stage_entered_at, else the last history entry).
+ */
+export async function timeInStage(
+  ctx: AnalyticsContext,
+  filters: Filters,
+  period: Period,
+): Promise<TimeInStageResponse> {
+  const where = await filterConditions(ctx, filters, 'd')
+  const org = ctx.org.id
+  const tz = ctx.org.timeZone
+  const now = ctx.now.toISOString()
+  const rows = await query<{
+    stage: string
+    left_n: number
+    left_secs: string | null
+    cur_n: number
+    cur_secs: string | null
+  }>(
+    ctx.db,
+    sql`with scoped as (select d.id, d.state, d.stage, d.stage_entered_at, d.created_time from deals d where ${where}),
+        h as (
+          select coalesce(st.display_value, h.stage) as stage, h.entered_at,
+                 lead(h.entered_at) over (partition by h.deal_id order by h.entered_at) as left_at
+          from stage_history h
+          join scoped s on s.id = h.deal_id
+          left join (${stageKeys(org)}) st on st.key = h.stage
+          where h.org_id = ${org}
+        ), leaving as (
+          select stage, count(*)::int as n, sum(extract(epoch from left_at - entered_at)) as secs
+          from h where left_at is not null and (left_at at time zone ${tz})::date between ${period.from} and ${period.to}
+          group by stage
+        ), cur as (
+          select s.stage, count(*)::int as n,
+                 sum(extract(epoch from ${now}::timestamptz - coalesce(s.stage_entered_at,
+                     (select max(h2.entered_at) from stage_history h2 where h2.org_id = ${org} and h2.deal_id = s.id),
+                     s.created_time))) as secs
+          from scoped s where s.state = 'open' group by s.stage
+        )
+        select coalesce(l.stage, c.stage) as stage, coalesce(l.n, 0)::int as left_n, l.secs::text as left_secs,
+               coalesce(c.n, 0)::int as cur_n, c.secs::text as cur_secs
+        from leaving l full join cur c on c.stage = l.stage
+        left join stages st on st.org_id = ${org} and st.display_value = coalesce(l.stage, c.stage)
+        order by st.sequence nulls last, 1`,
+  )
+  return {
+    period,
+    stages: rows.map((r) => ({
+      stage: r.stage,
+      left: { count: r.left_n, averageDays: days(r.left_secs, r.left_n) },
+      current: { count: r.cur_n, averageDaysSoFar: days(r.cur_secs, r.cur_n) },
+    })),
+  }
+}

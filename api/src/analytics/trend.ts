@@ -1,0 +1,87 @@
+import { sql } from 'drizzle-orm'
+import { query } from '../db/client'
+import type { Filters } from '#shared/contracts/common'
+import type { TrendResponse } from '#shared/contracts/trend'
+import { filterConditions, ownerConditions, type AnalyticsContext } from './context'
+import { cents, divRound } from './decimal'
+import { addDays } from './period'
+
+interface Row {
+  day: string
+  count: number
+  amount: string | null
+  weighted: string | null
+  unpriced: number
+}
+
+/** The range the org has snapshots for: from its first version to sync_state.last_snapshot_day. */
+export async function snapshotCoverage(
+  ctx: AnalyticsContext,
+): Promise<{ first: string | null; last: string | null }> {
+  const [row] = await query<{ first: string | null; last: string | null }>(
+    ctx.db,
+    sql`select (select min(valid_from)::text from deal_snapshots where org_id = ${ctx.org.id}) as first,
+               (select last_snapshot_day::text from sync_state where org_id = ${ctx.org.id}) as last`,
+  )
+  return row ?? { first: null, last: null }
+}
+
+/**
+ * Open pipeline per day. Owner/team/pipeline filters read the pipeline_daily rollup; any other
+ * filter (stage, currency, territory, closing dates) reads the snapshot versions directly.
+ */
+export async function trend(
+  ctx: AnalyticsContext,
+  filters: Filters,
+  range: { from?: string; to?: string },
+): Promise<TrendResponse> {
+  const cov = await snapshotCoverage(ctx)
+  const to = range.to ?? cov.last ?? ctx.today
+  const from = range.from ?? addDays(to, -90)
+  const lo = cov.first && cov.first > from ? cov.first : from
+  const hi = cov.last && cov.last < to ? cov.last : to
+  if (!cov.first || !cov.last || lo > hi) return { currency: ctx.org.baseCurrency, from, to, points: [] }
+  // The snapshotted days in range (pipeline_daily holds at least a zero row for each).
+  const days = sql`(select distinct day from pipeline_daily
+                    where org_id = ${ctx.org.id} and day between ${lo} and ${hi}) as g(day)`
+  const rollupOnly =
+    !filters.stage && !filters.currency && !filters.territory && !filters.closeFrom && !filters.closeTo
+  let rows: Row[]
+  if (rollupOnly) {
+    const conds = await ownerConditions(ctx, filters, 'p')
+    if (filters.pipeline) conds.push(sql`p.pipeline = ${filters.pipeline}`)
+    rows = await query<Row>(
+      ctx.db,
+      sql`select g.day::date::text as day, coalesce(sum(p.open_count), 0)::int as count,
+                 sum(p.open_amount) as amount, sum(p.open_weighted) as weighted,
+                 coalesce(sum(p.unpriced_count), 0)::int as unpriced
+          from ${days}
+          left join pipeline_daily p on p.day = g.day::date and ${sql.join(conds, sql` and `)}
+          group by g.day order by g.day`,
+    )
+  } else {
+    const where = await filterConditions(ctx, filters, 'd')
+    rows = await query<Row>(
+      ctx.db,
+      sql`select g.day::date::text as day, count(d.deal_id)::int as count, sum(d.amount_sgd) as amount,
+                 sum(d.amount_sgd * coalesce(d.probability, 0)) * 0.01 as weighted,
+                 count(d.deal_id) filter (where d.amount_sgd is null)::int as unpriced
+          from ${days}
+          left join deal_snapshots d on d.valid_from <= g.day::date
+            and (d.valid_to is null or d.valid_to > g.day::date) and d.state = 'open' and ${where}
+          group by g.day order by g.day`,
+    )
+  }
+  return {
+    currency: ctx.org.baseCurrency,
+    from,
+    to,
+    points: rows.map((r) => ({
+      day: r.day,
+      count: r.count,
+      amount: cents(r.amount),
+      weighted: divRound(r.weighted, 1n),
+      unpriced: r.unpriced,
+    })),
+  }
+}

@@ -1,0 +1,78 @@
+import type { Config } from '../config'
+import type { Db } from '../db/client'
+import type { Logger } from '../observability/logger'
+import {
+  closingDatesNeedingSets,
+  ensureRateSets,
+  loadRateBook,
+  repriceEstimatedClosedDeals,
+  repriceOpenDeals,
+} from './pricing'
+import { FxProviderError } from './provider'
+import { MAX_PROVIDER_CALLS_PER_RUN, providerFor, refreshLatest, type RateSetInfo } from './store'
+
+export interface FxRunContext {
+  config: Config
+  db: Db
+  logger: Logger
+  fetch: typeof fetch
+  now(): Date
+  sleep?: (ms: number) => Promise<void>
+  /** Provider calls this run may make, latest and historical together. */
+  maxCalls?: number
+}
+
+export interface FxRunResult {
+  /** The set just fetched, or null when the refresh failed (the newest stored set stays in use). */
+  set: RateSetInfo | null
+  calls: number
+  repricedOpen: number
+  repricedClosed: number
+  error: FxProviderError | null
+}
+
+/**
+ * One FX run (the scheduled job and the admin's refresh): fetch the latest set, re-price the deals
+ * that take the newest set (every org: sets are global), then backfill, within the call budget, the
+ * historical sets that estimated closed deals need and re-price those deals.
+ */
+export async function runFx(ctx: FxRunContext, opts: { ignoreRefusal?: boolean } = {}): Promise<FxRunResult> {
+  const budget = ctx.maxCalls ?? MAX_PROVIDER_CALLS_PER_RUN
+  const provider = providerFor(ctx, budget)
+  let set: RateSetInfo | null = null
+  let error: FxProviderError | null = null
+  try {
+    set = await refreshLatest(ctx, provider)
+  } catch (err) {
+    if (!(err instanceof FxProviderError)) throw err
+    error = err
+  }
+  const book = await loadRateBook(ctx.db, ctx.config.BASE_CURRENCY)
+  const repricedOpen = await repriceOpenDeals(ctx.db, book)
+  let calls = provider.calls
+  let repricedClosed = 0
+  if (!error && calls < budget) {
+    const dates = await closingDatesNeedingSets(ctx.db, book)
+    if (dates.length) {
+      calls += await ensureRateSets(
+        { ...ctx, maxCalls: budget - calls, ignoreRefusal: opts.ignoreRefusal },
+        dates,
+        book,
+      )
+      repricedClosed = await repriceEstimatedClosedDeals(ctx.db, book)
+    }
+  }
+  return { set, calls, repricedOpen, repricedClosed, error }
+}
+
+/** The scheduled job (JOBS.fx): never throws for provider trouble; the status page reports it. */
+export async function fxJob(ctx: FxRunContext): Promise<Record<string, unknown>> {
+  const r = await runFx(ctx)
+  return {
+    week: r.set?.weekDate ?? null,
+    calls: r.calls,
+    repricedOpen: r.repricedOpen,
+    repricedClosed: r.repricedClosed,
+    ...(r.error ? { error: r.error.message } : {}),
+  }
+}

@@ -1,0 +1,59 @@
+import { Hono } from 'hono'
+import { fxRatesQuery, type FxRatesResponse, type FxRefreshResponse } from '#shared/contracts/fx'
+import { requireRole, requireViewer } from '../auth/middleware'
+import { audit } from '../auth/audit'
+import { AppError, notFound } from '../http/errors'
+import type { AppEnv } from '../http/types'
+import { runFx } from '../fx/job'
+import { pickSet } from '../fx/pricing'
+import type { FxProviderError } from '../fx/provider'
+import { fxStatus } from '../fx/status'
+import { listRateSets, loadRates } from '../fx/store'
+import { mondayOf } from '../fx/week'
+
+function providerFailure(err: FxProviderError): AppError {
+  const code = `FX_${err.kind.toUpperCase()}`
+  const transient = err.kind === 'unavailable' || err.kind === 'quota' || err.kind === 'config'
+  return new AppError(transient ? 503 : 502, code, err.message)
+}
+
+export const fx = new Hono<AppEnv>()
+  .get('/rates', requireViewer, async (c) => {
+    const q = fxRatesQuery.parse(c.req.query())
+    const sets = await listRateSets(c.var.db)
+    const chosen = pickSet(sets, q.date ? mondayOf(q.date) : null)
+    if (!chosen) throw notFound('No FX rate set is stored yet: an admin can refresh rates now', 'FX_NO_RATES')
+    const { set, estimated } = chosen
+    const body: FxRatesResponse = {
+      date: q.date ?? null,
+      weekDate: set.weekDate,
+      kind: set.kind,
+      source: set.source,
+      providerDate: set.providerDate,
+      fetchedAt: set.fetchedAt,
+      estimated,
+      quoteBase: 'USD',
+      currency: c.var.deps.config.BASE_CURRENCY,
+      rates: await loadRates(c.var.db, set.id),
+    }
+    return c.json(body)
+  })
+  .get('/status', requireViewer, async (c) => {
+    const { config, now } = c.var.deps
+    return c.json(await fxStatus(c.var.db, config, now(), c.var.viewer.orgId))
+  })
+  .post('/refresh', requireViewer, requireRole('admin'), async (c) => {
+    const { config, logger, fetch, now } = c.var.deps
+    const r = await runFx({ config, db: c.var.db, logger, fetch, now }, { ignoreRefusal: true })
+    await audit(c.var.db, {
+      orgId: c.var.viewer.orgId,
+      actorUserId: c.var.viewer.userId,
+      action: 'fx.refresh',
+      target: r.set?.weekDate ?? null,
+      details: { calls: r.calls, repriced: r.repricedOpen + r.repricedClosed, error: r.error?.kind ?? null },
+    })
+    if (r.error || !r.set) throw providerFailure(r.error!)
+    const { id: _id, base: _base, ...set } = r.set
+    const body: FxRefreshResponse = { set, calls: r.calls, repriced: r.repricedOpen + r.repricedClosed }
+    return c.json(body)
+  })

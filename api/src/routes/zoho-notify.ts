@@ -1,0 +1,67 @@
+import { Hono } from 'hono'
+import { sql } from 'drizzle-orm'
+import { zohoNotification } from '#shared/contracts/sync'
+import { query } from '../db/client'
+import { badRequest, forbidden } from '../http/errors'
+import type { AppEnv } from '../http/types'
+import { runSteps, startSync, type SyncContext } from '../sync/engine'
+import { deleteDeals } from '../sync/write'
+
+/**
+ * Zoho Watch API callbacks. Zoho signs nothing: the per-channel token it echoes is compared, in
+ * constant time, with the one stored in watch_channels. Callbacks are hints: the named deals are
+ * re-fetched (GET /Deals?ids=) by an 'ids' run, and deletions removed at once. If a sync of the org is
+ * running, the ids are left to the next incremental run, which reads them by Modified_Time anyway.
+ */
+
+async function digest(s: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(s)))
+}
+
+/** Constant-time equality (hashing first hides the length too). */
+export async function safeEqual(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([digest(a), digest(b)])
+  let diff = 0
+  for (let i = 0; i < x.length; i++) diff |= x[i]! ^ y[i]!
+  return diff === 0
+}
+
+export const zohoNotify = new Hono<AppEnv>().post('/zoho/notify', async (c) => {
+  let json: unknown
+  try {
+    json = await c.req.json()
+  } catch {
+    throw badRequest('The body must be JSON')
+  }
+  const body = zohoNotification.parse(json)
+  const [channel] = await query<{ org_id: string; token: string }>(
+    c.var.db,
+    sql`select org_id, token from watch_channels where channel_id = ${body.channel_id}`,
+  )
+  // Same work whether or not the channel exists, so a caller cannot probe channel ids by timing.
+  const ok = await safeEqual(body.token ?? '', channel?.token ?? '\u0000no-channel')
+  if (!channel || !ok || !body.token)
+    throw forbidden('Unknown channel or wrong token', 'INVALID_CHANNEL_TOKEN')
+  if (body.module && body.module !== 'Deals') return c.json({ accepted: false, reason: 'module' }, 202)
+
+  const deps = c.var.deps
+  const orgId = channel.org_id
+  const ids = body.ids.filter((id) => /^\d{1,30}$/.test(id))
+  if (!ids.length) return c.json({ accepted: true, ids: 0 }, 202)
+  if (body.operation === 'delete') {
+    const deleted = await deleteDeals(c.var.db, orgId, ids)
+    deps.logger.info('watch: deals deleted', { orgId, deleted })
+    return c.json({ accepted: true, ids: ids.length }, 202)
+  }
+  const ctx: SyncContext = {
+    config: deps.config,
+    db: c.var.db,
+    logger: deps.logger,
+    fetch: deps.fetch,
+    now: deps.now,
+  }
+  const started = await startSync(ctx, orgId, { trigger: 'watch', ids })
+  if (started) deps.background(runSteps(ctx, started.runId, started.holder), c)
+  else deps.logger.info('watch: sync running; ids left to the next incremental', { orgId, ids: ids.length })
+  return c.json({ accepted: true, ids: ids.length, runId: started?.runId ?? null }, 202)
+})

@@ -1,0 +1,276 @@
+import { pickIndex, unit } from './rng'
+import { DEAL_CURRENCIES, zohoTime, type OrgData, type SandboxUser, type Stage } from './org'
+
+/**
+ * Deal i of the sandbox org as a pure function of (seed, i): nothing is stored, so 1,000,000 deals
+ * cost no memory and deal 999,999 is computed without the ones before it. Ids, Created_Time and
+ * Modified_Time all increase with i, so sorting by any of them is index order.
+ */
+
+export type DealRecord = Record<string, unknown> & { id: string }
+
+export interface GenContext {
+  seed: number
+  /** Number of generated deals. */
+  n: number
+  /** Epoch seconds all generated times stay before (start of the sandbox's day). */
+  anchor: number
+  org: OrgData
+}
+
+const DAY = 86_400
+/** Created times span 700 days starting 760 days before the anchor. */
+const CREATED_SPAN = 700 * DAY
+/** Modified times start 30 days after the first creation and end 2 days before the anchor. */
+const MODIFIED_SPAN = 728 * DAY
+
+export const DEAL_ID_BASE = 100_000_000
+export const DEAL_ID_STEP = 13
+
+export function dealId(org: OrgData, g: number): string {
+  return org.id(2, DEAL_ID_BASE + g * DEAL_ID_STEP)
+}
+
+/** Global deal index of an id, or undefined when the id is not one of this org's deal ids. */
+export function dealIndex(org: OrgData, id: string): number | undefined {
+  if (!/^\d{19}$/.test(id) || !id.startsWith(`${org.prefix}2`)) return undefined
+  const n = Number(id.slice(org.prefix.length + 1)) - DEAL_ID_BASE
+  return n >= 0 && n % DEAL_ID_STEP === 0 ? n / DEAL_ID_STEP : undefined
+}
+
+export function createdAt(ctx: GenContext, i: number): number {
+  return ctx.anchor - 760 * DAY + Math.floor((i * CREATED_SPAN) / ctx.n)
+}
+
+export function modifiedAt(ctx: GenContext, i: number): number {
+  return ctx.anchor - 730 * DAY + Math.floor((i * MODIFIED_SPAN) / ctx.n)
+}
+
+/** First generated index whose Modified_Time is at or after `epochSeconds` (n when none). */
+export function firstModifiedAtOrAfter(ctx: GenContext, epochSeconds: number): number {
+  let lo = 0
+  let hi = ctx.n
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (modifiedAt(ctx, mid) >= epochSeconds) hi = mid
+    else lo = mid + 1
+  }
+  return lo
+}
+
+/** Owner weights: the ten reps (incl. a deactivated and a deleted one) own most deals. */
+export function ownerOf(ctx: GenContext, i: number): SandboxUser {
+  const { admin, managers, reps } = ctx.org.users
+  const u = unit(ctx.seed, i, 'owner')
+  if (u < 0.05) return admin
+  if (u < 0.15) return managers[pickIndex(managers.length, ctx.seed, i, 'mgr')]!
+  return reps[pickIndex(reps.length, ctx.seed, i, 'rep')]!
+}
+
+const CURRENCY_WEIGHTS: [string, number][] = [
+  ['SGD', 0.3],
+  ['USD', 0.2],
+  ['EUR', 0.1],
+  ['JPY', 0.08],
+  ['IDR', 0.08],
+  ['KWD', 0.06],
+  ['MYR', 0.12],
+  ['MMK', 0.06],
+]
+const TYPES = ['New Business', 'Existing Business']
+const SOURCES = [
+  'Advertisement',
+  'Cold Call',
+  'Employee Referral',
+  'Partner',
+  'Web Download',
+  'Trade Show',
+  null,
+]
+const LOSS_REASONS = ['Price', 'Lost to Competitor', 'No Budget', 'No Decision', 'Timing']
+const PRODUCTS = ['Platform Licence', 'Renewal', 'Expansion', 'Services', 'Pilot', 'Support Plan']
+
+/** The history path of a deal: the stages it went through, ending at its current stage. */
+export function stagePath(ctx: GenContext, i: number): { pipeline: string; path: Stage[] } {
+  const { org, seed, n } = ctx
+  const pipeline = unit(seed, i, 'pipeline') < 0.3 ? org.pipelines[1]! : org.pipelines[0]!
+  const stages = pipeline.stages.map((s) => org.stages.find((x) => x.display_value === s)!)
+  const open = stages.filter((s) => s.deal_category === 'Open')
+  const won = stages.filter((s) => s.deal_category === 'Closed Won')
+  const lost = stages.filter((s) => s.deal_category === 'Closed Lost')
+  // Older deals are mostly closed; recent ones mostly open.
+  const age = n > 1 ? i / (n - 1) : 1
+  const pOpen = 0.1 + 0.55 * age * age
+  const r = unit(seed, i, 'state')
+  let path: Stage[]
+  if (r < pOpen) {
+    path = open.slice(0, 1 + pickIndex(open.length, seed, i, 'openstage'))
+  } else if (r < pOpen + (1 - pOpen) * 0.55) {
+    path = [...open.slice(0, 2 + pickIndex(open.length - 1, seed, i, 'reach')), won[0]!]
+  } else {
+    const reached = 1 + pickIndex(open.length, seed, i, 'reach')
+    path = [...open.slice(0, reached), lost[pickIndex(lost.length, seed, i, 'lost')]!]
+  }
+  return { pipeline: pipeline.name, path }
+}
+
+function lookup(u: SandboxUser) {
+  return { name: u.full_name, id: u.id, email: u.email }
+}
+
+function dateOf(epochSeconds: number, offsetMinutes: number): string {
+  return zohoTime(epochSeconds, offsetMinutes).slice(0, 10)
+}
+
+/** Minor units → JSON number with the currency's decimals (exact shortest representation). */
+export function money(minor: number, decimals: number): number {
+  return minor / 10 ** decimals
+}
+
+/** The stage value a deal shows: sometimes the picklist's display value, sometimes its actual value. */
+function shown(ctx: GenContext, i: number, s: Stage, salt: string | number): string {
+  return s.actual_value !== s.display_value && unit(ctx.seed, i, 'shown', salt) < 0.5
+    ? s.actual_value
+    : s.display_value
+}
+
+/** Times (epoch seconds) of each stage change of a generated deal. */
+function pathTimes(ctx: GenContext, i: number, steps: number): number[] {
+  const c = createdAt(ctx, i)
+  const gap = modifiedAt(ctx, i) - c
+  return Array.from({ length: steps }, (_, j) => c + Math.floor((gap * j) / steps))
+}
+
+/** Generated deal i with every field, as Zoho returns it. */
+export function generateDeal(ctx: GenContext, i: number): DealRecord {
+  const { seed, org } = ctx
+  const off = org.offsetMinutes
+  const owner = ownerOf(ctx, i)
+  const { pipeline, path } = stagePath(ctx, i)
+  const stage = path[path.length - 1]!
+  const created = createdAt(ctx, i)
+  const modified = modifiedAt(ctx, i)
+  const times = pathTimes(ctx, i, path.length)
+
+  let cw = unit(seed, i, 'currency')
+  let currency = 'SGD'
+  for (const [code, w] of CURRENCY_WEIGHTS) {
+    if (cw < w) {
+      currency = code
+      break
+    }
+    cw -= w
+  }
+  const cur = DEAL_CURRENCIES.find((c) => c.code === currency)!
+  const rateStr = org.exchangeRates.get(currency)!
+  // Deal size: log-uniform between 2,000 and 500,000 in home currency, expressed in the deal currency.
+  const home = 2000 * Math.exp(unit(seed, i, 'size') * Math.log(250))
+  const minor = Math.round(home * Number(rateStr) * 10 ** cur.decimals)
+  const amount = unit(seed, i, 'nullamount') < 0.03 ? null : money(minor, cur.decimals)
+
+  const pr = unit(seed, i, 'prob')
+  const probability =
+    stage.deal_category !== 'Open'
+      ? stage.probability
+      : pr < 0.04
+        ? null
+        : pr < 0.2
+          ? Math.min(95, Math.max(5, stage.probability + (pickIndex(5, seed, i, 'pd') - 2) * 5))
+          : stage.probability
+  const expected =
+    amount === null || probability === null
+      ? null
+      : money(Math.round((minor * probability) / 100), cur.decimals)
+
+  const closed = stage.deal_category !== 'Open'
+  const closing = closed
+    ? dateOf(times[times.length - 1]!, off)
+    : dateOf(created + (30 + pickIndex(210, seed, i, 'close')) * DAY, off)
+
+  const account =
+    unit(seed, i, 'noacct') < 0.05 ? null : org.accounts[pickIndex(org.accounts.length, seed, i, 'acct')]!
+  const contact =
+    unit(seed, i, 'nocontact') < 0.5
+      ? null
+      : org.contacts[pickIndex(org.contacts.length, seed, i, 'contact')]!
+  const region =
+    owner.roleId === org.roles[4]!.id || owner.roleId === org.roles[2]!.id
+      ? 0
+      : owner.roleId === org.roles[5]!.id || owner.roleId === org.roles[3]!.id
+        ? 1
+        : pickIndex(2, seed, i, 'terr')
+  const territory = org.territories[region]!
+  const modifier = unit(seed, i, 'modby') < 0.8 ? owner : org.users.admin
+  const lastActivity =
+    unit(seed, i, 'noact') < 0.1 ? null : created + Math.floor(unit(seed, i, 'act') * (modified - created))
+  const product = PRODUCTS[pickIndex(PRODUCTS.length, seed, i, 'product')]!
+  const cycle = closed ? Math.round((times[times.length - 1]! - created) / DAY) : null
+
+  return {
+    id: dealId(org, i),
+    Deal_Name: `${account?.name ?? 'Walk-in'} - ${product} #${i + 1}`,
+    Amount: amount,
+    Currency: currency,
+    Exchange_Rate: Number(rateStr),
+    $currency_symbol: cur.symbol,
+    Stage: shown(ctx, i, stage, 'current'),
+    Probability: probability,
+    Expected_Revenue: expected,
+    Closing_Date: closing,
+    Pipeline: pipeline,
+    Type: TYPES[pickIndex(TYPES.length, seed, i, 'type')]!,
+    Lead_Source: SOURCES[pickIndex(SOURCES.length, seed, i, 'source')]!,
+    Reason_For_Loss__s:
+      stage.deal_category === 'Closed Lost'
+        ? LOSS_REASONS[pickIndex(LOSS_REASONS.length, seed, i, 'loss')]!
+        : null,
+    Next_Step: closed ? null : 'Follow up',
+    Description: null,
+    Owner: lookup(owner),
+    Account_Name: account ? { name: account.name, id: account.id } : null,
+    Contact_Name: contact ? { name: contact.name, id: contact.id } : null,
+    Campaign_Source: null,
+    Territory: [{ id: territory.id, name: territory.name }],
+    Tag: [],
+    Created_By: lookup(owner),
+    Modified_By: lookup(modifier),
+    Created_Time: zohoTime(created, off),
+    Modified_Time: zohoTime(modified, off),
+    Last_Activity_Time: lastActivity === null ? null : zohoTime(lastActivity, off),
+    Change_Log_Time__s: zohoTime(modified, off),
+    Sales_Cycle_Duration: cycle,
+    Overall_Sales_Duration: cycle,
+    Lead_Conversion_Time: null,
+    Record_Status__s: 'Available',
+    Locked__s: false,
+  }
+}
+
+/** Stage_History rows of generated deal i, oldest first. */
+export function generateStageHistory(ctx: GenContext, i: number, deal: DealRecord): DealRecord[] {
+  const { org } = ctx
+  const { path } = stagePath(ctx, i)
+  const times = pathTimes(ctx, i, path.length)
+  const owner = deal.Owner as { name: string; id: string; email: string }
+  const cur = DEAL_CURRENCIES.find((c) => c.code === deal.Currency)!
+  return path.map((s, j) => {
+    const last = j === path.length - 1
+    const probability = last ? (deal.Probability as number | null) : s.probability
+    const amount = deal.Amount as number | null
+    return {
+      id: org.id(3, i * 16 + j),
+      Stage: last ? (deal.Stage as string) : shown(ctx, i, s, j),
+      Amount: amount,
+      Probability: probability,
+      Close_Date: deal.Closing_Date,
+      Expected_Revenue:
+        amount === null || probability === null
+          ? null
+          : money(Math.round((Math.round(amount * 10 ** cur.decimals) * probability) / 100), cur.decimals),
+      Modified_Time: zohoTime(times[j]!, org.offsetMinutes),
+      Modified_By: owner,
+      Created_Time: zohoTime(times[j]!, org.offsetMinutes),
+      Created_By: owner,
+    }
+  })
+}

@@ -1,0 +1,98 @@
+import { parseArgs } from 'node:util'
+import { ConfigError, loadConfig, type Config } from '../config'
+import { JOBS } from '../jobs'
+import { createLogger } from '../observability/logger'
+import { openDatabase, startDemo } from '../node'
+import { bootstrapConnection } from './bootstrap'
+import { syncAllOrgs, type OrgSyncSummary, type SyncContext } from './engine'
+
+/**
+ * `npm run sync`: applies pending migrations, refreshes FX when due (the fx job, if registered),
+ * then syncs Deals of every connected org (incremental; full when never synced), prints one line
+ * per org and exits 0 when every org finished, 1 otherwise.
+ *
+ * Options: --full, --max-pages N (stop at a checkpoint after N steps), --history N (Stage_History
+ * calls this run, 0 skips), --per-page N, --lease-seconds N, --quiet.
+ */
+
+function line(s: OrgSyncSummary): string {
+  const parts = [`org ${s.orgId}: ${s.status}`]
+  if (s.kind) parts.push(s.kind)
+  if (s.records !== undefined)
+    parts.push(`${s.records} records`, `${s.deletions} deletions`, `${s.pages} pages`)
+  if (s.apiCalls !== undefined) parts.push(`${s.apiCalls} API calls (${s.historyCalls} Stage_History)`)
+  if (s.runId) parts.push(`run ${s.runId}`)
+  if (s.error) parts.push(`error: ${s.error}`)
+  return parts.join(', ')
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      full: { type: 'boolean', default: false },
+      'max-pages': { type: 'string' },
+      history: { type: 'string' },
+      'per-page': { type: 'string' },
+      'lease-seconds': { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+    },
+  })
+  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v))
+  let config: Config
+  try {
+    config = loadConfig(process.env)
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message)
+      return 2
+    }
+    throw e
+  }
+  const logger = createLogger(values.quiet ? 'warn' : config.LOG_LEVEL)
+  let demo: Awaited<ReturnType<typeof startDemo>> | undefined
+  if (config.demoMode) {
+    demo = await startDemo(config, logger)
+    config = demo.config
+  }
+  const database = await openDatabase(config)
+  try {
+    const ctx: SyncContext = {
+      config,
+      db: database.db,
+      logger,
+      fetch: globalThis.fetch,
+      now: () => new Date(),
+    }
+    const token = demo?.refreshToken ?? config.ZOHO_REFRESH_TOKEN
+    if (token) await bootstrapConnection(ctx, token)
+    if (JOBS.fx) {
+      try {
+        await JOBS.fx(ctx)
+      } catch (err) {
+        logger.warn('FX refresh failed; deals are priced with the rate sets stored', { err })
+      }
+    }
+    const results = await syncAllOrgs(ctx, {
+      trigger: 'cli',
+      kind: values.full ? 'full' : undefined,
+      maxPages: num(values['max-pages']),
+      historyBudget: num(values.history),
+      perPage: num(values['per-page']),
+      leaseSeconds: num(values['lease-seconds']),
+    })
+    if (!results.length) console.log('No connected Zoho org: connect one as admin or set ZOHO_REFRESH_TOKEN')
+    for (const r of results) console.log(line(r))
+    return results.length && results.every((r) => r.status === 'succeeded') ? 0 : 1
+  } finally {
+    await database.close()
+    await demo?.close()
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err instanceof Error ? err.message : err)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,829 @@
+import { sql } from 'drizzle-orm'
+import { query, type Db } from '../db/client'
+import { ensureRateSets, loadRateBook, type RateBook } from '../fx/pricing'
+import type { JobContext } from '../jobs'
+import { clientForOrg } from '../zoho/client'
+import { ZohoApiError, ZohoNetworkError } from '../zoho/errors'
+import type { ZohoClient, ZohoDealRecord } from '../zoho/types'
+import { acquireLease, LeaseLostError, releaseLease, renewLease } from './lease'
+import { dealFields, mapDeal, stageOf, type OrgMeta } from './map'
+import { jsonParam, syncMetadata } from './metadata'
+import { loadStageMap, type StageMap } from './stages'
+import { deleteDeals, sweepUnseen, upsertDeals } from './write'
+
+/*
+ * The sync engine, as resumable steps. A run is a sync_runs row whose checkpoint says what to do
+ * next; syncStep does one unit (one Zoho page, mostly) and commits its rows, the checkpoint and the
+ * progress counters in ONE transaction, so a crash or kill at any point resumes from the last
+ * commit with nothing lost or doubled. runSteps drives steps under a page/time budget (Node loop,
+ * Worker cron); a Cloudflare Workflow can call syncStep once per step.do instead.
+ *
+ * Deals are read through page_token with sort_by=Modified_Time&sort_order=asc. A token reaches at
+ * most 100,000 records, so before a window would pass that cap the engine opens a new token window
+ * with If-Modified-Since = the last Modified_Time seen minus a small overlap; rows re-delivered by the
+ * overlap are de-duplicated on (id, Modified_Time) by the upsert. The same rule ends every run: the
+ * modified cursor becomes the last Modified_Time seen, and the next run starts its window there
+ * (minus the overlap). A deal edited while a sync pages past it gets a Modified_Time later than what
+ * that sync has seen, so it is read either at the end of the same window or by the next window/run.
+ * Deletions come only from /Deals/deleted (since the deleted cursor); a full pass also sweeps deals
+ * it did not see.
+ */
+
+export type SyncKind = 'full' | 'incremental' | 'ids'
+export type SyncTrigger = 'cron' | 'schedule' | 'manual' | 'cli' | 'watch' | 'startup'
+type Phase = 'metadata' | 'deals' | 'deleted' | 'sweep' | 'history' | 'ids' | 'finalize'
+
+export interface SyncContext extends JobContext {
+  /** The Zoho client for an org (default: clientForOrg with the stored connection). */
+  clientFor?(orgId: string): Promise<ZohoClient>
+}
+
+/** Per-run settings, fixed when the run starts and kept in its checkpoint. */
+export interface RunSettings {
+  /** Records per Deals call (≤ 200; default SYNC_BATCH_SIZE). */
+  perPage?: number
+  /** Records one page_token may reach before a new window starts (Zoho's cap: 100,000). */
+  tokenWindowRecords?: number
+  /** Overlap subtracted from every If-Modified-Since (seconds). */
+  overlapSeconds?: number
+  /** Stage_History calls this run may spend (0 skips the backfill). */
+  historyBudget?: number
+}
+
+export interface StartOptions extends RunSettings {
+  trigger: SyncTrigger
+  /** Forced kind; default full when the org was never fully synced, else incremental. */
+  kind?: 'full' | 'incremental'
+  startedBy?: string | null
+  /** For kind 'ids' (Watch callbacks). */
+  ids?: string[]
+  leaseSeconds?: number
+}
+
+export interface Budget {
+  /** Steps (≈ pages) this invocation may run before stopping at a checkpoint. */
+  maxPages?: number
+  /** Wall-clock budget of this invocation. */
+  timeBudgetMs?: number
+  signal?: AbortSignal
+  leaseSeconds?: number
+}
+
+interface Checkpoint {
+  kind: SyncKind
+  phase: Phase
+  perPage: number
+  tokenWindowRecords: number
+  overlapSeconds: number
+  historyBudget: number
+  windowSince: string | null
+  pageToken: string | null
+  windowRecords: number
+  firstModified: string | null
+  maxModified: string | null
+  sweepBefore: string | null
+  deletedSince: string | null
+  deletedPage: number
+  maxDeleted: string | null
+  historyCalls: number
+  historyFailed: boolean
+  metadataRefreshed: boolean
+  ids: string[]
+  resumable?: boolean
+}
+
+export const DEFAULTS = {
+  tokenWindowRecords: 100_000,
+  overlapSeconds: 10,
+  historyBudget: 100,
+  leaseSeconds: 120,
+  /** Deleted-list pages per run (page numbers stop at 2,000 records). */
+  deletedMaxPages: 10,
+  historyPerStep: 10,
+  /** Closed deals whose history is backfilled: closing date within this many days. */
+  historyRecentDays: 90,
+  /** Metadata older than this is refreshed by the next run. */
+  metadataMaxAgeHours: 24,
+} as const
+
+const MAX_ZOHO_PER_PAGE = 200
+
+// ------------------------------------------------------------------------------------- session
+
+/** What steps of one invocation share: the client, org metadata, stage map, rate book. */
+export class SyncSession {
+  client?: ZohoClient
+  org?: OrgMeta
+  apiDomain?: string
+  stages?: StageMap
+  book?: RateBook
+  /** client.stats.calls already counted into the run. */
+  countedCalls = 0
+}
+
+async function clientOf(ctx: SyncContext, s: SyncSession, orgId: string): Promise<ZohoClient> {
+  if (!s.client) {
+    s.client = ctx.clientFor
+      ? await ctx.clientFor(orgId)
+      : await clientForOrg(ctx.db, ctx.config, orgId, ctx.fetch, { logger: ctx.logger })
+    s.countedCalls = s.client.stats.calls
+  }
+  return s.client
+}
+
+async function loadOrg(db: Db, orgId: string): Promise<(OrgMeta & { apiDomain: string | null }) | undefined> {
+  const [o] = await query<{
+    id: string
+    home_currency: string
+    base_currency: string
+    multi_currency: boolean
+    time_zone: string
+    api_domain: string | null
+  }>(
+    db,
+    sql`select o.id, o.home_currency, o.base_currency, o.multi_currency, o.time_zone, c.api_domain
+        from orgs o left join zoho_connections c on c.org_id = o.id where o.id = ${orgId}`,
+  )
+  return (
+    o && {
+      id: o.id,
+      homeCurrency: o.home_currency,
+      baseCurrency: o.base_currency,
+      multiCurrency: o.multi_currency,
+      timeZone: o.time_zone,
+      apiDomain: o.api_domain,
+    }
+  )
+}
+
+async function refreshMetadata(ctx: SyncContext, s: SyncSession, orgId: string) {
+  const client = await clientOf(ctx, s, orgId)
+  const apiDomain = (await loadOrg(ctx.db, orgId))?.apiDomain ?? ctx.config.ZOHO_API_DOMAIN
+  await syncMetadata(ctx.db, client, orgId, {
+    apiDomain,
+    baseCurrency: ctx.config.BASE_CURRENCY,
+    logger: ctx.logger,
+  })
+  s.org = undefined
+  s.stages = undefined
+}
+
+async function prepare(ctx: SyncContext, s: SyncSession, orgId: string) {
+  if (!s.org) {
+    const o = await loadOrg(ctx.db, orgId)
+    if (!o) throw new Error(`Org ${orgId} has no metadata yet`)
+    s.org = o
+  }
+  s.stages ??= await loadStageMap(ctx.db, orgId)
+  s.book ??= await loadRateBook(ctx.db, s.org.baseCurrency)
+  return { org: s.org, stages: s.stages, book: s.book }
+}
+
+// ------------------------------------------------------------------------------------- runs
+
+interface RunRow {
+  id: string
+  org_id: string
+  kind: SyncKind
+  status: string
+  started_at: string
+  checkpoint: Checkpoint
+}
+
+async function loadRun(db: Db, runId: string): Promise<RunRow | undefined> {
+  const [r] = await query<RunRow>(
+    db,
+    sql`select id, org_id, kind, status, started_at::text as started_at, checkpoint from sync_runs where id = ${runId}`,
+  )
+  if (r && typeof r.checkpoint === 'string') r.checkpoint = JSON.parse(r.checkpoint) as Checkpoint
+  return r
+}
+
+const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z')
+const ms = (t: string) => new Date(t).getTime()
+const minusSeconds = (t: string, s: number) => iso(new Date(ms(t) - s * 1000))
+
+function newCheckpoint(
+  kind: SyncKind,
+  settings: RunSettings,
+  ctx: SyncContext,
+  state: { modifiedCursor: string | null; deletedCursor: string | null; metadataFresh: boolean },
+): Checkpoint {
+  const overlap = settings.overlapSeconds ?? DEFAULTS.overlapSeconds
+  const incremental = kind === 'incremental'
+  return {
+    kind,
+    phase: kind === 'ids' ? 'ids' : incremental && state.metadataFresh ? 'deals' : 'metadata',
+    perPage: Math.min(MAX_ZOHO_PER_PAGE, settings.perPage ?? ctx.config.SYNC_BATCH_SIZE),
+    tokenWindowRecords: settings.tokenWindowRecords ?? DEFAULTS.tokenWindowRecords,
+    overlapSeconds: overlap,
+    historyBudget: settings.historyBudget ?? DEFAULTS.historyBudget,
+    windowSince: incremental && state.modifiedCursor ? minusSeconds(state.modifiedCursor, overlap) : null,
+    pageToken: null,
+    windowRecords: 0,
+    firstModified: null,
+    maxModified: null,
+    sweepBefore: null,
+    deletedSince: incremental && state.deletedCursor ? minusSeconds(state.deletedCursor, overlap) : null,
+    deletedPage: 1,
+    maxDeleted: null,
+    historyCalls: 0,
+    historyFailed: false,
+    metadataRefreshed: false,
+    ids: [],
+  }
+}
+
+export interface Started {
+  runId: string
+  holder: string
+  resumed: boolean
+}
+
+/**
+ * Takes the org's lease and returns the run to drive: an unfinished run left by a dead or
+ * budget-stopped holder (resumed from its checkpoint), a new run continuing a failed run's
+ * checkpoint, or a new run. Null when a live holder is syncing the org.
+ */
+export async function startSync(
+  ctx: SyncContext,
+  orgId: string,
+  opts: StartOptions,
+): Promise<Started | null> {
+  const holder = crypto.randomUUID()
+  if (!(await acquireLease(ctx.db, orgId, holder, opts.leaseSeconds ?? DEFAULTS.leaseSeconds))) return null
+  try {
+    if (opts.ids) {
+      const cp = newCheckpoint('ids', opts, ctx, {
+        modifiedCursor: null,
+        deletedCursor: null,
+        metadataFresh: true,
+      })
+      cp.ids = [...new Set(opts.ids)]
+      return { runId: await insertRun(ctx.db, orgId, 'ids', opts, cp), holder, resumed: false }
+    }
+    const [open] = await query<{ id: string }>(
+      ctx.db,
+      sql`select id from sync_runs where org_id = ${orgId} and status in ('queued', 'running') and kind <> 'ids'
+          order by started_at desc limit 1`,
+    )
+    if (open && !opts.kind) return { runId: open.id, holder, resumed: true }
+    if (open)
+      await ctx.db.execute(sql`update sync_runs set status = 'failed', phase = 'failed', finished_at = now(),
+        error = 'Superseded by a new run' where id = ${open.id}`)
+
+    const [state] = await query<{
+      modified_cursor: string | null
+      deleted_cursor: string | null
+      last_full_sync_at: string | null
+      fresh: boolean
+    }>(
+      ctx.db,
+      sql`select modified_cursor::text, deleted_cursor::text, last_full_sync_at::text,
+            coalesce(metadata_refreshed_at > now() - make_interval(hours => ${DEFAULTS.metadataMaxAgeHours}), false) as fresh
+          from sync_state where org_id = ${orgId}`,
+    )
+    const kind: 'full' | 'incremental' = opts.kind ?? (state?.last_full_sync_at ? 'incremental' : 'full')
+
+    // A failed run of the same kind in the last day is continued from its checkpoint, not redone.
+    const [failed] = await query<{ checkpoint: Checkpoint | string }>(
+      ctx.db,
+      sql`select checkpoint from sync_runs where org_id = ${orgId} and kind = ${kind} and kind <> 'ids'
+          and started_at > now() - interval '1 day'
+          order by started_at desc limit 1`,
+    )
+    const prior =
+      failed && (typeof failed.checkpoint === 'string' ? JSON.parse(failed.checkpoint) : failed.checkpoint)
+    let cp: Checkpoint
+    if (prior?.resumable && !opts.kind) {
+      cp = { ...(prior as Checkpoint), resumable: false }
+    } else {
+      cp = newCheckpoint(kind, opts, ctx, {
+        modifiedCursor: state?.modified_cursor ?? null,
+        deletedCursor: state?.deleted_cursor ?? null,
+        metadataFresh: Boolean(state?.fresh),
+      })
+    }
+    const runId = await insertRun(ctx.db, orgId, kind, opts, cp)
+    if (kind === 'full' && !cp.sweepBefore) {
+      // Deals not seen by this pass (synced_at older than the run) are swept at its end.
+      const [r] = await query<{ t: string }>(
+        ctx.db,
+        sql`select started_at::text as t from sync_runs where id = ${runId}`,
+      )
+      cp.sweepBefore = r!.t
+      await ctx.db.execute(sql`update sync_runs set checkpoint = ${jsonParam(cp)} where id = ${runId}`)
+    }
+    return { runId, holder, resumed: Boolean(prior?.resumable && !opts.kind) }
+  } catch (e) {
+    await releaseLease(ctx.db, orgId, holder)
+    throw e
+  }
+}
+
+async function insertRun(db: Db, orgId: string, kind: SyncKind, opts: StartOptions, cp: Checkpoint) {
+  const runId = crypto.randomUUID()
+  await db.execute(
+    sql`insert into sync_runs (id, org_id, kind, trigger, status, phase, started_by, checkpoint)
+        values (${runId}, ${orgId}, ${kind}, ${opts.trigger}, 'running', ${cp.phase}, ${opts.startedBy ?? null},
+                ${jsonParam(cp)})`,
+  )
+  return runId
+}
+
+interface Progress {
+  pages?: number
+  records?: number
+  deletions?: number
+  historyCalls?: number
+}
+
+/** Saves the checkpoint and progress (and renews the lease) inside the caller's transaction. */
+async function commit(
+  tx: Db,
+  run: RunRow,
+  holder: string,
+  cp: Checkpoint,
+  s: SyncSession,
+  p: Progress,
+  leaseSeconds: number,
+) {
+  await renewLease(tx, run.org_id, holder, leaseSeconds)
+  const calls = s.client ? s.client.stats.calls - s.countedCalls : 0
+  await tx.execute(sql`
+    update sync_runs set checkpoint = ${jsonParam(cp)}, phase = ${cp.phase}, status = 'running',
+      pages = pages + ${p.pages ?? 0}, records = records + ${p.records ?? 0},
+      deletions = deletions + ${p.deletions ?? 0}, api_calls = api_calls + ${calls},
+      history_calls = history_calls + ${p.historyCalls ?? 0},
+      credits_remaining = coalesce(${s.client?.stats.creditsRemaining ?? null}::int, credits_remaining),
+      heartbeat_at = now()
+    where id = ${run.id}`)
+  return calls
+}
+
+async function inTx(ctx: SyncContext, s: SyncSession, fn: (tx: Db) => Promise<void>) {
+  const before = s.client?.stats.calls
+  await ctx.db.transaction(async (tx) => fn(tx as unknown as Db))
+  // Only once the transaction committed do these calls count as recorded.
+  if (before !== undefined) s.countedCalls = before
+}
+
+// ------------------------------------------------------------------------------------- steps
+
+function nextWindowSince(cp: Checkpoint): string | null {
+  if (!cp.maxModified) return cp.windowSince
+  let since = minusSeconds(cp.maxModified, cp.overlapSeconds)
+  if (cp.windowSince && ms(since) <= ms(cp.windowSince)) since = cp.maxModified
+  if (cp.windowSince && ms(since) <= ms(cp.windowSince)) since = iso(new Date(ms(cp.maxModified) + 1000))
+  return since
+}
+
+/** Keeps the newest copy of each id (a page can repeat an id across token windows). */
+function latestById(records: ZohoDealRecord[]): ZohoDealRecord[] {
+  const m = new Map<string, ZohoDealRecord>()
+  for (const r of records) {
+    const had = m.get(r.id)
+    if (!had || ms(had.Modified_Time) <= ms(r.Modified_Time)) m.set(r.id, r)
+  }
+  return [...m.values()]
+}
+
+async function writeRecords(
+  ctx: SyncContext,
+  s: SyncSession,
+  run: RunRow,
+  cp: Checkpoint,
+  records: ZohoDealRecord[],
+  source: 'sync' | 'watch',
+) {
+  let { org, stages, book } = await prepare(ctx, s, run.org_id)
+  if (!cp.metadataRefreshed && records.some((r) => !stageOf(r, stages).known)) {
+    // A stage we do not know: the picklist changed. Refresh once per run.
+    ctx.logger.info('unknown stage seen; refreshing metadata', { orgId: run.org_id, runId: run.id })
+    await refreshMetadata(ctx, s, run.org_id)
+    cp.metadataRefreshed = true
+    ;({ org, stages, book } = await prepare(ctx, s, run.org_id))
+  }
+  const closedDates = records
+    .filter((r) => stageOf(r, stages).state === 'won' || stageOf(r, stages).state === 'lost')
+    .map((r) => r.Closing_Date)
+    .filter((d): d is string => Boolean(d))
+  // Also refreshes the latest set when it is due (cheap no-op otherwise).
+  await ensureRateSets(ctx, closedDates, book)
+  const rows = latestById(records).map((r) => mapDeal(r, stages, org, book))
+  return async (tx: Db) => upsertDeals(tx, run.org_id, rows, { recordNew: cp.kind !== 'full', source })
+}
+
+export interface StepResult {
+  done: boolean
+  phase: Phase
+}
+
+/** One unit of work of a run, committed atomically with its checkpoint. */
+export async function syncStep(
+  ctx: SyncContext,
+  runId: string,
+  holder: string,
+  s: SyncSession = new SyncSession(),
+  leaseSeconds: number = DEFAULTS.leaseSeconds,
+): Promise<StepResult> {
+  const run = await loadRun(ctx.db, runId)
+  if (!run) throw new Error(`No sync run ${runId}`)
+  if (run.status === 'succeeded' || run.status === 'failed')
+    return { done: true, phase: run.checkpoint.phase }
+  const cp: Checkpoint = { ...run.checkpoint }
+  const orgId = run.org_id
+  const save = (p: Progress, extra?: (tx: Db) => Promise<unknown>) =>
+    inTx(ctx, s, async (tx) => {
+      if (extra) await extra(tx)
+      await commit(tx, run, holder, cp, s, p, leaseSeconds)
+    })
+
+  switch (cp.phase) {
+    case 'metadata': {
+      await refreshMetadata(ctx, s, orgId)
+      cp.phase = 'deals'
+      await save({})
+      break
+    }
+
+    case 'deals': {
+      const client = await clientOf(ctx, s, orgId)
+      const { org } = await prepare(ctx, s, orgId)
+      let page
+      try {
+        page = await client.listDeals({
+          fields: dealFields(org.multiCurrency),
+          perPage: cp.perPage,
+          sortBy: 'Modified_Time',
+          sortOrder: 'asc',
+          modifiedSince: cp.windowSince ?? undefined,
+          pageToken: cp.pageToken ?? undefined,
+        })
+      } catch (e) {
+        if (e instanceof ZohoApiError && (e.restartPagination || e.code === 'PAGINATION_LIMIT_EXCEEDED')) {
+          // The token expired, no longer matches, or hit its cap: a new window from the last record seen.
+          ctx.logger.warn('page token refused; new window', { orgId, runId, code: e.code })
+          cp.windowSince = nextWindowSince(cp)
+          cp.pageToken = null
+          cp.windowRecords = 0
+          await save({})
+          break
+        }
+        throw e
+      }
+      const records = page.data
+      for (const r of records) {
+        if (!cp.firstModified || ms(r.Modified_Time) < ms(cp.firstModified))
+          cp.firstModified = r.Modified_Time
+        if (!cp.maxModified || ms(r.Modified_Time) > ms(cp.maxModified))
+          cp.maxModified = iso(new Date(r.Modified_Time))
+      }
+      const write = await writeRecords(ctx, s, run, cp, records, 'sync')
+      cp.windowRecords += records.length
+      const more = page.info.more_records && records.length > 0
+      if (!more) {
+        cp.phase = cp.kind === 'full' ? 'sweep' : 'deleted'
+        cp.pageToken = null
+      } else if (!page.info.next_page_token || cp.windowRecords + cp.perPage > cp.tokenWindowRecords) {
+        cp.windowSince = nextWindowSince(cp)
+        cp.pageToken = null
+        cp.windowRecords = 0
+      } else cp.pageToken = page.info.next_page_token
+      let changed = 0
+      await save({ pages: 1 }, async (tx) => {
+        changed = (await write(tx)).changed
+        await tx.execute(sql`update sync_runs set records = records + ${changed} where id = ${run.id}`)
+      })
+      break
+    }
+
+    case 'deleted': {
+      if (!cp.deletedSince) {
+        cp.phase = 'history'
+        await save({})
+        break
+      }
+      const client = await clientOf(ctx, s, orgId)
+      const res = await client.listDeletedDeals({
+        page: cp.deletedPage,
+        perPage: 200,
+        modifiedSince: cp.deletedSince,
+      })
+      for (const d of res.data)
+        if (!cp.maxDeleted || ms(d.deleted_time) > ms(cp.maxDeleted))
+          cp.maxDeleted = iso(new Date(d.deleted_time))
+      if (res.info.more_records && res.data.length && cp.deletedPage < DEFAULTS.deletedMaxPages)
+        cp.deletedPage++
+      else {
+        if (res.info.more_records)
+          ctx.logger.warn('more deletions than one run reads; the next run continues', { orgId, runId })
+        cp.phase = 'history'
+      }
+      let deletions = 0
+      await inTx(ctx, s, async (tx) => {
+        deletions = await deleteDeals(
+          tx,
+          orgId,
+          res.data.map((d) => d.id),
+        )
+        await commit(tx, run, holder, cp, s, { deletions, pages: 1 }, leaseSeconds)
+      })
+      break
+    }
+
+    case 'sweep': {
+      let deletions = 0
+      cp.phase = 'history'
+      await inTx(ctx, s, async (tx) => {
+        deletions = await sweepUnseen(tx, orgId, cp.sweepBefore!)
+        await commit(tx, run, holder, cp, s, { deletions }, leaseSeconds)
+      })
+      break
+    }
+
+    case 'history': {
+      const left = cp.historyBudget - cp.historyCalls
+      if (left <= 0 || cp.historyFailed) {
+        cp.phase = 'finalize'
+        await save({})
+        break
+      }
+      await backfillHistory(ctx, s, run, cp, holder, Math.min(left, DEFAULTS.historyPerStep), leaseSeconds)
+      break
+    }
+
+    case 'ids': {
+      const client = await clientOf(ctx, s, orgId)
+      const { org } = await prepare(ctx, s, orgId)
+      const batch = cp.ids.slice(0, 100)
+      const records = batch.length ? await client.getDealsByIds(batch, dealFields(org.multiCurrency)) : []
+      const write = await writeRecords(ctx, s, run, cp, records, 'watch')
+      cp.ids = cp.ids.slice(100)
+      if (!cp.ids.length) cp.phase = 'finalize'
+      let changed = 0
+      await save({ pages: 1 }, async (tx) => {
+        changed = (await write(tx)).changed
+        await tx.execute(sql`update sync_runs set records = records + ${changed} where id = ${run.id}`)
+      })
+      break
+    }
+
+    case 'finalize': {
+      await inTx(ctx, s, async (tx) => {
+        await commit(tx, run, holder, cp, s, {}, leaseSeconds)
+        if (cp.kind !== 'ids') {
+          // Deleted cursor: the newest deletion seen; after a full pass, its start (minus 5 minutes of
+          // clock skew, since deletions are listed on Zoho's clock).
+          const deletedNext =
+            cp.kind === 'full' ? iso(new Date(ms(cp.sweepBefore!) - 5 * 60_000)) : (cp.maxDeleted ?? null)
+          await tx.execute(sql`
+            update sync_state set
+              modified_cursor = greatest(modified_cursor, ${cp.maxModified}::timestamptz),
+              deleted_cursor = ${cp.kind === 'full' ? sql`${deletedNext}::timestamptz` : sql`greatest(deleted_cursor, ${deletedNext}::timestamptz)`},
+              last_success_at = now(),
+              last_full_sync_at = ${cp.kind === 'full' ? sql`now()` : sql`last_full_sync_at`}
+            where org_id = ${orgId}`)
+        }
+        await tx.execute(sql`update sync_runs set status = 'succeeded', phase = 'done', finished_at = now(),
+          error = null where id = ${run.id}`)
+        await releaseLease(tx, orgId, holder)
+      })
+      return { done: true, phase: 'finalize' }
+    }
+  }
+  return { done: false, phase: cp.phase }
+}
+
+/** Stage_History backfill for open and recently closed deals: bounded per run, resumable. */
+async function backfillHistory(
+  ctx: SyncContext,
+  s: SyncSession,
+  run: RunRow,
+  cp: Checkpoint,
+  holder: string,
+  n: number,
+  leaseSeconds: number,
+) {
+  const orgId = run.org_id
+  const deals = await query<{ id: string; stage: string }>(
+    ctx.db,
+    sql`select id, stage from deals where org_id = ${orgId} and history_backfilled_at is null
+          and (state = 'open' or (state in ('won', 'lost')
+               and closing_date >= current_date - ${DEFAULTS.historyRecentDays}::int))
+        order by modified_time desc limit ${n}`,
+  )
+  if (!deals.length) {
+    cp.phase = 'finalize'
+    await inTx(ctx, s, (tx) => commit(tx, run, holder, cp, s, {}, leaseSeconds).then(() => {}))
+    return
+  }
+  const client = await clientOf(ctx, s, orgId)
+  const { stages } = await prepare(ctx, s, orgId)
+  const rows: {
+    deal_id: string
+    stage: string
+    entered_at: string
+    amount: string | null
+    probability: number | null
+    closing_date: string | null
+    zoho_id: string
+  }[] = []
+  let calls = 0
+  for (const d of deals) {
+    try {
+      calls++
+      for (const h of await client.getStageHistory(d.id))
+        rows.push({
+          deal_id: d.id,
+          stage: stages.get(h.Stage)?.display ?? h.Stage,
+          entered_at: (typeof h.Created_Time === 'string' && h.Created_Time) || h.Modified_Time,
+          amount: h.Amount,
+          probability: h.Probability,
+          closing_date: h.Close_Date,
+          zoho_id: h.id,
+        })
+    } catch (e) {
+      if (e instanceof ZohoApiError && e.status < 500 && e.status !== 429 && e.status !== 401) {
+        // The related list is hidden or not permitted in this org: stop backfilling this run.
+        ctx.logger.warn('Stage_History unavailable; backfill skipped', { orgId, code: e.code })
+        cp.historyFailed = true
+        break
+      }
+      throw e
+    }
+  }
+  const done = cp.historyFailed ? [] : deals.map((d) => d.id)
+  cp.historyCalls += calls
+  await inTx(ctx, s, async (tx) => {
+    if (rows.length)
+      await tx.execute(sql`
+        insert into stage_history (org_id, deal_id, stage, entered_at, amount, probability, closing_date, source, zoho_id)
+        select ${orgId}, x.deal_id, x.stage, x.entered_at, x.amount, x.probability, x.closing_date, 'zoho', x.zoho_id
+        from jsonb_to_recordset(${jsonParam(rows)}) as x(deal_id text, stage text, entered_at timestamptz,
+          amount numeric, probability smallint, closing_date date, zoho_id text)
+        on conflict do nothing`)
+    if (done.length)
+      await tx.execute(sql`
+        with ids as (select jsonb_array_elements_text(${jsonParam(done)}) as id),
+        zoho as (
+          select h.deal_id, max(h.entered_at) as last_at from stage_history h join ids on h.deal_id = ids.id
+          where h.org_id = ${orgId} and h.source = 'zoho' group by h.deal_id
+        ),
+        superseded as (
+          delete from stage_history h using zoho
+          where h.org_id = ${orgId} and h.deal_id = zoho.deal_id and h.source <> 'zoho' and h.entered_at <= zoho.last_at
+          returning 1
+        ),
+        entered as (
+          select distinct on (h.deal_id) h.deal_id, h.stage, h.entered_at from stage_history h join ids on h.deal_id = ids.id
+          where h.org_id = ${orgId} order by h.deal_id, h.entered_at desc
+        ),
+        pushes as (
+          select deal_id, count(*) filter (where closing_date > prev)::int as n from (
+            select h.deal_id, h.closing_date, lag(h.closing_date) over (partition by h.deal_id order by h.entered_at) as prev
+            from stage_history h join ids on h.deal_id = ids.id where h.org_id = ${orgId} and h.source = 'zoho'
+          ) t group by deal_id
+        )
+        update deals d set history_backfilled_at = now(),
+          stage_entered_at = case when e.stage = d.stage then e.entered_at else d.stage_entered_at end,
+          closing_push_count = greatest(d.closing_push_count, coalesce(p.n, 0))
+        from ids left join entered e on e.deal_id = ids.id left join pushes p on p.deal_id = ids.id
+        where d.org_id = ${orgId} and d.id = ids.id`)
+    await commit(tx, run, holder, cp, s, { historyCalls: calls }, leaseSeconds)
+  })
+}
+
+// ------------------------------------------------------------------------------------- driving
+
+const TRANSIENT = (e: unknown) =>
+  e instanceof ZohoNetworkError || (e instanceof ZohoApiError && (e.status === 429 || e.status >= 500))
+
+export interface RunOutcome {
+  runId: string
+  status: 'succeeded' | 'failed' | 'stopped' | 'lost'
+  error?: string
+}
+
+/**
+ * Drives a run's steps until it finishes or the budget is spent (then it stops at a checkpoint and
+ * frees the lease, so the next invocation continues at once). Transient Zoho failures that outlast
+ * the client's own retries retry the step (idempotent: nothing was committed); anything else fails
+ * the run, whose checkpoint the next run continues from.
+ */
+export async function runSteps(
+  ctx: SyncContext,
+  runId: string,
+  holder: string,
+  budget: Budget = {},
+): Promise<RunOutcome> {
+  const s = new SyncSession()
+  const leaseSeconds = budget.leaseSeconds ?? DEFAULTS.leaseSeconds
+  const started = Date.now()
+  const [r] = await query<{ org_id: string }>(ctx.db, sql`select org_id from sync_runs where id = ${runId}`)
+  const orgId = r!.org_id
+  let steps = 0
+  let failures = 0
+  for (;;) {
+    if (
+      budget.signal?.aborted ||
+      (budget.maxPages !== undefined && steps >= budget.maxPages) ||
+      (budget.timeBudgetMs !== undefined && Date.now() - started >= budget.timeBudgetMs)
+    ) {
+      await releaseLease(ctx.db, orgId, holder)
+      return { runId, status: 'stopped' }
+    }
+    try {
+      const res = await syncStep(ctx, runId, holder, s, leaseSeconds)
+      steps++
+      failures = 0
+      if (res.done) return { runId, status: 'succeeded' }
+    } catch (e) {
+      if (e instanceof LeaseLostError) return { runId, status: 'lost', error: e.message }
+      if (TRANSIENT(e) && failures < ctx.config.SYNC_MAX_RETRIES) {
+        failures++
+        ctx.logger.warn('sync step failed; retrying', { runId, attempt: failures, err: (e as Error).message })
+        await new Promise((res) => setTimeout(res, 250 * 2 ** failures))
+        continue
+      }
+      const message = e instanceof Error ? e.message : String(e)
+      ctx.logger.error('sync failed', { runId, orgId, err: e })
+      await ctx.db.execute(sql`
+        update sync_runs set status = 'failed', phase = 'failed', error = ${message.slice(0, 1000)},
+          finished_at = now(), checkpoint = jsonb_set(checkpoint, '{resumable}', 'true'::jsonb)
+        where id = ${runId}`)
+      await releaseLease(ctx.db, orgId, holder)
+      return { runId, status: 'failed', error: message }
+    }
+  }
+}
+
+export interface OrgSyncSummary {
+  orgId: string
+  runId: string | null
+  status: RunOutcome['status'] | 'busy'
+  kind?: SyncKind
+  pages?: number
+  records?: number
+  deletions?: number
+  apiCalls?: number
+  historyCalls?: number
+  error?: string
+}
+
+/** Start (or resume) and drive one org's sync: the cron, CLI and start-up entry point. */
+export async function runOrgSync(
+  ctx: SyncContext,
+  orgId: string,
+  opts: StartOptions & Budget,
+): Promise<OrgSyncSummary> {
+  const started = await startSync(ctx, orgId, opts)
+  if (!started) return { orgId, runId: null, status: 'busy' }
+  const outcome = await runSteps(ctx, started.runId, started.holder, opts)
+  const [run] = await query<{
+    kind: SyncKind
+    pages: number
+    records: number
+    deletions: number
+    api_calls: number
+    history_calls: number
+  }>(
+    ctx.db,
+    sql`select kind, pages, records, deletions, api_calls, history_calls from sync_runs where id = ${started.runId}`,
+  )
+  return {
+    orgId,
+    runId: started.runId,
+    status: outcome.status,
+    kind: run?.kind,
+    pages: run?.pages,
+    records: run?.records,
+    deletions: run?.deletions,
+    apiCalls: run?.api_calls,
+    historyCalls: run?.history_calls,
+    error: outcome.error,
+  }
+}
+
+/** Orgs with a usable Zoho connection. */
+export async function connectedOrgs(db: Db): Promise<string[]> {
+  const rows = await query<{ org_id: string }>(
+    db,
+    sql`select org_id from zoho_connections where status = 'active' order by org_id`,
+  )
+  return rows.map((r) => r.org_id)
+}
+
+/** Every connected org, one after another (incremental; full when never synced). */
+export async function syncAllOrgs(ctx: SyncContext, opts: StartOptions & Budget): Promise<OrgSyncSummary[]> {
+  const out: OrgSyncSummary[] = []
+  for (const orgId of await connectedOrgs(ctx.db)) {
+    try {
+      out.push(await runOrgSync(ctx, orgId, opts))
+    } catch (e) {
+      ctx.logger.error('org sync could not start', { orgId, err: e })
+      out.push({ orgId, runId: null, status: 'failed', error: e instanceof Error ? e.message : String(e) })
+    }
+  }
+  return out
+}

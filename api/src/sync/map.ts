@@ -1,0 +1,144 @@
+import { priceDeal, type RateBook } from '../fx/pricing'
+import type { ZohoDealRecord } from '../zoho/types'
+import type { StageMap } from './stages'
+
+/**
+ * The Deals fields the sync asks for (≤ 50, `fields` is mandatory). Currency and Exchange_Rate
+ * exist only in multi-currency orgs.
+ */
+export const DEAL_FIELDS = [
+  'Deal_Name',
+  'Stage',
+  'Amount',
+  'Probability',
+  'Closing_Date',
+  'Pipeline',
+  'Owner',
+  'Account_Name',
+  'Contact_Name',
+  'Territory',
+  'Type',
+  'Lead_Source',
+  'Next_Step',
+  'Expected_Revenue',
+  'Reason_For_Loss__s',
+  'Created_Time',
+  'Modified_Time',
+  'Last_Activity_Time',
+  'Created_By',
+  'Modified_By',
+] as const
+export const MULTI_CURRENCY_FIELDS = ['Currency', 'Exchange_Rate'] as const
+
+export function dealFields(multiCurrency: boolean): string[] {
+  return multiCurrency ? [...DEAL_FIELDS, ...MULTI_CURRENCY_FIELDS] : [...DEAL_FIELDS]
+}
+
+export interface OrgMeta {
+  id: string
+  homeCurrency: string
+  baseCurrency: string
+  multiCurrency: boolean
+  timeZone: string
+}
+
+/** One deals row (+ its raw record) as written by the page upsert; keys are the SQL column names. */
+export interface DealRow {
+  id: string
+  name: string
+  stage: string
+  state: 'open' | 'won' | 'lost' | 'unknown'
+  forecast_category: string | null
+  pipeline: string | null
+  owner_id: string | null
+  owner_name: string | null
+  account_name: string | null
+  territory: string | null
+  amount: string | null
+  currency: string
+  zoho_exchange_rate: string | null
+  probability: number | null
+  effective_probability: number | null
+  amount_sgd: string | null
+  weighted_sgd: string | null
+  fx_rate: string | null
+  fx_date: string | null
+  fx_source: string | null
+  fx_estimated: boolean
+  closing_date: string | null
+  created_time: string
+  modified_time: string
+  last_activity_time: string | null
+  raw: ZohoDealRecord
+}
+
+function territoryName(t: unknown): string | null {
+  const first = Array.isArray(t) ? t[0] : t
+  if (first && typeof first === 'object' && 'name' in first)
+    return String((first as { name: unknown }).name ?? '') || null
+  return typeof first === 'string' ? first : null
+}
+
+/** Deal state before pricing: the Stage matched on display or actual value, or 'unknown'. */
+export function stageOf(record: ZohoDealRecord, stages: StageMap) {
+  const s = stages.get(record.Stage)
+  return s
+    ? {
+        stage: s.display,
+        state: s.state,
+        probability: s.probability,
+        forecastCategory: s.forecastCategory,
+        known: true,
+      }
+    : {
+        stage: record.Stage ?? '',
+        state: 'unknown' as const,
+        probability: null,
+        forecastCategory: null,
+        known: false,
+      }
+}
+
+/** Zoho record → deals row: stage matched, state, forecast category, effective probability, SGD pricing. */
+export function mapDeal(record: ZohoDealRecord, stages: StageMap, org: OrgMeta, book: RateBook): DealRow {
+  const st = stageOf(record, stages)
+  const currency = (org.multiCurrency && record.Currency) || org.homeCurrency
+  const effectiveProbability = record.Probability ?? st.probability
+  const price = priceDeal(book, {
+    amount: record.Amount,
+    currency,
+    zohoExchangeRate: record.Exchange_Rate ?? null,
+    homeCurrency: org.homeCurrency,
+    state: st.state,
+    closingDate: record.Closing_Date,
+    probability: effectiveProbability,
+  })
+  return {
+    id: record.id,
+    name: record.Deal_Name ?? '',
+    stage: st.stage,
+    state: st.state,
+    forecast_category: st.forecastCategory,
+    pipeline: record.Pipeline ?? null,
+    owner_id: record.Owner?.id ?? null,
+    owner_name: record.Owner?.name ?? null,
+    account_name: record.Account_Name?.name ?? null,
+    territory: territoryName(record.Territory),
+    amount: record.Amount,
+    currency,
+    zoho_exchange_rate: record.Exchange_Rate ?? null,
+    probability: record.Probability,
+    effective_probability: effectiveProbability,
+    amount_sgd: price.amountSgd,
+    weighted_sgd: price.weightedSgd,
+    fx_rate: price.fxRate,
+    fx_date: price.fxDate,
+    fx_source: price.fxSource,
+    fx_estimated: price.fxEstimated,
+    closing_date: record.Closing_Date,
+    created_time: record.Created_Time,
+    modified_time: record.Modified_Time,
+    last_activity_time: record.Last_Activity_Time ?? null,
+    raw: record,
+  }
+}

@@ -1,0 +1,57 @@
+import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from 'cloudflare:workers'
+import { loadConfig } from '../config'
+import { connectPostgres } from '../db/client'
+import { createLogger } from '../observability/logger'
+import { runOrgSync, type OrgSyncSummary } from './engine'
+
+/**
+ * Cloudflare Workflow that drives one org's sync on Workers: every step is a fresh, retried
+ * invocation that resumes the org's open run from its stored checkpoint and runs a bounded number of
+ * pages, so no invocation is unbounded and a deploy or crash loses at most one step's work.
+ */
+export interface SyncWorkflowParams {
+  orgId: string
+  trigger: 'cron' | 'manual'
+}
+
+/** Pages per step: ~20 Zoho calls and page upserts, well inside one invocation's CPU and subrequests. */
+export const PAGES_PER_STEP = 20
+const MAX_STEPS = 5_000
+
+export class SyncWorkflow extends WorkflowEntrypoint<Record<string, unknown>, SyncWorkflowParams> {
+  override async run(event: WorkflowEvent<SyncWorkflowParams>, step: WorkflowStep): Promise<OrgSyncSummary> {
+    const env = this.env as { HYPERDRIVE: Hyperdrive } & Record<string, unknown>
+    const vars = Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')) as Record<
+      string,
+      string
+    >
+    let last: OrgSyncSummary | undefined
+    for (let i = 0; i < MAX_STEPS; i++) {
+      last = await step.do(
+        `sync ${event.payload.orgId} step ${i}`,
+        { retries: { limit: 5, delay: '10 seconds', backoff: 'exponential' }, timeout: '10 minutes' },
+        async () => {
+          const config = loadConfig(vars)
+          const db = connectPostgres(env.HYPERDRIVE.connectionString, { max: 5 }).db
+          const logger = createLogger(config.LOG_LEVEL)
+          const ctx = {
+            config,
+            db,
+            logger,
+            fetch: (i: RequestInfo | URL, init?: RequestInit) => fetch(i, init),
+            now: () => new Date(),
+          }
+          const summary = await runOrgSync(ctx, event.payload.orgId, {
+            trigger: event.payload.trigger,
+            maxPages: PAGES_PER_STEP,
+          })
+          // A live holder elsewhere: nothing to do here; a failure: let the step retry it.
+          if (summary.status === 'failed') throw new Error(summary.error ?? 'sync failed')
+          return JSON.parse(JSON.stringify(summary)) as OrgSyncSummary
+        },
+      )
+      if (last.status !== 'stopped') break
+    }
+    return last!
+  }
+}

@@ -1,0 +1,130 @@
+import { sql } from 'drizzle-orm'
+import { query, type Db } from '../db/client'
+import type { DealRow } from './map'
+import { jsonParam } from './metadata'
+
+/**
+ * Page writes. Each is ONE statement over a single jsonb bind parameter (jsonb_to_recordset), so a
+ * page of 200 costs one round trip and never nears postgres.js's 65,534-parameter cap.
+ */
+
+/**
+ * Upserts deals + deal_raw and records the stage changes this sync observes, comparing each
+ * incoming row with the stored one (all CTEs read the same pre-statement snapshot):
+ * - stage changed → a stage_history row (source 'sync') at Modified_Time, stage_entered_at moves;
+ * - new deal → stage_entered_at = Created_Time, and a history row when `recordNew` (incremental
+ *   runs; a full sync leaves the start of history to the Stage_History backfill);
+ * - Closing_Date moved later → closing_push_count + 1.
+ * A stored row with a newer Modified_Time is never overwritten by an older copy (a late Watch fetch).
+ * Returns the rows written and how many of them were new or changed (same (id, Modified_Time) = seen).
+ */
+export async function upsertDeals(
+  db: Db,
+  orgId: string,
+  rows: DealRow[],
+  opts: { recordNew: boolean; source?: 'sync' | 'watch' },
+): Promise<{ written: number; changed: number }> {
+  if (!rows.length) return { written: 0, changed: 0 }
+  const [r] = await query<{ written: number; changed: number }>(
+    db,
+    sql`
+    with input as (
+      select * from jsonb_to_recordset(${jsonParam(rows)}) as x(
+        id text, name text, stage text, state text, forecast_category text, pipeline text, owner_id text,
+        owner_name text, account_name text, territory text, amount numeric, currency text,
+        zoho_exchange_rate numeric, probability smallint, effective_probability smallint, amount_sgd numeric,
+        weighted_sgd numeric, fx_rate numeric, fx_date date, fx_source text, fx_estimated boolean,
+        closing_date date, created_time timestamptz, modified_time timestamptz, last_activity_time timestamptz,
+        raw jsonb)
+    ),
+    prev as (
+      select d.id, d.stage, d.closing_date, d.stage_entered_at, d.closing_push_count, d.modified_time
+      from deals d join input i on d.org_id = ${orgId} and d.id = i.id
+    ),
+    fresh as (
+      select i.*, p.id as prev_id, p.stage as prev_stage, p.closing_date as prev_closing,
+             p.stage_entered_at as prev_entered, p.closing_push_count as prev_pushes, p.modified_time as prev_modified
+      from input i left join prev p on p.id = i.id
+      where p.id is null or p.modified_time <= i.modified_time
+    ),
+    hist as (
+      insert into stage_history (org_id, deal_id, stage, entered_at, amount, probability, closing_date, source)
+      select ${orgId}, f.id, f.stage, case when f.prev_id is null then f.created_time else f.modified_time end,
+             f.amount, f.effective_probability, f.closing_date, ${opts.source ?? 'sync'}
+      from fresh f
+      where (f.prev_id is null and ${opts.recordNew}) or (f.prev_id is not null and f.prev_stage <> f.stage)
+      on conflict do nothing
+      returning 1
+    ),
+    up as (
+      insert into deals (org_id, id, name, stage, state, forecast_category, pipeline, owner_id, owner_name,
+        account_name, territory, amount, currency, zoho_exchange_rate, probability, effective_probability,
+        amount_sgd, weighted_sgd, fx_rate, fx_date, fx_source, fx_estimated, closing_date, created_time,
+        modified_time, last_activity_time, stage_entered_at, closing_push_count, synced_at)
+      select ${orgId}, f.id, f.name, f.stage, f.state, f.forecast_category, f.pipeline, f.owner_id, f.owner_name,
+        f.account_name, f.territory, f.amount, f.currency, f.zoho_exchange_rate, f.probability,
+        f.effective_probability, f.amount_sgd, f.weighted_sgd, f.fx_rate, f.fx_date, f.fx_source,
+        f.fx_estimated, f.closing_date, f.created_time, f.modified_time, f.last_activity_time,
+        case when f.prev_id is null then f.created_time
+             when f.prev_stage <> f.stage then f.modified_time
+             else f.prev_entered end,
+        coalesce(f.prev_pushes, 0)
+          + case when f.prev_closing is not null and f.closing_date > f.prev_closing then 1 else 0 end,
+        now()
+      from fresh f
+      on conflict (org_id, id) do update set name = excluded.name, stage = excluded.stage,
+        state = excluded.state, forecast_category = excluded.forecast_category, pipeline = excluded.pipeline,
+        owner_id = excluded.owner_id, owner_name = excluded.owner_name, account_name = excluded.account_name,
+        territory = excluded.territory, amount = excluded.amount, currency = excluded.currency,
+        zoho_exchange_rate = excluded.zoho_exchange_rate, probability = excluded.probability,
+        effective_probability = excluded.effective_probability, amount_sgd = excluded.amount_sgd,
+        weighted_sgd = excluded.weighted_sgd, fx_rate = excluded.fx_rate, fx_date = excluded.fx_date,
+        fx_source = excluded.fx_source, fx_estimated = excluded.fx_estimated,
+        closing_date = excluded.closing_date, created_time = excluded.created_time,
+        modified_time = excluded.modified_time, last_activity_time = excluded.last_activity_time,
+        stage_entered_at = excluded.stage_entered_at, closing_push_count = excluded.closing_push_count,
+        synced_at = now()
+      returning 1
+    ),
+    raw as (
+      insert into deal_raw (org_id, id, raw)
+      select ${orgId}, f.id, f.raw from fresh f
+      on conflict (org_id, id) do update set raw = excluded.raw
+      returning 1
+    )
+    select (select count(*) from up)::int as written,
+           (select count(*) from fresh f where f.prev_modified is distinct from f.modified_time)::int as changed,
+           (select count(*) from hist)::int as history,
+           (select count(*) from raw)::int as raws`,
+  )
+  return { written: r?.written ?? 0, changed: r?.changed ?? 0 }
+}
+
+/** Removes deleted deals from every table the figures read. Returns how many deals existed. */
+export async function deleteDeals(db: Db, orgId: string, ids: string[]): Promise<number> {
+  if (!ids.length) return 0
+  const [r] = await query<{ n: number }>(
+    db,
+    sql`
+    with ids as (select jsonb_array_elements_text(${jsonParam(ids)}) as id),
+    h as (delete from stage_history s using ids where s.org_id = ${orgId} and s.deal_id = ids.id returning 1),
+    r as (delete from deal_raw w using ids where w.org_id = ${orgId} and w.id = ids.id returning 1),
+    d as (delete from deals x using ids where x.org_id = ${orgId} and x.id = ids.id returning 1)
+    select (select count(*) from d)::int as n, (select count(*) from h)::int as h, (select count(*) from r)::int as r`,
+  )
+  return r?.n ?? 0
+}
+
+/** After a full pass: deals not seen since `before` no longer exist in Zoho. */
+export async function sweepUnseen(db: Db, orgId: string, before: string): Promise<number> {
+  const [r] = await query<{ n: number }>(
+    db,
+    sql`
+    with gone as (select id from deals where org_id = ${orgId} and synced_at < ${before}::timestamptz),
+    h as (delete from stage_history s using gone where s.org_id = ${orgId} and s.deal_id = gone.id returning 1),
+    r as (delete from deal_raw w using gone where w.org_id = ${orgId} and w.id = gone.id returning 1),
+    d as (delete from deals x using gone where x.org_id = ${orgId} and x.id = gone.id returning 1)
+    select (select count(*) from d)::int as n, (select count(*) from h)::int as h, (select count(*) from r)::int as r`,
+  )
+  return r?.n ?? 0
+}

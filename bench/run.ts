@@ -1,0 +1,411 @@
+/**
+ * npm run bench: sync throughput and API cost against the sandbox Zoho org over HTTP on loopback,
+ * the machine's own COPY ceiling in the same run, API latency at 1,000,000 deals, a 50-connection
+ * load run, and the widget's first-load JS. Prints a table and writes bench-results.json.
+ *
+ * Env: BENCH_DATABASE_URL (default the local server), BENCH_SYNC_DEALS (100000), BENCH_API_DEALS
+ * (1000000), BENCH_LOAD_SECONDS (30).
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+// @ts-expect-error autocannon ships no types
+import autocannon from 'autocannon'
+import postgres from 'postgres'
+import { signToken } from '../api/src/auth/token'
+import { SESSION_COOKIE, SESSION_PURPOSE } from '../api/src/auth/middleware'
+import { connectPostgres } from '../api/src/db/client'
+import { takeSnapshot } from '../api/src/analytics/snapshot'
+import { freePort } from '../tests/helpers/net'
+
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const SYNC_DEALS = Number(process.env.BENCH_SYNC_DEALS ?? 100_000)
+const API_DEALS = Number(process.env.BENCH_API_DEALS ?? 1_000_000)
+const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 30)
+const REQUESTS = 50
+const SECRET_KEY = 'bench-secret-key-0123456789abcdef'
+
+const results: Record<string, number> = {}
+const notes: string[] = []
+const children: ChildProcess[] = []
+const log = (msg: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`)
+
+function dbUrl(name: string): string {
+  const u = new URL(ADMIN_URL)
+  u.pathname = `/${name}`
+  return u.toString()
+}
+
+function run(cmd: string, args: string[], env: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = ''
+    let err = ''
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (err += d))
+    child.on('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${args.join(' ')} exited ${code}: ${err}`)),
+    )
+  })
+}
+
+/** A long-running child that prints one JSON line when ready. */
+function startJsonChild(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; info: any }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    children.push(child)
+    let buf = ''
+    child.stdout!.on('data', (d) => {
+      buf += d
+      const nl = buf.indexOf('\n')
+      if (nl >= 0) resolve({ child, info: JSON.parse(buf.slice(0, nl)) })
+    })
+    child.on('exit', (code) => reject(new Error(`${args[0]} exited ${code}`)))
+  })
+}
+
+async function startServer(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort()
+  const child = spawn(process.execPath, ['--import', 'tsx', 'api/src/node.ts'], {
+    env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', SCHEDULER: 'false', SECRET_KEY, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  children.push(child)
+  const url = `http://127.0.0.1:${port}`
+  for (let i = 0; i < 600; i++) {
+    if (
+      await fetch(`${url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { url, child }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error('API server did not start')
+}
+
+const p = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!
+}
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d
+
+async function sandboxCalls(sandboxUrl: string) {
+  const { calls } = (await (await fetch(`${sandboxUrl}/__sandbox/calls`)).json()) as {
+    calls: { service: string; path: string }[]
+  }
+  const crm = calls.filter((c) => c.service === 'crm')
+  return { crm: crm.length, deals: crm.filter((c) => /\/crm\/v8\/Deals$/.test(c.path)).length }
+}
+
+async function syncOnce(env: Record<string, string>, kind: 'full' | 'incremental') {
+  const out = await run(process.execPath, ['--import', 'tsx', 'bench/sync-child.ts'], {
+    ...env,
+    BENCH_KIND: kind,
+  })
+  const line = out.trim().split('\n').pop()!
+  return JSON.parse(line) as {
+    status: string
+    records: number
+    deletions: number
+    ms: number
+    peakRssMb: number
+  }
+}
+
+/** The machine's ceiling: the very rows the sync wrote, loaded again by plain COPY. */
+async function copyCeiling(url: string): Promise<number> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} })
+  await sql`drop table if exists deals_copy_ceiling`
+  await sql`create table deals_copy_ceiling (like deals including all)`
+  const chunks: Buffer[] = []
+  const reader = await sql`copy (select * from deals) to stdout`.readable()
+  for await (const c of reader) chunks.push(c as Buffer)
+  const { n } = (await sql<{ n: number }[]>`select count(*)::int as n from deals`)[0]!
+  const started = performance.now()
+  const writer = await sql`copy deals_copy_ceiling from stdin`.writable()
+  await new Promise<void>((resolve, reject) => {
+    writer.on('finish', resolve)
+    writer.on('error', reject)
+    for (const c of chunks) writer.write(c)
+    writer.end()
+  })
+  const s = (performance.now() - started) / 1000
+  await sql`drop table deals_copy_ceiling`
+  await sql.end()
+  return n / s
+}
+
+/** Grow the synced org to API_DEALS deals by copying its deals under new ids, then snapshot and analyze. */
+async function inflate(url: string, orgId: string) {
+  const sql = postgres(url, { max: 1, onnotice: () => {} })
+  const { n } = (await sql<{ n: number }[]>`select count(*)::int as n from deals where org_id = ${orgId}`)[0]!
+  const copies = Math.ceil(API_DEALS / n) - 1
+  const cols = (
+    await sql<{ c: string }[]>`select column_name as c from information_schema.columns
+      where table_name = 'deals' and table_schema = current_schema() order by ordinal_position`
+  ).map((r) => r.c)
+  for (let k = 1; k <= copies; k++) {
+    // Same deals under new ids, closing dates spread over the next two months.
+    const exprs = cols.map((c) =>
+      c === 'id'
+        ? `'${k}' || id`
+        : c === 'closing_date'
+          ? `closing_date + ${k % 60}`
+          : c,
+    )
+    await sql.unsafe(
+      `insert into deals (${cols.join(', ')}) select ${exprs.join(', ')} from deals
+       where org_id = $1 and length(id) = 19 limit ${Math.min(n, API_DEALS - n * k)}`,
+      [orgId],
+    )
+  }
+  await sql`analyze`
+  const { total } = (
+    await sql<{ total: number }[]>`select count(*)::int as total from deals where org_id = ${orgId}`
+  )[0]!
+  await sql.end()
+  const database = connectPostgres(url, { max: 2 })
+  const today = new Date()
+  for (let d = 14; d >= 1; d--) {
+    const day = new Date(today.getTime() - d * 86_400_000).toISOString().slice(0, 10)
+    await takeSnapshot(database.db, orgId, day)
+  }
+  await database.close()
+  return total
+}
+
+async function cookieFor(orgId: string, userId: string) {
+  const token = await signToken(SECRET_KEY, SESSION_PURPOSE, {
+    orgId,
+    userId,
+    exp: Math.floor(Date.now() / 1000) + 7200,
+  })
+  return `${SESSION_COOKIE}=${token}`
+}
+
+async function timeRequest(url: string, cookie: string, firstByteOnly = false): Promise<number> {
+  const started = performance.now()
+  const res = await fetch(url, { headers: { cookie } })
+  if (!res.ok) throw new Error(`${url} → ${res.status} ${await res.text()}`)
+  if (firstByteOnly) {
+    const reader = res.body!.getReader()
+    await reader.read()
+    const ms = performance.now() - started
+    await reader.cancel()
+    return ms
+  }
+  await res.arrayBuffer()
+  return performance.now() - started
+}
+
+function widgetFirstJsGzKb(): number {
+  const html = readFileSync('app/widget.html', 'utf8')
+  const srcs = [
+    ...html.matchAll(/<script[^>]+src="([^"]+)"/g),
+    ...html.matchAll(/<link[^>]+rel="modulepreload"[^>]+href="([^"]+)"/g),
+  ]
+    .map((m) => m[1]!)
+    .filter((s) => !/^https?:/.test(s))
+  const bytes = srcs.reduce(
+    (sum, s) => sum + gzipSync(readFileSync(join('app', s.replace(/^\.\//, '')))).length,
+    0,
+  )
+  return bytes / 1024
+}
+
+async function main() {
+  const benchStarted = performance.now()
+  const dbName = `pp_bench_${process.pid}`
+  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
+  await admin.unsafe(`create database ${dbName}`)
+  const url = dbUrl(dbName)
+  const pgliteDir = mkdtempSync(join(tmpdir(), 'pp-bench-'))
+  try {
+    log(`sandbox with ${SYNC_DEALS} deals`)
+    const { info: sb } = await startJsonChild(['api/src/sandbox/cli.ts', '--deals', String(SYNC_DEALS)])
+    const zohoEnv = {
+      ZOHO_CLIENT_ID: sb.clientId,
+      ZOHO_CLIENT_SECRET: sb.clientSecret,
+      ZOHO_ACCOUNTS_URL: sb.accountsUrl,
+      ZOHO_API_DOMAIN: sb.apiDomain,
+      ZOHO_REFRESH_TOKEN: sb.refreshToken,
+      CURRENCY_API_URL: sb.fxUrl,
+      CURRENCY_API_KEY: sb.fxApiKey,
+      SECRET_KEY,
+      LOG_LEVEL: 'warn',
+    }
+
+    log('full sync into PostgreSQL')
+    await fetch(`${sb.url}/__sandbox/calls`, { method: 'DELETE' })
+    const full = await syncOnce({ ...zohoEnv, DATABASE_URL: url }, 'full')
+    const fullCalls = await sandboxCalls(sb.url)
+    results.sync_full_deals = full.records
+    results.sync_full_deals_per_s = round(full.records / (full.ms / 1000), 0)
+    results.sync_full_zoho_calls = fullCalls.crm
+    results.sync_full_deals_calls = fullCalls.deals
+    results.sync_peak_rss_mb = round(full.peakRssMb)
+
+    log('COPY ceiling')
+    results.ingest_ceiling_rows_per_s = round(await copyCeiling(url), 0)
+
+    log('incremental sync')
+    const mutate = { edits: 1000, deletes: 200, creates: 300 }
+    await fetch(`${sb.url}/__sandbox/mutate`, {
+      method: 'POST',
+      body: JSON.stringify(mutate),
+      headers: { 'content-type': 'application/json' },
+    })
+    await fetch(`${sb.url}/__sandbox/calls`, { method: 'DELETE' })
+    const inc = await syncOnce({ ...zohoEnv, DATABASE_URL: url }, 'incremental')
+    results.sync_incremental_changes = mutate.edits + mutate.deletes + mutate.creates
+    results.sync_incremental_zoho_calls = (await sandboxCalls(sb.url)).crm
+    results.sync_incremental_ms = round(inc.ms, 0)
+    results.sync_peak_rss_mb = round(Math.max(results.sync_peak_rss_mb, inc.peakRssMb))
+
+    log('full sync into PGlite')
+    const pgl = await syncOnce({ ...zohoEnv, DATA_DIR: pgliteDir }, 'full')
+    results.pglite_sync_full_deals_per_s = round(pgl.records / (pgl.ms / 1000), 0)
+    results.pglite_sync_peak_rss_mb = round(pgl.peakRssMb)
+
+    log(`growing to ${API_DEALS} deals and taking snapshots`)
+    results.api_deals = await inflate(url, sb.orgId)
+    const sql = postgres(url, { max: 1 })
+    const [rep] = await sql<{ owner_id: string }[]>`
+      select owner_id from deals where org_id = ${sb.orgId} group by owner_id order by count(*) desc limit 1`
+    await sql.end()
+    const adminCookie = await cookieFor(sb.orgId, sb.adminUserId)
+    const repCookie = await cookieFor(sb.orgId, rep!.owner_id)
+
+    log('API latency')
+    const api = await startServer({ DATABASE_URL: url, ZOHO_CLIENT_ID: 'bench', ZOHO_CLIENT_SECRET: 'bench' })
+    const today = new Date().toISOString().slice(0, 10)
+    const monthAgo = new Date(Date.now() - 10 * 86_400_000).toISOString().slice(0, 10)
+    const endpoints: [string, string, boolean][] = [
+      ['summary', '/api/v1/pipeline/summary', false],
+      ['by_stage', '/api/v1/pipeline/by-stage', false],
+      ['by_owner', '/api/v1/pipeline/by-owner', false],
+      ['forecast', '/api/v1/forecast?period=quarter', false],
+      ['trend', `/api/v1/trend?from=${monthAgo}&to=${today}`, false],
+      ['waterfall', `/api/v1/waterfall?from=${monthAgo}&to=${today}`, false],
+      ['funnel', '/api/v1/funnel', false],
+      ['deals_page', '/api/v1/deals?limit=50', false],
+      ['csv_first_byte', '/api/v1/exports/deals.csv', true],
+    ]
+    const latency: Record<string, number> = {}
+    for (const [name, path, firstByte] of endpoints) {
+      for (const [who, cookie] of [
+        ['admin', adminCookie],
+        ['rep', repCookie],
+      ] as const) {
+        await timeRequest(api.url + path, cookie, firstByte) // warm
+        const times: number[] = []
+        for (let i = 0; i < REQUESTS; i++) times.push(await timeRequest(api.url + path, cookie, firstByte))
+        latency[`${name}_${who}`] = round(p(times, 0.95))
+      }
+    }
+    results.api_summary_p95_ms = Math.max(latency.summary_admin!, latency.summary_rep!)
+    results.api_metrics_p95_ms_max = Math.max(...Object.values(latency))
+    for (const [k, v] of Object.entries(latency)) results[`api_p95_ms_${k}`] = v
+
+    log(`load: 50 connections for ${LOAD_SECONDS}s`)
+    const load = await autocannon({
+      url: api.url,
+      connections: 50,
+      duration: LOAD_SECONDS,
+      requests: [
+        { method: 'GET', path: '/api/v1/pipeline/summary', headers: { cookie: adminCookie } },
+        { method: 'GET', path: '/api/v1/deals?limit=50', headers: { cookie: repCookie } },
+      ],
+    })
+    results.load_requests_per_s = round(load.requests.average, 0)
+    results.load_p99_ms = load.latency.p99
+    results.load_errors = load.errors + load.non2xx + load.timeouts
+    api.child.kill('SIGTERM')
+
+    log('PGlite API latency (synced org)')
+    const pglApi = await startServer({
+      DATA_DIR: pgliteDir,
+      ZOHO_CLIENT_ID: 'bench',
+      ZOHO_CLIENT_SECRET: 'bench',
+    })
+    const times: number[] = []
+    for (let i = 0; i < REQUESTS; i++)
+      times.push(await timeRequest(pglApi.url + '/api/v1/pipeline/summary', adminCookie))
+    results.pglite_api_deals = pgl.records
+    results.pglite_api_summary_p95_ms = round(p(times, 0.95))
+    pglApi.child.kill('SIGTERM')
+
+    results.widget_first_js_gz_kb = round(widgetFirstJsGzKb())
+    results.bench_seconds = round((performance.now() - benchStarted) / 1000, 0)
+  } finally {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM')
+    await new Promise((r) => setTimeout(r, 500))
+    await admin.unsafe(`drop database if exists ${dbName} with (force)`).catch(() => {})
+    await admin.end()
+    rmSync(pgliteDir, { recursive: true, force: true })
+  }
+
+  const targets: [string, string, boolean][] = [
+    [
+      'sync vs COPY ceiling',
+      `${round((100 * results.sync_full_deals_per_s!) / results.ingest_ceiling_rows_per_s!)}% (≥ 60%)`,
+      results.sync_full_deals_per_s! >= 0.6 * results.ingest_ceiling_rows_per_s!,
+    ],
+    [
+      'full sync Zoho calls',
+      `${results.sync_full_zoho_calls} (≤ ${Math.ceil(results.sync_full_deals! / 200) + 10})`,
+      results.sync_full_zoho_calls! <= Math.ceil(results.sync_full_deals! / 200) + 10,
+    ],
+    [
+      'incremental Zoho calls',
+      `${results.sync_incremental_zoho_calls} (≤ ${Math.ceil(results.sync_incremental_changes! / 200) + 3})`,
+      results.sync_incremental_zoho_calls! <= Math.ceil(results.sync_incremental_changes! / 200) + 3,
+    ],
+    ['sync peak RSS', `${results.sync_peak_rss_mb} MB (≤ 200)`, results.sync_peak_rss_mb! <= 200],
+    ['summary p95', `${results.api_summary_p95_ms} ms (≤ 50)`, results.api_summary_p95_ms! <= 50],
+    [
+      'slowest metric p95',
+      `${results.api_metrics_p95_ms_max} ms (≤ 200)`,
+      results.api_metrics_p95_ms_max! <= 200,
+    ],
+    ['load errors', `${results.load_errors} (0)`, results.load_errors === 0],
+    [
+      'widget first-load JS',
+      `${results.widget_first_js_gz_kb} KB gz (≤ 45)`,
+      results.widget_first_js_gz_kb! <= 45,
+    ],
+  ]
+  console.log('\nPipeline Pulse bench\n')
+  for (const [k, v] of Object.entries(results)) console.log(`  ${k.padEnd(34)} ${v}`)
+  console.log('\nTargets\n')
+  for (const [name, value, ok] of targets)
+    console.log(`  ${ok ? 'PASS' : 'MISS'}  ${name.padEnd(26)} ${value}`)
+  for (const n of notes) console.log(`  note: ${n}`)
+  writeFileSync(
+    'bench-results.json',
+    JSON.stringify(
+      { at: new Date().toISOString(), machine: '2 cores, Node 20, PostgreSQL 15', ...results },
+      null,
+      2,
+    ) + '\n',
+  )
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e)
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM')
+    process.exit(1)
+  },
+)

@@ -1,0 +1,124 @@
+import { z } from 'zod'
+import { decimal, filtersSchema, isoDate, type EndpointDoc } from './common'
+
+export const DEAL_SORTS = ['closingDate', 'amount', 'name', 'stage', 'modified'] as const
+
+export const dealsQuery = filtersSchema.extend({
+  state: z.enum(['open', 'won', 'lost', 'unknown']).optional(),
+  q: z.string().min(1).max(200).optional().describe('Name contains (case-insensitive)'),
+  sort: z.enum(DEAL_SORTS).default('closingDate'),
+  dir: z.enum(['asc', 'desc']).default('asc'),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(1000).optional().describe('Opaque: nextCursor of the previous page'),
+})
+export type DealsQuery = z.infer<typeof dealsQuery>
+
+export const dealRow = z.object({
+  id: z.string(),
+  name: z.string(),
+  stage: z.string(),
+  state: z.enum(['open', 'won', 'lost', 'unknown']),
+  ownerId: z.string().nullable(),
+  ownerName: z.string().nullable(),
+  accountName: z.string().nullable(),
+  pipeline: z.string().nullable(),
+  territory: z.string().nullable(),
+  currency: z.string(),
+  /** In the deal's own currency; null when Zoho has no Amount. */
+  amount: decimal.nullable(),
+  /** Null when the deal is unpriced. */
+  amountSgd: decimal.nullable(),
+  weightedSgd: decimal.nullable(),
+  probability: z.number().int().nullable(),
+  closingDate: isoDate.nullable(),
+  modifiedTime: z.string(),
+  /** `${crmHost}/crm/${domain_name or "org" + org id}/tab/Potentials/${id}` (crmHost per Zoho DC). */
+  zohoUrl: z.string(),
+})
+export type DealRow = z.infer<typeof dealRow>
+
+export const dealsResponse = z.object({
+  deals: z.array(dealRow),
+  nextCursor: z.string().nullable(),
+})
+
+export const dealParams = z.object({ id: z.string().regex(/^\d{1,25}$/, 'must be a numeric Zoho id') })
+
+export const stageHistoryRow = z.object({
+  stage: z.string(),
+  enteredAt: z.string(),
+  leftAt: z.string().nullable(),
+  days: z.number().nullable().describe('Days in the stage (to now for the current one)'),
+  amount: decimal.nullable(),
+  probability: z.number().int().nullable(),
+  closingDate: isoDate.nullable(),
+  source: z.string(),
+})
+
+export const dealDetail = dealRow.extend({
+  createdTime: z.string(),
+  lastActivityTime: z.string().nullable(),
+  stageEnteredAt: z.string().nullable(),
+  daysInStage: z.number().nullable(),
+  closingPushCount: z.number().int(),
+  fx: z.object({
+    /** Base-currency units per one unit of the deal currency, exactly as used. */
+    rate: decimal.nullable(),
+    /** The rate set's date (the Monday of its week). */
+    date: isoDate.nullable(),
+    source: z.enum(['identity', 'provider', 'provider_nearest', 'zoho']).nullable(),
+    estimated: z.boolean(),
+    zohoExchangeRate: decimal.nullable(),
+  }),
+  stageHistory: z.array(stageHistoryRow),
+})
+export type DealDetail = z.infer<typeof dealDetail>
+
+export const exportQuery = dealsQuery.omit({ sort: true, dir: true, limit: true, cursor: true })
+
+export const EXPORT_COLUMNS = [
+  'id',
+  'name',
+  'stage',
+  'state',
+  'owner_id',
+  'owner_name',
+  'pipeline',
+  'currency',
+  'amount',
+  'amount_sgd',
+  'probability',
+  'weighted_sgd',
+  'fx_rate',
+  'fx_date',
+  'fx_source',
+  'closing_date',
+] as const
+
+export const dealsEndpoints: EndpointDoc[] = [
+  {
+    method: 'get',
+    path: '/deals',
+    tag: 'Deals',
+    summary: 'Deals in scope with filters, sorting and keyset cursor pagination',
+    query: dealsQuery,
+    response: dealsResponse,
+  },
+  {
+    method: 'get',
+    path: '/deals/{id}',
+    tag: 'Deals',
+    summary: 'One deal with its stage history and FX provenance (404 outside your scope)',
+    params: dealParams,
+    response: dealDetail,
+  },
+  {
+    method: 'get',
+    path: '/exports/deals.csv',
+    tag: 'Deals',
+    summary: 'CSV export of the deals in scope (streamed, audit-logged)',
+    description: `Columns: ${EXPORT_COLUMNS.join(', ')}. RFC 4180 quoting, CRLF line ends.`,
+    query: exportQuery,
+    contentType: 'text/csv',
+  },
+]

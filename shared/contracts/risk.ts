@@ -1,0 +1,57 @@
+import { z } from 'zod'
+import { decimal, filtersSchema, isoDate, type EndpointDoc } from './common'
+
+export const RISK_REASONS = ['stuck', 'overdue', 'slipping', 'quiet'] as const
+
+export const riskQuery = filtersSchema.extend({
+  reason: z.enum(RISK_REASONS).optional().describe('Only deals with this reason'),
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+})
+
+export const riskDeal = z.object({
+  id: z.string(),
+  name: z.string(),
+  stage: z.string(),
+  ownerId: z.string().nullable(),
+  ownerName: z.string().nullable(),
+  amountSgd: decimal.nullable(),
+  closingDate: isoDate.nullable(),
+  daysInStage: z.number().int(),
+  zohoUrl: z.string(),
+  reasons: z.array(z.object({ code: z.enum(RISK_REASONS), message: z.string() })),
+})
+
+export const riskResponse = z.object({
+  currency: z.string(),
+  today: isoDate,
+  counts: z.object({
+    total: z.number().int(),
+    stuck: z.number().int(),
+    overdue: z.number().int(),
+    slipping: z.number().int(),
+    quiet: z.number().int(),
+  }),
+  amount: decimal.describe('Open amount of the deals at risk'),
+  quietDays: z.number().int(),
+  thresholds: z.array(
+    z.object({ stage: z.string(), days: z.number(), source: z.enum(['setting', 'default']) }),
+  ),
+  deals: z.array(riskDeal),
+})
+export type RiskResponse = z.infer<typeof riskResponse>
+
+export const riskEndpoints: EndpointDoc[] = [
+  {
+    method: 'get',
+    path: '/risk',
+    tag: 'Risk',
+    summary: 'Open deals that are stuck, overdue, slipping or quiet, each with its reasons',
+    description:
+      'Stuck: days in the current stage above the stage threshold (setting; default twice the median days ' +
+      'won deals spent in that stage, at least 14). Overdue: closing date before today. Slipping: closing date ' +
+      "moved later more than twice (the sync's count or the daily snapshots, whichever saw more). Quiet: " +
+      'no Last_Activity_Time for quietDays (default 30); a deal with no activity at all counts from its creation.',
+    query: riskQuery,
+    response: riskResponse,
+  },
+]

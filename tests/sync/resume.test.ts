@@ -1,0 +1,148 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { sql } from 'drizzle-orm'
+import { query, type Database } from '../../api/src/db/client'
+import { runOrgSync, startSync, syncStep, type SyncContext } from '../../api/src/sync/engine'
+import { createTestDatabase, testDbKind } from '../helpers/db'
+import { connectSandbox, crmCalls, syncContext, truth, type Harness } from './setup'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function runRow(database: Database, runId: string) {
+  const [r] = await query<{ status: string; pages: number; records: number; api_calls: number }>(
+    database.db,
+    sql`select status, pages, records, api_calls from sync_runs where id = ${runId}`,
+  )
+  return r!
+}
+
+describe(`checkpoints, windows and the lease (${testDbKind})`, () => {
+  let database: Database
+  let h: Harness
+  beforeEach(async () => {
+    database = await createTestDatabase()
+  })
+  afterEach(async () => {
+    await h?.close()
+    await database?.close()
+  })
+
+  it('a step budget stops at a checkpoint and the next invocation continues, reading each page once', async () => {
+    h = await connectSandbox(database, { deals: 500 })
+    h.sb.resetCalls()
+    const first = await runOrgSync(h.ctx, h.orgId, {
+      trigger: 'cron',
+      historyBudget: 0,
+      perPage: 100,
+      maxPages: 4,
+    })
+    expect(first.status).toBe('stopped')
+    const second = await runOrgSync(h.ctx, h.orgId, { trigger: 'cron', historyBudget: 0, maxPages: 2 })
+    expect(second.runId).toBe(first.runId)
+    expect(second.status).toBe('stopped')
+    const last = await runOrgSync(h.ctx, h.orgId, { trigger: 'cron', historyBudget: 0 })
+    expect(last.runId).toBe(first.runId)
+    expect(last.status).toBe('succeeded')
+    const t = await truth(h, database)
+    expect(t.equal, t.diff).toBe(true)
+    expect(crmCalls(h.sb, '/crm/v8/Deals').length).toBe(5)
+    expect((await runRow(database, first.runId!)).records).toBe(500)
+  })
+
+  it('a process killed mid-page: a fresh engine resumes after the lease expires, nothing lost or doubled', async () => {
+    h = await connectSandbox(database, { deals: 700 })
+    // The "dying" engine: its fetch stops answering after the third Deals page was read, before
+    // that page is committed, and it never releases its lease.
+    let dealsCalls = 0
+    const dying: SyncContext = syncContext(database, h.config, async (input, init) => {
+      if (String(input).includes('/crm/v8/Deals?') && ++dealsCalls >= 3) {
+        await globalThis.fetch(input, init)
+        throw new Error('killed')
+      }
+      return globalThis.fetch(input, init)
+    })
+    const started = await startSync(dying, h.orgId, {
+      trigger: 'cli',
+      historyBudget: 0,
+      perPage: 100,
+      leaseSeconds: 8,
+    })
+    let steps = 0
+    await expect(
+      (async () => {
+        for (;;) {
+          await syncStep(dying, started!.runId, started!.holder, undefined, 8)
+          steps++
+        }
+      })(),
+    ).rejects.toThrow()
+    expect(steps).toBe(3) // metadata + 2 committed pages
+    const before = await runRow(database, started!.runId)
+    expect(before).toMatchObject({ status: 'running', pages: 2, records: 200 })
+
+    // While the dead holder's lease is live, nobody else may sync the org.
+    const fresh = syncContext(database, h.config)
+    expect((await runOrgSync(fresh, h.orgId, { trigger: 'cli' })).status).toBe('busy')
+    // Then its lease expires (nobody renews it) and the next invocation takes the run over.
+    for (;;) {
+      const [l] = await query<{ live: boolean }>(
+        database.db,
+        sql`select lease_expires_at > now() as live from sync_state where org_id = ${h.orgId}`,
+      )
+      if (!l!.live) break
+      await sleep(200)
+    }
+    const resumed = await runOrgSync(fresh, h.orgId, { trigger: 'cli' })
+    expect(resumed.runId).toBe(started!.runId)
+    expect(resumed.status).toBe('succeeded')
+    expect(resumed.records).toBe(700)
+    const t = await truth(h, database)
+    expect(t.equal, t.diff).toBe(true)
+    const [dupes] = await query<{ n: number }>(
+      database.db,
+      sql`select count(*)::int as n from (select deal_id, stage, entered_at from stage_history
+          where org_id = ${h.orgId} group by 1, 2, 3 having count(*) > 1) d`,
+    )
+    expect(dupes!.n).toBe(0)
+  })
+
+  it('past the page_token cap a new If-Modified-Since window continues; an expired token restarts from the checkpoint', async () => {
+    h = await connectSandbox(database, { deals: 600 })
+    h.sb.resetCalls()
+    // A tiny window cap stands in for Zoho's 100,000 records a token.
+    const first = await runOrgSync(h.ctx, h.orgId, {
+      trigger: 'manual',
+      historyBudget: 0,
+      perPage: 100,
+      tokenWindowRecords: 200,
+      maxPages: 4,
+    })
+    expect(first.status).toBe('stopped')
+    h.sb.expirePageTokens()
+    const rest = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })
+    expect(rest.status).toBe('succeeded')
+    const t = await truth(h, database)
+    expect(t.equal, t.diff).toBe(true)
+    const deals = crmCalls(h.sb, '/crm/v8/Deals')
+    expect(deals.some((c) => c.status === 400)).toBe(true) // the expired token
+    const windows = deals.filter((c) => c.status === 200 && !c.query.page_token)
+    expect(windows.length).toBeGreaterThanOrEqual(3) // 600 records / 200 per window
+    expect((await runRow(database, first.runId!)).records).toBe(600)
+  })
+
+  it('two concurrent syncs of one org: one runs, the other is refused', async () => {
+    h = await connectSandbox(database, { deals: 300 })
+    const other = syncContext(database, h.config)
+    const [a, b] = await Promise.all([
+      runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 }),
+      runOrgSync(other, h.orgId, { trigger: 'manual', historyBudget: 0 }),
+    ])
+    expect([a.status, b.status].sort()).toEqual(['busy', 'succeeded'])
+    const [runs] = await query<{ n: number }>(
+      database.db,
+      sql`select count(*)::int as n from sync_runs where org_id = ${h.orgId}`,
+    )
+    expect(runs!.n).toBe(1)
+    const t = await truth(h, database)
+    expect(t.equal, t.diff).toBe(true)
+  })
+})
