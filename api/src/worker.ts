@@ -46,6 +46,11 @@ function appFor(env: Env) {
     now: () => new Date(),
     background: (task, c) => (c ? c.executionCtx.waitUntil(task) : void task),
     reportError: (err) => Sentry.captureException(err),
+    startSyncWorkflow: async (c, orgId) => {
+      const wf = (c.env as Env).SYNC_WORKFLOW
+      if (!wf) throw new Error('SYNC_WORKFLOW binding is missing from wrangler.toml')
+      await wf.create({ params: { orgId, trigger: 'manual' } })
+    },
   }
   cached = { app: createApp(deps), config }
   return cached

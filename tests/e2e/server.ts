@@ -37,16 +37,24 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
   child.stdout!.on('data', (d) => (out += d))
   child.stderr!.on('data', (d) => (out += d))
   const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 120_000
+  const deadline = Date.now() + 170_000 // under the 180 s hook timeout; a loaded machine starts slowly
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}:\n${out}`)
+    if (child.exitCode !== null) {
+      rmSync(dataDir, { recursive: true, force: true })
+      throw new Error(`server exited ${child.exitCode}:\n${out}`)
+    }
     try {
       const r = await fetch(`${url}/readyz`)
       if (r.ok) break
     } catch {
       /* not up yet */
     }
-    if (Date.now() > deadline) throw new Error(`server did not become ready:\n${out}`)
+    if (Date.now() > deadline) {
+      // Never leave an orphan server behind.
+      child.kill('SIGKILL')
+      rmSync(dataDir, { recursive: true, force: true })
+      throw new Error(`server did not become ready:\n${out}`)
+    }
     await new Promise((r) => setTimeout(r, 250))
   }
   return {

@@ -8,6 +8,8 @@ import { SCHEDULES } from '../../api/src/schedules'
 import { bootstrapConnection } from '../../api/src/sync/bootstrap'
 import { createPostgresDatabaseUrl } from '../helpers/db'
 import { compareWithTruth } from '../helpers/truth'
+import { asWidget } from '../helpers/auth'
+import type { Config } from '../../api/src/config'
 import { startWranglerDev, type WranglerDev } from './wrangler'
 
 const SECRET_KEY = 'worker-test-secret-key-0123456789'
@@ -26,6 +28,7 @@ describe('the Worker under wrangler dev, on PostgreSQL through Hyperdrive', () =
   let sandbox: Sandbox
   let database: Database
   let orgId: string
+  let config: Config
 
   beforeAll(async () => {
     pg = await createPostgresDatabaseUrl()
@@ -43,7 +46,7 @@ describe('the Worker under wrangler dev, on PostgreSQL through Hyperdrive', () =
     }
     // Connect the sandbox org as `npm start`/ZOHO_REFRESH_TOKEN would, into the Worker's database.
     database = connectPostgres(pg.url, { max: 2 })
-    const config = loadConfig(vars)
+    config = loadConfig(vars)
     ;({ orgId } = await bootstrapConnection(
       { db: database.db, config, fetch: globalThis.fetch, logger: createLogger('silent') },
       sandbox.issueRefreshToken(),
@@ -97,5 +100,36 @@ describe('the Worker under wrangler dev, on PostgreSQL through Hyperdrive', () =
     expect(cmp.diff).toBe('')
     expect(cmp.db).toEqual(cmp.truth)
     expect(run).toEqual({ status: 'succeeded', trigger: 'cron' })
+  })
+
+  it('a manual sync (POST /api/v1/sync) is handed to the Workflow and brings an edit in', async () => {
+    const first = sandbox.deals()[Symbol.iterator]().next().value as { id: string }
+    sandbox.editDeal(first.id, { Amount: 123456.78 })
+    const res = await fetch(`${worker.url}/api/v1/sync`, {
+      method: 'POST',
+      headers: {
+        ...(await asWidget(config, orgId, sandbox.users.admin.id)),
+        'content-type': 'application/json',
+      },
+      body: '{}',
+    })
+    expect(res.status, await res.clone().text()).toBe(202)
+    const { runId } = (await res.json()) as { runId: string }
+    const deadline = Date.now() + 120_000
+    let status = 'queued'
+    while ((status === 'queued' || status === 'running') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1000))
+      ;[{ status }] = (await query<{ status: string }>(
+        database.db,
+        sql`select status from sync_runs where id = ${runId}`,
+      )) as [{ status: string }]
+    }
+    expect(status).toBe('succeeded')
+    const [row] = await query<{ amount: string }>(
+      database.db,
+      sql`select amount::text from deals where org_id = ${orgId} and id = ${first.id}`,
+    )
+    expect(row?.amount).toBe('123456.78')
+    expect((await compareWithTruth(database.db, orgId, sandbox.deals())).diff).toBe('')
   })
 })

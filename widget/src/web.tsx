@@ -1,8 +1,7 @@
-import { render } from 'preact'
-import { signal } from '@preact/signals'
+import './styles.css'
 
-const status = signal('Pipeline Pulse')
-function App() {
-  return <h1>{status}</h1>
-}
-render(<App />, document.getElementById('root')!)
+/**
+ * Web view entry: deliberately tiny. The page paints its own "Loading" placeholder; the app (API
+ * client, zod contracts, money formatting) arrives as one dynamic chunk and each view as its own.
+ */
+void import('./web-main').then((m) => m.start(document.getElementById('root')!))

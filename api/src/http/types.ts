@@ -16,6 +16,11 @@ export interface AppDeps {
   now(): Date
   /** Keep a background task alive (Workers: c.executionCtx.waitUntil; Node: just run it). */
   background(task: Promise<unknown>, c?: Context): void
+  /**
+   * Workers: hand a started manual sync to the sync Workflow (bounded, retried steps) instead of
+   * running it in the request's background, which waitUntil would cut after ~30 s.
+   */
+  startSyncWorkflow?(c: Context, orgId: string): Promise<void>
   metrics?: Metrics
   reportError?(err: unknown): void
 }

@@ -15,6 +15,9 @@ import { query, type Db } from '../db/client'
 import { AppError, badRequest, notFound } from '../http/errors'
 import type { AppEnv } from '../http/types'
 import { runSteps, startSync, type SyncContext } from '../sync/engine'
+import { releaseLease } from '../sync/lease'
+import { audit } from '../auth/audit'
+import { clientIp } from '../auth/security'
 
 /** Sync runs: "sync now", live progress (SSE polling the run row, so it works across isolates), history. */
 
@@ -147,7 +150,19 @@ export const sync = new Hono<AppEnv>()
       startedBy: viewer.userId,
     })
     if (!started) throw new AppError(409, 'SYNC_RUNNING', 'A sync of this org is already running')
-    deps.background(runSteps(ctx, started.runId, started.holder), c)
+    await audit(c.var.db, {
+      orgId: viewer.orgId,
+      actorUserId: viewer.userId,
+      action: 'sync.start',
+      target: started.runId,
+      details: { kind: body.kind ?? 'auto' },
+      ip: clientIp(c),
+    })
+    if (deps.startSyncWorkflow) {
+      // The Workflow's first step takes the lease again and resumes this run from its checkpoint.
+      await releaseLease(c.var.db, viewer.orgId, started.holder)
+      await deps.startSyncWorkflow(c, viewer.orgId)
+    } else deps.background(runSteps(ctx, started.runId, started.holder), c)
     return c.json({ runId: started.runId }, 202)
   })
 

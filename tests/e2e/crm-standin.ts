@@ -1,0 +1,130 @@
+import type { BrowserContext } from 'playwright-core'
+
+/**
+ * Stand-ins for the edge of the world the widget talks to inside Zoho CRM:
+ * - the SDK script at https://live.zwidgets.com/js-sdk/1.2/ZohoEmbededAppSDK.min.js, speaking a small
+ *   postMessage protocol to its parent, with 1.2's lifecycle: listeners registered with on() are
+ *   attached when init() runs (a later on() is ignored), init() never settles without a parent;
+ * - a CRM page at https://crm.zoho.com that frames the widget, answers the handshake, sends PageLoad,
+ *   answers getCurrentUser, and runs the Deluge function pipelinepulse_widget_assertion: HMAC-SHA256
+ *   (hex) over {zuid, orgId, iat, nonce} with the widget secret, as deluge/ does.
+ */
+
+export const SDK_URL = 'https://live.zwidgets.com/js-sdk/1.2/ZohoEmbededAppSDK.min.js'
+export const CRM_ORIGIN = 'https://crm.zoho.com'
+/**
+ * The widget is hosted externally over HTTPS, as Zoho requires: this origin is proxied to the local
+ * server. (A public https page may not frame http://127.0.0.1: Chromium's local-network checks.)
+ */
+export const WIDGET_ORIGIN = 'https://pulse.example.test'
+
+const SDK_SOURCE = `
+window.ZOHO = (function () {
+  var serviceOrigin = new URLSearchParams(location.search).get('serviceOrigin');
+  var registered = {}, attached = {}, pending = {}, seq = 0, initPromise = null, ready = null;
+  window.addEventListener('message', function (e) {
+    if (e.source !== window.parent || e.origin !== serviceOrigin) return;
+    var m = e.data || {};
+    if (m.type === 'SET_CONTEXT' && ready) ready();
+    else if (m.type === 'EVENT' && attached[m.name]) attached[m.name](m.data);
+    else if (m.type === 'RESPONSE' && pending[m.id]) { var p = pending[m.id]; delete pending[m.id]; m.error ? p.reject(m.error) : p.resolve(m.result); }
+  });
+  function call(method, args) {
+    if (!initPromise) throw new TypeError("Cannot read properties of undefined (reading 'appSDK')");
+    return new Promise(function (resolve, reject) {
+      var id = ++seq; pending[id] = { resolve: resolve, reject: reject };
+      window.parent.postMessage({ type: 'CALL', id: id, method: method, args: args }, serviceOrigin);
+    });
+  }
+  return {
+    embeddedApp: {
+      on: function (name, fn) { registered[name] = fn; },
+      init: function () {
+        if (initPromise) return initPromise;
+        for (var k in registered) attached[k] = registered[k];
+        initPromise = new Promise(function (resolve) {
+          ready = resolve;
+          if (window.parent === window || !serviceOrigin) return; // outside CRM: never settles
+          window.parent.postMessage({ type: 'REGISTER' }, serviceOrigin);
+        });
+        return initPromise;
+      }
+    },
+    CRM: {
+      CONFIG: { getCurrentUser: function () { return call('getCurrentUser'); } },
+      FUNCTIONS: { execute: function (name, req) { return call('execute', { name: name, req: req }); } }
+    }
+  };
+})();
+`
+
+export interface CrmPageOptions {
+  secret: string
+  orgId: string
+  user: { id: string; zuid: string; full_name: string; email: string }
+  /** PageLoad payload, e.g. {Entity: 'Deals', EntityId: ['123']}; null sends none (a web tab). */
+  pageLoad: Record<string, unknown> | null
+}
+
+function crmPage(o: CrmPageOptions): string {
+  const src = `${WIDGET_ORIGIN}/widget.html?serviceOrigin=${encodeURIComponent(CRM_ORIGIN)}`
+  return `<!doctype html><html><head><title>Zoho CRM (stand-in)</title>
+<style>body{margin:0;font-family:sans-serif}header{background:#1a73e8;color:#fff;padding:8px}iframe{border:0;width:100%;height:900px}</style>
+</head><body><header>Zoho CRM stand-in</header><iframe id="w" title="Pipeline Pulse" src="${src}"></iframe>
+<script>
+const CFG = ${JSON.stringify({ secret: o.secret, orgId: o.orgId, user: o.user, pageLoad: o.pageLoad })};
+const frame = document.getElementById('w');
+const widgetOrigin = new URL(frame.src).origin;
+window.calls = [];
+const hex = (buf) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
+async function assertion() {
+  const nonce = hex(crypto.getRandomValues(new Uint8Array(16)));
+  const payload = JSON.stringify({ zuid: CFG.user.zuid, orgId: CFG.orgId, iat: Math.floor(Date.now() / 1000), nonce });
+  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(CFG.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const sig = hex(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(payload)));
+  return JSON.stringify({ payload, sig });
+}
+window.addEventListener('message', async (e) => {
+  if (e.source !== frame.contentWindow || e.origin !== widgetOrigin) return;
+  const m = e.data || {};
+  const post = (msg) => frame.contentWindow.postMessage(msg, widgetOrigin);
+  if (m.type === 'REGISTER') {
+    post({ type: 'SET_CONTEXT' });
+    if (CFG.pageLoad) post({ type: 'EVENT', name: 'PageLoad', data: CFG.pageLoad });
+    return;
+  }
+  if (m.type !== 'CALL') return;
+  window.calls.push(m.method);
+  if (m.method === 'getCurrentUser') {
+    const u = CFG.user;
+    post({ type: 'RESPONSE', id: m.id, result: { users: [{ id: u.id, zuid: u.zuid, full_name: u.full_name, email: u.email, role: { id: '1', name: 'Sales Rep' }, profile: { id: '2', name: 'Standard' } }] } });
+  } else if (m.method === 'execute') {
+    const args = JSON.parse(m.args.req.arguments);
+    if (m.args.name !== 'pipelinepulse_widget_assertion' || typeof args !== 'object')
+      return post({ type: 'RESPONSE', id: m.id, result: { code: 'failure', message: 'no such function' } });
+    post({ type: 'RESPONSE', id: m.id, result: { code: 'success', details: { output: await assertion(), type: 'string', id: '1' }, message: 'function executed successfully' } });
+  }
+});
+</script></body></html>`
+}
+
+/** Routes the SDK URL, the widget's host and the CRM page in this browser context. */
+export async function installCrmStandIn(
+  context: BrowserContext,
+  serverUrl: string,
+  o: CrmPageOptions | null,
+): Promise<string> {
+  await context.route('https://live.zwidgets.com/**', (route) =>
+    route.fulfill({ status: 200, contentType: 'application/javascript', body: SDK_SOURCE }),
+  )
+  await context.route(`${WIDGET_ORIGIN}/**`, async (route) => {
+    const u = new URL(route.request().url())
+    const response = await route.fetch({ url: `${serverUrl}${u.pathname}${u.search}` })
+    await route.fulfill({ response })
+  })
+  if (o)
+    await context.route(`${CRM_ORIGIN}/**`, (route) =>
+      route.fulfill({ status: 200, contentType: 'text/html', body: crmPage(o) }),
+    )
+  return `${CRM_ORIGIN}/crm/org${o?.orgId ?? ''}/tab/Potentials`
+}

@@ -1,0 +1,374 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { formatMoney } from '../../shared/money'
+import { buildOrg } from '../../api/src/sandbox/org'
+import { ARTIFACTS, launchBrowser, startServer, type RunningServer } from './server'
+import { apiJson, norm, parseCsv, settled, shot, signIn, waitForSync, type Role } from './helpers'
+import { WIDGET_ORIGIN, installCrmStandIn } from './crm-standin'
+
+/*
+ * The product as users meet it: the real Node server (demo mode: sandbox Zoho org + first sync) and
+ * headless Chromium. Figures shown are compared with the API's answers fetched with the same session.
+ */
+
+let server: RunningServer
+let browser: Browser
+const contexts: BrowserContext[] = []
+
+beforeAll(async () => {
+  server = await startServer()
+  browser = await launchBrowser()
+})
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => {})
+  await browser?.close()
+  await server?.stop()
+})
+
+async function newContext(opts: Parameters<Browser['newContext']>[0] = {}) {
+  const c = await browser.newContext({
+    viewport: { width: 1280, height: 900 },
+    acceptDownloads: true,
+    ...opts,
+  })
+  contexts.push(c)
+  return c
+}
+
+const money = (amount: string, currency = 'SGD') => norm(formatMoney(amount, currency, 'en'))
+const tile = (page: Page, id: string) => page.getByTestId(id).locator('[data-value]')
+const tileText = async (page: Page, id: string) => norm(await tile(page, id).textContent())
+
+interface Summary {
+  currency: string
+  open: { count: number; amount: string; weighted: string }
+  won: { count: number; amount: string }
+  lost: { count: number; amount: string }
+  byStage: { stage: string; count: number; amount: string }[]
+  averageDealSize: string | null
+}
+
+/** The overview's tiles equal GET /api/v1/pipeline/summary for the period the page shows. */
+async function expectOverviewMatchesApi(page: Page, extra = ''): Promise<Summary> {
+  await page.getByTestId('open-amount').waitFor()
+  const from = await page.getByLabel('Period from').inputValue()
+  const to = await page.getByLabel('Period to').inputValue()
+  const s = await apiJson<Summary>(page, `/api/v1/pipeline/summary?from=${from}&to=${to}${extra}`)
+  await expect.poll(() => tileText(page, 'open-amount')).toBe(money(s.open.amount, s.currency))
+  expect(await tileText(page, 'open-weighted')).toBe(money(s.open.weighted, s.currency))
+  expect(await tileText(page, 'won-amount')).toBe(money(s.won.amount, s.currency))
+  expect(await tileText(page, 'lost-amount')).toBe(money(s.lost.amount, s.currency))
+  expect(await tileText(page, 'avg-deal')).toBe(
+    s.averageDealSize ? money(s.averageDealSize, s.currency) : '—',
+  )
+  expect(norm(await page.getByTestId('open-amount').textContent())).toContain(
+    `${s.open.count.toLocaleString('en')} open deal${s.open.count === 1 ? '' : 's'}`,
+  )
+  expect(norm(await page.getByTestId('won-amount').textContent())).toContain(
+    `${s.won.count.toLocaleString('en')} deal${s.won.count === 1 ? '' : 's'} closed won`,
+  )
+  return s
+}
+
+const canvasImage = (page: Page) =>
+  page
+    .locator('.chart canvas')
+    .first()
+    .evaluate((c: HTMLCanvasElement) => c.toDataURL())
+
+it('serves the web view at / and asks an anonymous visitor to sign in', async () => {
+  const page = await (await newContext()).newPage()
+  await page.goto(server.url + '/')
+  expect(await page.title()).toBe('Pipeline Pulse')
+  await page.getByRole('link', { name: 'Demo sign-in' }).waitFor()
+  await shot(page, 'web-signin')
+})
+
+describe('web view as a manager', () => {
+  let page: Page
+  beforeAll(async () => {
+    page = await signIn(await newContext(), server.url, 'manager')
+    await waitForSync(page)
+  })
+
+  it('shows the overview figures the API computes', async () => {
+    await page.goto(server.url + '/?view=overview')
+    const s = await expectOverviewMatchesApi(page)
+    expect(s.open.count).toBeGreaterThan(0)
+    await page.getByTestId('freshness').waitFor()
+    expect(norm(await page.getByTestId('freshness').textContent())).toMatch(/As of .* ago/)
+    await settled(page)
+    await shot(page, 'web-manager-overview')
+  })
+
+  it('puts a filter change in the URL and redraws the chart; Back undoes it', async () => {
+    await page.goto(server.url + '/?view=overview')
+    const all = await expectOverviewMatchesApi(page)
+    await page.locator('.chart canvas').waitFor()
+    const before = await canvasImage(page)
+    const stage = all.byStage.find((b) => b.count > 0 && b.amount !== all.open.amount)!.stage
+    await page.getByRole('combobox', { name: 'Stage', exact: true }).selectOption(stage)
+    await expect.poll(() => new URL(page.url()).searchParams.get('stage')).toBe(stage)
+    const one = await expectOverviewMatchesApi(page, `&stage=${encodeURIComponent(stage)}`)
+    expect(one.open.amount).not.toBe(all.open.amount)
+    await expect.poll(() => canvasImage(page)).not.toBe(before)
+    await shot(page, 'web-manager-overview-filtered')
+
+    // A shared URL opens the same view.
+    const other = await page.context().newPage()
+    await other.goto(page.url())
+    await expect.poll(() => tileText(other, 'open-amount')).toBe(money(one.open.amount, one.currency))
+    await other.close()
+
+    await page.goBack()
+    await expect.poll(() => new URL(page.url()).searchParams.get('stage')).toBe(null)
+    await expect.poll(() => tileText(page, 'open-amount')).toBe(money(all.open.amount, all.currency))
+  })
+
+  it('exports a CSV with one row per deal in the deals list', async () => {
+    await page.goto(server.url + '/?view=deals&state=open')
+    await page.getByTestId('deals-table').waitFor()
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export CSV' }).click(),
+    ])
+    const rows = parseCsv(readFileSync((await download.path())!, 'utf8')).filter((r) =>
+      r.some((f) => f !== ''),
+    )
+    const header = rows[0]!
+    for (const col of [
+      'id',
+      'name',
+      'stage',
+      'owner_id',
+      'owner_name',
+      'currency',
+      'amount',
+      'amount_sgd',
+      'fx_rate',
+      'fx_date',
+      'closing_date',
+    ])
+      expect(header).toContain(col)
+    let total = 0
+    let cursor: string | null = null
+    do {
+      const r: { deals: unknown[]; nextCursor: string | null } = await apiJson(
+        page,
+        `/api/v1/deals?state=open&limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      )
+      total += r.deals.length
+      cursor = r.nextCursor
+    } while (cursor)
+    expect(total).toBeGreaterThan(0)
+    expect(rows.length - 1).toBe(total)
+    const stateCol = header.indexOf('state')
+    if (stateCol >= 0) expect(new Set(rows.slice(1).map((r) => r[stateCol]))).toEqual(new Set(['open']))
+    await shot(page, 'web-manager-deals')
+  })
+
+  it('sorts and pages the deals table through the URL', async () => {
+    await page.goto(server.url + '/?view=deals')
+    await page.getByTestId('deals-table').waitFor()
+    await page.getByRole('button', { name: /^Amount \(SGD\)/ }).click()
+    await expect.poll(() => new URL(page.url()).searchParams.get('sort')).toBe('amount')
+    await settled(page)
+    const firstPage = await page.locator('[data-testid=deals-table] tbody tr').first().textContent()
+    await page.getByRole('button', { name: 'Next' }).click()
+    await expect.poll(() => new URL(page.url()).searchParams.get('cursor')).not.toBe(null)
+    await expect
+      .poll(() => page.locator('[data-testid=deals-table] tbody tr').first().textContent())
+      .not.toBe(firstPage)
+    await page.getByRole('button', { name: 'Previous' }).click()
+    await expect
+      .poll(() => page.locator('[data-testid=deals-table] tbody tr').first().textContent())
+      .toBe(firstPage)
+  })
+
+  it('starts a sync and follows its progress bar to the end', async () => {
+    await page.goto(server.url + '/?view=sync')
+    await page.getByRole('button', { name: 'Sync now' }).click()
+    const progress = page.getByTestId('sync-progress')
+    await progress.waitFor()
+    const seen = new Set<string>()
+    const deadline = Date.now() + 120_000
+    while ((await progress.getAttribute('data-status')) !== 'succeeded') {
+      const status = (await progress.getAttribute('data-status')) ?? ''
+      expect(status).not.toBe('failed')
+      seen.add((await page.getByRole('progressbar').getAttribute('aria-valuenow')) ?? '')
+      if (Date.now() > deadline) throw new Error('sync did not finish')
+      await page.waitForTimeout(100)
+    }
+    expect(await page.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100')
+    expect(norm(await progress.textContent())).toMatch(/Sync finished: [\d,]+ records/)
+    await expect
+      .poll(() => page.locator('[data-testid=sync-runs] tbody tr').first().textContent())
+      .toContain('succeeded')
+    await shot(page, 'web-manager-sync-finished')
+  })
+
+  it('renders every view it offers without an error', async () => {
+    const views = await page
+      .locator('nav.nav a')
+      .evaluateAll((as) => as.map((a) => new URL((a as HTMLAnchorElement).href).searchParams.get('view')!))
+    expect(views).toEqual(
+      expect.arrayContaining(['overview', 'forecast', 'waterfall', 'leaderboard', 'deals', 'sync']),
+    )
+    expect(views).not.toContain('settings')
+    const failures: string[] = []
+    for (const v of views) {
+      await page.goto(`${server.url}/?view=${v}`)
+      await settled(page)
+      const errors = await page.locator('main .state.error').allTextContents()
+      if (errors.length) failures.push(`${v}: ${errors.join(' | ')}`)
+      await shot(page, `web-manager-${v}`)
+    }
+    expect(failures).toEqual([])
+  })
+
+  it('prints the report to a clean PDF', async () => {
+    await page.goto(server.url + '/?view=report')
+    await settled(page)
+    await page.emulateMedia({ media: 'print' })
+    expect(await page.locator('nav.nav').isVisible()).toBe(false)
+    expect(await page.getByRole('button', { name: 'Print / save as PDF' }).isVisible()).toBe(false)
+    await shot(page, 'web-report-print')
+    const pdf = await page.pdf({ path: join(ARTIFACTS, 'report.pdf'), format: 'A4', printBackground: true })
+    expect(pdf.subarray(0, 5).toString()).toBe('%PDF-')
+    await page.emulateMedia({ media: 'screen' })
+  })
+
+  it('is readable at phone width', async () => {
+    const phone = await (
+      await newContext({
+        viewport: { width: 390, height: 844 },
+        storageState: await page.context().storageState(),
+      })
+    ).newPage()
+    await phone.goto(server.url + '/?view=overview')
+    await phone.getByTestId('open-amount').waitFor()
+    await settled(phone)
+    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+    expect(overflow).toBeLessThanOrEqual(1)
+    await shot(phone, 'web-manager-phone')
+  })
+})
+
+describe('web view as a rep', () => {
+  it('shows the rep their own figures and no manager views', async () => {
+    const page = await signIn(await newContext(), server.url, 'rep')
+    expect(norm(await page.getByTestId('whoami').textContent())).toContain('rep')
+    await expectOverviewMatchesApi(page)
+    const views = await page.locator('nav.nav a').allTextContents()
+    expect(views).toContain('Overview')
+    expect(views).not.toContain('Leaderboard')
+    expect(views).not.toContain('Sync')
+    await settled(page)
+    await shot(page, 'web-rep-overview')
+  })
+})
+
+describe('widget inside Zoho CRM', () => {
+  let secret: string
+  let orgId: string
+  let rep: { id: string; zuid: string; full_name: string; email: string }
+  let dealId: string
+  let deal: { name: string; amountSgd: string | null; stage: string; stageHistory: unknown[] }
+
+  beforeAll(async () => {
+    const admin = await signIn(await newContext(), server.url, 'admin' as Role)
+    const me = await apiJson<{ org: { id: string } }>(admin, '/api/v1/me')
+    orgId = me.org.id
+    secret = (
+      await apiJson<{ secret: string }>(admin, '/api/v1/admin/widget-secret', { method: 'POST', body: {} })
+    ).secret
+    const { users } = await apiJson<{ users: { userId: string; role: string }[] }>(
+      admin,
+      '/api/v1/admin/users',
+    )
+    // The CRM plays Zoho: it knows each user's ZUID (the sandbox org is the stand-in's Zoho).
+    const crmUsers = new Map(buildOrg(42, 'USD').users.all.map((u) => [u.id, u]))
+    // A rep's open deal in a foreign currency, so the FX provenance has a rate set to show.
+    for (const u of users.filter((x) => x.role === 'rep')) {
+      const d = await apiJson<{ deals: { id: string; currency: string; amountSgd: string | null }[] }>(
+        admin,
+        `/api/v1/deals?owner=${u.userId}&state=open&limit=10&sort=amount&dir=desc`,
+      )
+      const crm = crmUsers.get(u.userId)
+      if (!crm) continue
+      for (const pick of d.deals.filter((x) => x.currency !== 'SGD' && x.amountSgd)) {
+        const detail = await apiJson<typeof deal>(admin, `/api/v1/deals/${pick.id}`)
+        if (!dealId || detail.stageHistory.length > deal.stageHistory.length) {
+          rep = { id: crm.id, zuid: crm.zuid, full_name: crm.full_name, email: crm.email }
+          dealId = pick.id
+          deal = detail
+        }
+        if (deal.stageHistory.length > 0) break
+      }
+      if (dealId && deal.stageHistory.length > 0) break
+    }
+    expect(dealId).toBeTruthy()
+  })
+
+  it("shows a Deal's SGD value, FX provenance and stage history on its page", async () => {
+    const ctx = await newContext()
+    const crmUrl = await installCrmStandIn(ctx, server.url, {
+      secret,
+      orgId,
+      user: rep,
+      pageLoad: { Entity: 'Deals', EntityId: [dealId], ButtonPosition: 'DetailView' },
+    })
+    const page = await ctx.newPage()
+    await page.goto(crmUrl)
+    const w = page.frameLocator('#w')
+    await w.getByTestId('deal-view').waitFor({ timeout: 60_000 })
+    expect(norm(await w.getByTestId('deal-sgd').locator('.value').textContent())).toBe(money(deal.amountSgd!))
+    expect(norm(await w.getByTestId('deal-fx').textContent())).toMatch(/Rate set.*week of/)
+    expect(await w.locator('[data-testid=deal-history] li').count()).toBe(deal.stageHistory.length)
+    expect(norm(await w.getByTestId('deal-days').textContent())).toContain(`in ${deal.stage} so far`)
+    await expect
+      .poll(async () => norm(await w.getByTestId('deal-stage-average').textContent()))
+      .not.toContain('Loading')
+    // The widget never asked the browser who the user is beyond the SDK, and signed in via the function.
+    expect(await page.evaluate(() => (window as unknown as { calls: string[] }).calls)).toEqual(
+      expect.arrayContaining(['getCurrentUser', 'execute']),
+    )
+    await settled(page)
+    // Cross-origin frames composite separately: make sure it has painted before the screenshot.
+    await w.getByTestId('deal-view').scrollIntoViewIfNeeded()
+    await page.waitForTimeout(500)
+    await shot(page, 'widget-deal')
+  })
+
+  it("shows the rep's dashboard in a web tab", async () => {
+    const ctx = await newContext()
+    const crmUrl = await installCrmStandIn(ctx, server.url, {
+      secret,
+      orgId,
+      user: rep,
+      pageLoad: null,
+    })
+    const page = await ctx.newPage()
+    await page.goto(crmUrl)
+    const w = page.frameLocator('#w')
+    await w.getByTestId('open-amount').waitFor({ timeout: 60_000 })
+    expect(norm(await w.getByTestId('whoami').textContent())).toContain(`${rep.full_name} · rep`)
+    expect(await w.locator('[data-testid=open-amount] [data-value]').textContent()).toMatch(/SGD/)
+    await settled(page)
+    await shot(page, 'widget-webtab')
+  })
+
+  it('tells the user to open it inside Zoho CRM when opened on its own', async () => {
+    const ctx = await newContext()
+    await installCrmStandIn(ctx, server.url, null)
+    const page = await ctx.newPage()
+    await page.goto(`${WIDGET_ORIGIN}/widget.html`)
+    await page.getByTestId('outside-crm').waitFor({ timeout: 15_000 })
+    expect(
+      await page.getByRole('link', { name: 'Open the Pipeline Pulse web view' }).getAttribute('href'),
+    ).toBe(`${WIDGET_ORIGIN}/`)
+    await shot(page, 'widget-outside-crm')
+  })
+})

@@ -1,0 +1,166 @@
+import type { z } from 'zod'
+
+/**
+ * The one HTTP client for both entries. Web view: same-origin cookie session. Widget: an in-memory
+ * bearer token (third-party cookies do not work in the CRM iframe) against an absolute API base.
+ * Every response is parsed with the shared zod contract; a newer request with the same key aborts
+ * the one it supersedes, so a fast filter change never paints stale data.
+ */
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly requestId?: string,
+  ) {
+    super(message)
+    this.name = 'ApiError'
+  }
+}
+
+interface ApiConfig {
+  /** '' for same origin, else e.g. https://pulse.example.com (no trailing slash). */
+  base: string
+  /** Widget: returns the bearer token. Web view: undefined (cookie). */
+  token?: () => string | null
+}
+
+let config: ApiConfig = { base: '' }
+export function configureApi(next: ApiConfig) {
+  config = { ...next, base: next.base.replace(/\/+$/, '') }
+}
+export const apiBase = () => config.base
+
+export type Params = Record<string, string | number | boolean | null | undefined>
+
+export function apiUrl(path: string, params?: Params): string {
+  const qs = new URLSearchParams()
+  for (const [k, v] of Object.entries(params ?? {}))
+    if (v !== null && v !== undefined && v !== '') qs.set(k, String(v))
+  const s = qs.toString()
+  return `${config.base}${path}${s ? `?${s}` : ''}`
+}
+
+function headers(extra?: Record<string, string>): Record<string, string> {
+  const h: Record<string, string> = { accept: 'application/json', ...extra }
+  const t = config.token?.()
+  if (t) h.authorization = `Bearer ${t}`
+  return h
+}
+
+const inflight = new Map<string, AbortController>()
+
+export const isAbort = (e: unknown) => e instanceof DOMException && e.name === 'AbortError'
+
+async function raw(method: string, url: string, init: RequestInit = {}, key?: string): Promise<Response> {
+  let ctrl: AbortController | undefined
+  if (key) {
+    inflight.get(key)?.abort()
+    ctrl = new AbortController()
+    inflight.set(key, ctrl)
+  }
+  try {
+    const res = await fetch(url, {
+      method,
+      credentials: config.token ? 'omit' : 'same-origin',
+      ...init,
+      headers: headers(init.headers as Record<string, string>),
+      signal: ctrl?.signal ?? init.signal,
+    })
+    if (!res.ok) throw await toError(res)
+    return res
+  } finally {
+    if (key && inflight.get(key) === ctrl) inflight.delete(key)
+  }
+}
+
+async function toError(res: Response): Promise<ApiError> {
+  try {
+    const body = (await res.json()) as { error?: { code?: string; message?: string; requestId?: string } }
+    if (body.error)
+      return new ApiError(
+        res.status,
+        body.error.code ?? 'ERROR',
+        body.error.message ?? res.statusText,
+        body.error.requestId,
+      )
+  } catch {
+    /* not JSON */
+  }
+  return new ApiError(res.status, 'HTTP_' + res.status, res.statusText || `Request failed (${res.status})`)
+}
+
+/** GET and parse. `key` defaults to the path: a second call for the same resource aborts the first. */
+export async function get<S extends z.ZodType>(
+  path: string,
+  schema: S,
+  params?: Params,
+  key: string = path,
+): Promise<z.output<S>> {
+  const res = await raw('GET', apiUrl(path, params), {}, key)
+  return schema.parse(await res.json())
+}
+
+export async function send<S extends z.ZodType>(
+  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+  path: string,
+  body: unknown,
+  schema: S,
+): Promise<z.output<S>> {
+  const res = await raw(method, apiUrl(path), {
+    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+  })
+  const text = await res.text()
+  return schema.parse(text ? JSON.parse(text) : {})
+}
+
+/** Downloads a file through fetch (works with the bearer token too) and saves it. */
+export async function download(path: string, params: Params, filename: string): Promise<void> {
+  const res = await raw('GET', apiUrl(path, params), { headers: { accept: 'text/csv' } })
+  const blob = await res.blob()
+  const a = document.createElement('a')
+  a.href = URL.createObjectURL(blob)
+  a.download = filename
+  document.body.appendChild(a)
+  a.click()
+  a.remove()
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000)
+}
+
+export interface SseEvent {
+  event: string
+  data: string
+}
+
+/**
+ * Server-sent events over fetch (EventSource cannot send a bearer header). Calls onEvent for each
+ * event until the stream ends or signal aborts.
+ */
+export async function stream(
+  path: string,
+  onEvent: (e: SseEvent) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const res = await raw('GET', apiUrl(path), { headers: { accept: 'text/event-stream' }, signal })
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader()
+  let buf = ''
+  for (;;) {
+    const { value, done } = await reader.read()
+    if (done) break
+    buf += value.replace(/\r\n?/g, '\n')
+    let i: number
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, i)
+      buf = buf.slice(i + 2)
+      let event = 'message'
+      const data: string[] = []
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event:')) event = line.slice(6).trim()
+        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''))
+      }
+      if (data.length) onEvent({ event, data: data.join('\n') })
+    }
+  }
+}

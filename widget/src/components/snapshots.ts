@@ -1,0 +1,27 @@
+import { subDays } from 'date-fns'
+import { api } from '../endpoints'
+import { iso } from '../state'
+import { useResource } from './ui'
+
+/**
+ * The snapshotted days (the waterfall and "as of" answer only from them): the trend's points over
+ * the last year. Defaults for A/B: 30 days before the newest snapshot (or the oldest), and the newest.
+ */
+export function useSnapshotRange() {
+  const res = useResource(
+    () =>
+      api.trend({ from: iso(subDays(new Date(), 365)), to: iso(new Date()) }, 'snapshot-range').then((t) => {
+        const days = t.points.map((p) => p.day)
+        if (!days.length) return { first: null, last: null, defaultA: null }
+        const first = days[0]!
+        const last = days[days.length - 1]!
+        const back = iso(subDays(new Date(last), 30))
+        return { first, last, defaultA: back < first ? first : back }
+      }),
+    [],
+  )
+  return res
+}
+
+export const NO_SNAPSHOTS =
+  'No daily snapshots yet. The waterfall compares the snapshots of two days; the first is taken after midnight in the org’s time zone.'

@@ -1,0 +1,137 @@
+import type { ComponentChildren } from 'preact'
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks'
+import { ApiError, isAbort } from '../api'
+
+export interface Resource<T> {
+  data: T | undefined
+  error: unknown
+  loading: boolean
+  reload(): void
+}
+
+/** Loads data when deps change; a superseded load is ignored (the client also aborts it). */
+export function useResource<T>(load: () => Promise<T>, deps: unknown[]): Resource<T> {
+  const [state, setState] = useState<{ data?: T; error?: unknown; loading: boolean }>({ loading: true })
+  const seq = useRef(0)
+  const [tick, setTick] = useState(0)
+  useEffect(() => {
+    const mine = ++seq.current
+    setState((s) => ({ data: s.data, loading: true }))
+    load().then(
+      (data) => mine === seq.current && setState({ data, loading: false }),
+      (error) => {
+        if (isAbort(error) || mine !== seq.current) return
+        console.error(error)
+        setState({ error, loading: false })
+      },
+    )
+  }, [...deps, tick])
+  const reload = useCallback(() => setTick((t) => t + 1), [])
+  return { data: state.data, error: state.error, loading: state.loading, reload }
+}
+
+export function errorText(error: unknown): string {
+  if (error instanceof ApiError) {
+    if (error.status === 401) return 'Your session has ended. Sign in again.'
+    if (error.status === 403) return `Not available for your role: ${error.message}`
+    if (error.status === 404) return `Not found: ${error.message}`
+    return `${error.message}${error.requestId ? ` (request ${error.requestId})` : ''}`
+  }
+  if (error instanceof Error && error.name === 'ZodError')
+    return 'The server sent data in an unexpected shape.'
+  return error instanceof Error ? error.message : String(error)
+}
+
+export function Loading({ label = 'Loading…' }: { label?: string }) {
+  return (
+    <div class="state" role="status" aria-live="polite">
+      <span class="spinner" aria-hidden="true" /> {label}
+    </div>
+  )
+}
+
+export function ErrorState({ error, retry }: { error: unknown; retry?: () => void }) {
+  // Asking for a day with no snapshot is a normal answer, not a failure.
+  if (error instanceof ApiError && error.code === 'NO_SNAPSHOT')
+    return (
+      <div class="state" role="status">
+        {error.message}
+      </div>
+    )
+  return (
+    <div class="state error" role="alert">
+      <p>{errorText(error)}</p>
+      {retry && (
+        <button type="button" onClick={retry}>
+          Try again
+        </button>
+      )}
+    </div>
+  )
+}
+
+export function Empty({ children }: { children: ComponentChildren }) {
+  return <div class="state">{children}</div>
+}
+
+/** Loading → error → empty → content, the same everywhere. */
+export function Async<T>({
+  res,
+  isEmpty,
+  empty = 'Nothing to show for these filters.',
+  children,
+}: {
+  res: Resource<T>
+  isEmpty?: (d: T) => boolean
+  empty?: ComponentChildren
+  children: (d: T) => ComponentChildren
+}) {
+  if (res.error) return <ErrorState error={res.error} retry={res.reload} />
+  if (res.data === undefined) return <Loading />
+  if (isEmpty?.(res.data)) return <Empty>{empty}</Empty>
+  return <div aria-busy={res.loading}>{children(res.data)}</div>
+}
+
+export function Card({
+  title,
+  children,
+  actions,
+}: {
+  title?: string
+  children: ComponentChildren
+  actions?: ComponentChildren
+}) {
+  return (
+    <section class="card" aria-label={title}>
+      {(title || actions) && (
+        <div class="row" style={{ justifyContent: 'space-between', marginBottom: 8 }}>
+          {title && <h2 style={{ margin: 0 }}>{title}</h2>}
+          {actions}
+        </div>
+      )}
+      {children}
+    </section>
+  )
+}
+
+export function Stat({
+  label,
+  value,
+  sub,
+  testId,
+}: {
+  label: string
+  value: string
+  sub?: string
+  testId?: string
+}) {
+  return (
+    <div class="card stat" data-testid={testId}>
+      <div class="label">{label}</div>
+      <div class="value" data-value>
+        {value}
+      </div>
+      {sub && <div class="sub">{sub}</div>}
+    </div>
+  )
+}

@@ -1,0 +1,74 @@
+import { computed, signal } from '@preact/signals'
+import { endOfQuarter, format, startOfQuarter } from 'date-fns'
+
+/**
+ * Everything a view shows is decided by the query string, so a URL can be shared and the back
+ * button works. Updates merge into the existing query: inside Zoho CRM the SDK's own parameters
+ * (serviceOrigin, …) must survive.
+ */
+export const query = signal(new URLSearchParams(location.search))
+
+if (typeof window !== 'undefined')
+  window.addEventListener('popstate', () => (query.value = new URLSearchParams(location.search)))
+
+export function setParams(
+  patch: Record<string, string | null | undefined>,
+  opts: { replace?: boolean } = {},
+) {
+  const next = new URLSearchParams(query.value)
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null || v === undefined || v === '') next.delete(k)
+    else next.set(k, v)
+  }
+  const url = `${location.pathname}?${next.toString()}${location.hash}`
+  if (opts.replace) history.replaceState(null, '', url)
+  else history.pushState(null, '', url)
+  query.value = next
+}
+
+/** href for a link to another view keeping the current filters. */
+export function hrefFor(patch: Record<string, string | null>): string {
+  const next = new URLSearchParams(query.value)
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) next.delete(k)
+    else next.set(k, v)
+  }
+  return `?${next.toString()}`
+}
+
+const iso = (d: Date) => format(d, 'yyyy-MM-dd')
+const today = new Date()
+
+export const view = computed(() => query.value.get('view') ?? 'overview')
+
+/** The period P (a closed range of dates); defaults to the current calendar quarter. */
+export const period = computed(() => ({
+  from: query.value.get('from') ?? iso(startOfQuarter(today)),
+  to: query.value.get('to') ?? iso(endOfQuarter(today)),
+}))
+
+/** URL keys passed through to the API as its filters (shared/contracts/common.ts filtersSchema). */
+export const FILTER_KEYS = [
+  'closeFrom',
+  'closeTo',
+  'owner',
+  'team',
+  'pipeline',
+  'stage',
+  'currency',
+  'territory',
+] as const
+
+/** Filters shared by every view, passed to the API as query parameters. */
+export const filters = computed(() => {
+  const q = query.value
+  const f: Record<string, string> = { from: period.value.from, to: period.value.to }
+  for (const k of FILTER_KEYS) {
+    const v = q.get(k)
+    if (v) f[k] = v
+  }
+  return f
+})
+
+export const todayIso = iso(today)
+export { iso }

@@ -1,0 +1,118 @@
+import { subDays } from 'date-fns'
+import { Async, Card, useResource } from '../components/ui'
+import { api } from '../endpoints'
+import { date, dateTime, days, money, moneyIn } from '../format'
+import { iso, todayIso } from '../state'
+
+const SOURCE: Record<string, string> = {
+  identity: 'already SGD (rate 1)',
+  provider: 'Currency Freaks weekly rate',
+  provider_nearest: 'nearest earlier stored rate set (historical rate unavailable)',
+  zoho: "Zoho's own exchange rate (currency not offered by the provider)",
+}
+
+/** Average days in the deal's stage over deals that left it in the last 12 months, and its risk reasons. */
+function StageContext({ id, stage, daysInStage }: { id: string; stage: string; daysInStage: number | null }) {
+  const p = { from: iso(subDays(new Date(), 365)), to: todayIso }
+  const tis = useResource(() => api.timeInStage(p), [stage])
+  const risk = useResource(() => api.risk({ stage, limit: 1000 }), [stage])
+  const avg = tis.data?.stages.find((s) => s.stage === stage)?.left.averageDays ?? null
+  const reasons = risk.data?.deals.find((x) => x.id === id)?.reasons ?? []
+  return (
+    <Card title="Time in stage">
+      <p data-testid="deal-days">
+        <strong>{days(daysInStage)}</strong> in {stage} so far.
+      </p>
+      <p class="muted" data-testid="deal-stage-average">
+        {tis.data
+          ? avg === null
+            ? `No deal has left ${stage} in the last 12 months.`
+            : `Average time in ${stage}: ${days(avg)} (deals that left it in the last 12 months).`
+          : 'Loading the average…'}
+      </p>
+      <h3>Risk</h3>
+      {risk.data && reasons.length === 0 && <p class="muted">No risk flags.</p>}
+      {reasons.length > 0 && (
+        <ul data-testid="deal-risks">
+          {reasons.map((r) => (
+            <li key={r.code}>
+              <span class="badge warn">{r.code}</span> {r.message}
+            </li>
+          ))}
+        </ul>
+      )}
+    </Card>
+  )
+}
+
+/** A Deal's page inside Zoho CRM: SGD value with FX provenance, stage history, time in stage, risks. */
+export default function Deal({ id }: { id: string }) {
+  const res = useResource(() => api.deal(id), [id])
+  return (
+    <main>
+      <Async res={res}>
+        {(d) => (
+          <div class="cols" data-testid="deal-view">
+            <Card title={d.name}>
+              <div class="stat" data-testid="deal-sgd">
+                <div class="label">Value in SGD</div>
+                <div class="value">{d.amountSgd === null ? 'Unpriced' : money(d.amountSgd)}</div>
+                {d.weightedSgd && <div class="sub">Weighted {money(d.weightedSgd)}</div>}
+              </div>
+              <dl class="kv" data-testid="deal-fx">
+                <dt>Original amount</dt>
+                <dd>{d.amount === null ? '—' : moneyIn(d.amount, d.currency)}</dd>
+                <dt>Rate</dt>
+                <dd>
+                  {d.fx.rate === null ? '—' : `1 ${d.currency} = ${d.fx.rate} SGD`}
+                  {d.fx.estimated && <span class="badge warn">estimated</span>}
+                </dd>
+                <dt>Rate set</dt>
+                <dd>{d.fx.date ? `week of ${date(d.fx.date)}` : '—'}</dd>
+                <dt>Source</dt>
+                <dd>{d.fx.source ? (SOURCE[d.fx.source] ?? d.fx.source) : '—'}</dd>
+                <dt>Stage</dt>
+                <dd>
+                  {d.stage} <span class="badge">{d.state}</span>
+                </dd>
+                <dt>Owner</dt>
+                <dd>{d.ownerName ?? '—'}</dd>
+                <dt>Closing date</dt>
+                <dd>
+                  {date(d.closingDate)}
+                  {d.closingPushCount > 0 && <span class="muted"> (moved later {d.closingPushCount}×)</span>}
+                </dd>
+                <dt>Last activity</dt>
+                <dd>{dateTime(d.lastActivityTime)}</dd>
+              </dl>
+              <p>
+                <a href={d.zohoUrl} target="_blank" rel="noopener">
+                  Open in Zoho CRM
+                </a>
+              </p>
+            </Card>
+            <StageContext id={d.id} stage={d.stage} daysInStage={d.daysInStage} />
+            <Card title="Stage history">
+              {d.stageHistory.length === 0 ? (
+                <p class="muted">No stage changes recorded.</p>
+              ) : (
+                <ol class="timeline" data-testid="deal-history">
+                  {d.stageHistory.map((h, i) => (
+                    <li key={i}>
+                      <strong>{h.stage}</strong> <span class="muted">{days(h.days)}</span>
+                      <div class="muted">
+                        {dateTime(h.enteredAt)}
+                        {h.leftAt ? ` → ${dateTime(h.leftAt)}` : ' → now'}
+                        {h.amount ? ` · ${moneyIn(h.amount, d.currency)}` : ''}
+                      </div>
+                    </li>
+                  ))}
+                </ol>
+              )}
+            </Card>
+          </div>
+        )}
+      </Async>
+    </main>
+  )
+}

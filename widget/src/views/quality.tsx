@@ -1,0 +1,81 @@
+import type { QualityResponse } from '#shared/contracts/quality'
+import { Async, Card, useResource } from '../components/ui'
+import { api } from '../endpoints'
+import { date, moneyIn, num } from '../format'
+import { filters } from '../state'
+
+const ISSUES: { key: keyof Omit<QualityResponse, 'today'>; label: string; why: string }[] = [
+  {
+    key: 'unpriced',
+    label: 'Unpriced deals',
+    why: 'No rate for the currency and no usable Zoho exchange rate: counted, never summed.',
+  },
+  {
+    key: 'pastDue',
+    label: 'Open past their closing date',
+    why: 'Open deals whose closing date is before today.',
+  },
+  { key: 'missingAmount', label: 'Missing amount', why: 'Deals without an Amount (they count as 0).' },
+  { key: 'unknownStage', label: 'Unknown stage', why: 'Stage is not in the Stage picklist.' },
+]
+
+/** Data-quality problems with the deals behind each, linked to Zoho for fixing. */
+export default function Quality() {
+  const { from: _f, to: _t, ...f } = filters.value
+  const res = useResource(() => api.quality(f), [JSON.stringify(f)])
+  return (
+    <div class="cols">
+      <Async res={res}>
+        {(d) => (
+          <>
+            {ISSUES.map((i) => {
+              const issue = d[i.key]
+              return (
+                <Card key={i.key} title={`${i.label}: ${num(issue.count)}`}>
+                  <p class="muted">{i.why}</p>
+                  {issue.count === 0 ? (
+                    <p class="badge ok">None</p>
+                  ) : (
+                    <div class="table-wrap">
+                      <table data-testid={`quality-${i.key}`}>
+                        <thead>
+                          <tr>
+                            <th scope="col">Deal</th>
+                            <th scope="col">Stage</th>
+                            <th scope="col" class="num">
+                              Amount
+                            </th>
+                            <th scope="col">Closing</th>
+                          </tr>
+                        </thead>
+                        <tbody>
+                          {issue.deals.map((x) => (
+                            <tr key={x.id}>
+                              <td>
+                                <a href={x.zohoUrl} target="_blank" rel="noopener">
+                                  {x.name}
+                                </a>
+                              </td>
+                              <td>{x.stage}</td>
+                              <td class="num">{x.amount === null ? '—' : moneyIn(x.amount, x.currency)}</td>
+                              <td>{date(x.closingDate)}</td>
+                            </tr>
+                          ))}
+                        </tbody>
+                      </table>
+                      {issue.deals.length < issue.count && (
+                        <p class="muted">
+                          Showing {issue.deals.length} of {issue.count}.
+                        </p>
+                      )}
+                    </div>
+                  )}
+                </Card>
+              )
+            })}
+          </>
+        )}
+      </Async>
+    </div>
+  )
+}

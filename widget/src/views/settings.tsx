@@ -1,0 +1,240 @@
+import { useEffect, useState } from 'preact/hooks'
+import { Async, Card, ErrorState, useResource } from '../components/ui'
+import { api } from '../endpoints'
+
+const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+]
+
+/** Fiscal year start, quiet days and the stuck threshold per stage (blank = the default rule). */
+function SettingsForm() {
+  const res = useResource(() => api.settings(), [])
+  const [fy, setFy] = useState(1)
+  const [quiet, setQuiet] = useState('30')
+  const [stale, setStale] = useState<Record<string, string>>({})
+  const [saving, setSaving] = useState(false)
+  const [msg, setMsg] = useState<{ ok: boolean; error?: unknown } | null>(null)
+  useEffect(() => {
+    const d = res.data
+    if (!d) return
+    setFy(d.fiscalYearStartMonth)
+    setQuiet(String(d.quietDays))
+    setStale(Object.fromEntries(Object.entries(d.staleDaysByStage).map(([k, v]) => [k, String(v)])))
+  }, [res.data])
+  async function save(e: Event) {
+    e.preventDefault()
+    setSaving(true)
+    setMsg(null)
+    try {
+      const stages = res.data?.thresholds.map((t) => t.stage) ?? []
+      const staleDaysByStage = Object.fromEntries(
+        stages.map((st) => [st, stale[st] ? Number(stale[st]) : null] as const),
+      )
+      await api.saveSettings({ fiscalYearStartMonth: fy, quietDays: Number(quiet), staleDaysByStage })
+      res.reload()
+      setMsg({ ok: true })
+    } catch (error) {
+      setMsg({ ok: false, error })
+    } finally {
+      setSaving(false)
+    }
+  }
+  return (
+    <Card title="Settings">
+      <Async res={res}>
+        {(d) => (
+          <form onSubmit={save} aria-label="Settings">
+            <div class="filters">
+              <label class="field">
+                Fiscal year starts in
+                <select
+                  name="fiscalYearStartMonth"
+                  value={String(fy)}
+                  onChange={(e) => setFy(Number((e.target as HTMLSelectElement).value))}
+                >
+                  {MONTHS.map((m, i) => (
+                    <option key={m} value={String(i + 1)}>
+                      {m}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <label class="field">
+                Quiet after (days without activity)
+                <input
+                  name="quietDays"
+                  type="number"
+                  min={1}
+                  max={3650}
+                  value={quiet}
+                  onInput={(e) => setQuiet((e.target as HTMLInputElement).value)}
+                />
+              </label>
+            </div>
+            <h3>Stuck thresholds (days in stage)</h3>
+            <p class="muted">Blank: twice the median days won deals spent in the stage, at least 14.</p>
+            <table data-testid="thresholds">
+              <thead>
+                <tr>
+                  <th scope="col">Stage</th>
+                  <th scope="col" class="num">
+                    Now
+                  </th>
+                  <th scope="col" class="num">
+                    Median (won)
+                  </th>
+                  <th scope="col">Override</th>
+                </tr>
+              </thead>
+              <tbody>
+                {d.thresholds.map((t) => (
+                  <tr key={t.stage}>
+                    <th scope="row">{t.stage}</th>
+                    <td class="num">
+                      {t.days} <span class="muted">({t.source})</span>
+                    </td>
+                    <td class="num">{t.medianWonDays ?? '—'}</td>
+                    <td>
+                      <input
+                        type="number"
+                        min={1}
+                        max={3650}
+                        aria-label={`Stuck threshold for ${t.stage} in days`}
+                        placeholder="default"
+                        value={stale[t.stage] ?? ''}
+                        onInput={(e) =>
+                          setStale({ ...stale, [t.stage]: (e.target as HTMLInputElement).value })
+                        }
+                      />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <div class="row" style={{ marginTop: 10 }}>
+              <button type="submit" class="primary" disabled={saving}>
+                Save settings
+              </button>
+              {msg?.ok && (
+                <span class="badge ok" role="status">
+                  Saved
+                </span>
+              )}
+            </div>
+            {msg?.error ? <ErrorState error={msg.error} /> : null}
+          </form>
+        )}
+      </Async>
+    </Card>
+  )
+}
+
+function Roles() {
+  const res = useResource(() => api.users(), [])
+  const [error, setError] = useState<unknown>(null)
+  return (
+    <Card title="Role overrides">
+      <p class="muted">
+        Roles come from Zoho (Administrator profile → admin; a role with roles below it → manager). An
+        override wins.
+      </p>
+      {error ? <ErrorState error={error} /> : null}
+      <Async res={res} isEmpty={(d) => d.users.length === 0} empty="No users synced yet.">
+        {(d) => (
+          <table data-testid="role-table">
+            <thead>
+              <tr>
+                <th scope="col">User</th>
+                <th scope="col">Role</th>
+              </tr>
+            </thead>
+            <tbody>
+              {d.users.map((u) => (
+                <tr key={u.userId}>
+                  <td>{u.name ?? u.userId}</td>
+                  <td>
+                    <select
+                      aria-label={`Role override for ${u.name ?? u.userId}`}
+                      value={String(u.override ?? '')}
+                      onChange={(e) => {
+                        const v = (e.target as HTMLSelectElement).value as 'admin' | 'manager' | 'rep' | ''
+                        api.setRole(u.userId, v || null).then(res.reload, setError)
+                      }}
+                    >
+                      <option value="">From Zoho ({u.role ?? 'no access'})</option>
+                      <option value="admin">admin</option>
+                      <option value="manager">manager</option>
+                      <option value="rep">rep</option>
+                    </select>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Async>
+    </Card>
+  )
+}
+
+function WidgetSecret() {
+  const [secret, setSecret] = useState<string | null>(null)
+  const [error, setError] = useState<unknown>(null)
+  return (
+    <Card title="Widget secret">
+      <p class="muted">
+        The Deluge function <code>pipelinepulse_widget_assertion</code> signs the widget's sign-in with this
+        secret. Rotating it invalidates the old one; it is shown once.
+      </p>
+      <button
+        type="button"
+        onClick={() =>
+          api.rotateWidgetSecret().then(
+            (r) => setSecret(r.secret),
+            (e) => setError(e),
+          )
+        }
+      >
+        Generate new secret
+      </button>
+      {secret && (
+        <p>
+          <label class="field">
+            New secret (copy it into the Deluge function now)
+            <input
+              readOnly
+              value={secret}
+              data-testid="widget-secret"
+              onFocus={(e) => (e.target as HTMLInputElement).select()}
+            />
+          </label>
+        </p>
+      )}
+      {error ? <ErrorState error={error} /> : null}
+    </Card>
+  )
+}
+
+/** Admin: stale thresholds, fiscal year and other settings, role overrides, widget secret. */
+export default function Settings() {
+  return (
+    <div class="cols">
+      <SettingsForm />
+      <div class="stack">
+        <Roles />
+        <WidgetSecret />
+      </div>
+    </div>
+  )
+}

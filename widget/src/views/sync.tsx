@@ -1,0 +1,178 @@
+import { useEffect, useRef, useState } from 'preact/hooks'
+import { syncProgressEvent, type SyncProgressEvent } from '#shared/contracts/sync'
+import { isAbort, stream } from '../api'
+import { Async, Card, ErrorState, errorText, useResource } from '../components/ui'
+import { api } from '../endpoints'
+import { dateTime, num } from '../format'
+
+const PHASES = ['queued', 'metadata', 'deals', 'deleted', 'sweep', 'history', 'done']
+
+/** Progress 0..100 from the phase, refined inside a phase by the rate and time-left estimate. */
+export function progressPercent(ev: SyncProgressEvent): number {
+  if (ev.status === 'succeeded' || ev.phase === 'done') return 100
+  const i = Math.max(0, PHASES.indexOf(ev.phase))
+  const step = 100 / (PHASES.length - 1)
+  let within = 0
+  if (ev.estimatedSecondsLeft !== null && ev.ratePerSecond > 0) {
+    const left = ev.ratePerSecond * ev.estimatedSecondsLeft
+    within = ev.records / (ev.records + left || 1)
+  }
+  return Math.min(99, Math.round(i * step + within * step))
+}
+
+function Progress({ runId, onEnd }: { runId: string; onEnd: () => void }) {
+  const [ev, setEv] = useState<SyncProgressEvent | null>(null)
+  const [error, setError] = useState<unknown>(null)
+  const endRef = useRef(onEnd)
+  endRef.current = onEnd
+  useEffect(() => {
+    const ctrl = new AbortController()
+    stream(
+      `/api/v1/sync/stream/${encodeURIComponent(runId)}`,
+      (e) => {
+        const parsed = syncProgressEvent.safeParse(JSON.parse(e.data))
+        if (parsed.success) setEv(parsed.data)
+        if (e.event === 'done' || e.event === 'error') endRef.current()
+      },
+      ctrl.signal,
+    ).then(
+      () => endRef.current(),
+      (err) => !isAbort(err) && setError(err),
+    )
+    return () => ctrl.abort()
+  }, [runId])
+  const pctDone = ev ? progressPercent(ev) : 0
+  const failed = ev?.status === 'failed'
+  return (
+    <div data-testid="sync-progress" data-status={ev?.status ?? 'starting'}>
+      <div
+        class="progress"
+        role="progressbar"
+        aria-label="Sync progress"
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={pctDone}
+      >
+        <div style={{ width: `${pctDone}%`, background: failed ? 'var(--red)' : undefined }} />
+      </div>
+      <p class="muted" aria-live="polite">
+        {error
+          ? errorText(error)
+          : !ev
+            ? 'Starting…'
+            : ev.status === 'succeeded'
+              ? `Sync finished: ${num(ev.records)} records, ${num(ev.deletions)} deletions, ${num(ev.apiCalls)} API calls.`
+              : failed
+                ? `Sync failed: ${ev.error ?? 'unknown error'}`
+                : `${ev.phase}: ${num(ev.records)} records, ${num(ev.pages)} pages${
+                    ev.estimatedSecondsLeft !== null
+                      ? `, about ${Math.ceil(ev.estimatedSecondsLeft)} s left`
+                      : ''
+                  }`}
+      </p>
+    </div>
+  )
+}
+
+/** Sync status, "sync now" with live progress from the SSE stream, and recent runs with API use. */
+export default function Sync() {
+  const status = useResource(() => api.syncStatus(), [])
+  const [tick, setTick] = useState(0)
+  const runs = useResource(() => api.syncRuns(10), [tick])
+  const [runId, setRunId] = useState<string | null>(null)
+  const [startError, setStartError] = useState<unknown>(null)
+  const [starting, setStarting] = useState(false)
+  const active = runId ?? status.data?.runningRunId ?? null
+
+  async function start(kind?: 'full') {
+    setStarting(true)
+    setStartError(null)
+    try {
+      const r = await api.startSync(kind)
+      setRunId(r.runId)
+    } catch (e) {
+      setStartError(e)
+    } finally {
+      setStarting(false)
+    }
+  }
+
+  return (
+    <div class="cols">
+      <Card
+        title="Sync with Zoho CRM"
+        actions={
+          <div class="row">
+            <button type="button" class="primary" disabled={starting} onClick={() => void start()}>
+              Sync now
+            </button>
+            <button type="button" disabled={starting} onClick={() => void start('full')}>
+              Full re-sync
+            </button>
+          </div>
+        }
+      >
+        {status.data && (
+          <p>
+            Last successful sync: <strong>{dateTime(status.data.lastSuccessAt)}</strong>
+          </p>
+        )}
+        {startError ? <ErrorState error={startError} /> : null}
+        {active ? <Progress key={active} runId={active} onEnd={() => setTick((t) => t + 1)} /> : null}
+      </Card>
+      <Card title="Recent runs">
+        <Async res={runs} isEmpty={(d) => d.runs.length === 0} empty="No sync has run yet.">
+          {(d) => (
+            <div class="table-wrap">
+              <table data-testid="sync-runs">
+                <thead>
+                  <tr>
+                    <th scope="col">Started</th>
+                    <th scope="col">Kind</th>
+                    <th scope="col">Status</th>
+                    <th scope="col" class="num">
+                      Records
+                    </th>
+                    <th scope="col" class="num">
+                      API calls
+                    </th>
+                    <th scope="col" class="num">
+                      Credits left
+                    </th>
+                    <th scope="col" class="num">
+                      Took
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {d.runs.map((r) => (
+                    <tr key={r.id}>
+                      <td>{dateTime(r.startedAt)}</td>
+                      <td>
+                        {r.kind} <span class="muted">({r.trigger})</span>
+                      </td>
+                      <td>
+                        <span
+                          class={`badge ${r.status === 'succeeded' ? 'ok' : r.status === 'failed' ? 'bad' : ''}`}
+                          title={r.error ?? undefined}
+                        >
+                          {r.status}
+                        </span>
+                      </td>
+                      <td class="num">{num(r.records)}</td>
+                      <td class="num">{num(r.apiCalls)}</td>
+                      <td class="num">{num(r.creditsRemaining)}</td>
+                      <td class="num">
+                        {r.durationSeconds === null ? '—' : `${r.durationSeconds.toFixed(1)} s`}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </Async>
+      </Card>
+    </div>
+  )
+}

@@ -1,0 +1,85 @@
+import { parseISO } from 'date-fns'
+import { Chart } from '../components/Chart'
+import { FilterBar } from '../components/filters'
+import { Async, Card, Stat, useResource } from '../components/ui'
+import { api } from '../endpoints'
+import { compactMoney, money, num } from '../format'
+import { filters, query, setParams, todayIso } from '../state'
+
+/** Open pipeline over time (one point per day, from the daily snapshots), and the figures "as of" a day. */
+export default function Trend() {
+  const f = filters.value
+  const q = query.value
+  const asOf = q.get('asOf') ?? ''
+  // The trend window defaults server-side to the last 90 days; only an explicit period narrows it.
+  const tf = { ...f, from: q.get('from') ?? undefined, to: q.get('to') ?? undefined }
+  const trend = useResource(() => api.trend(tf), [JSON.stringify(tf)])
+  const snap = useResource(
+    () => (asOf ? api.summary({ ...f, asOf }, 'summary-asof') : Promise.resolve(null)),
+    [JSON.stringify(f), asOf],
+  )
+  return (
+    <div>
+      <h1 class="sr-only">Trend</h1>
+      <FilterBar>
+        <label class="field">
+          As of
+          <input
+            type="date"
+            name="asOf"
+            value={asOf}
+            max={todayIso}
+            onChange={(e) => setParams({ asOf: (e.target as HTMLInputElement).value })}
+          />
+        </label>
+        {asOf && (
+          <button type="button" onClick={() => setParams({ asOf: null })}>
+            Back to today
+          </button>
+        )}
+      </FilterBar>
+      {asOf && (
+        <Async res={snap} empty="No snapshot for that day.">
+          {(s) =>
+            s && (
+              <div class="grid" data-testid="asof-figures">
+                <Stat
+                  label={`Open pipeline as of ${asOf}`}
+                  value={money(s.open.amount, s.currency)}
+                  sub={`${num(s.open.count)} deals`}
+                />
+                <Stat label={`Weighted as of ${asOf}`} value={money(s.open.weighted, s.currency)} />
+                <Stat
+                  label="Won in period"
+                  value={money(s.won.amount, s.currency)}
+                  sub={`${num(s.won.count)} deals`}
+                />
+              </div>
+            )
+          }
+        </Async>
+      )}
+      <Card title="Open pipeline over time">
+        <Async
+          res={trend}
+          isEmpty={(d) => d.points.length === 0}
+          empty="No daily snapshots yet: the first is taken after midnight."
+        >
+          {(d) => (
+            <Chart
+              label="Open pipeline amount and weighted amount per day"
+              x={d.points.map((p) => parseISO(p.day).getTime() / 1000)}
+              series={[
+                { label: 'Open amount', color: '#1a73e8' },
+                { label: 'Weighted', color: '#f29900' },
+              ]}
+              values={[d.points.map((p) => Number(p.amount)), d.points.map((p) => Number(p.weighted))]}
+              format={(v) => compactMoney(v, d.currency)}
+              height={280}
+            />
+          )}
+        </Async>
+      </Card>
+    </div>
+  )
+}
