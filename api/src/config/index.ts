@@ -47,6 +47,8 @@ export const configSchema = z.object({
   SYNC_MAX_RETRIES: int(0, 20).default(3),
   API_RATE_LIMIT_PER_HOUR: int(1, 10_000_000).default(1000),
   SENTRY_DSN: httpUrl.optional(),
+  /** Externally reachable base URL of this deployment, for Zoho Watch callbacks; unset: polling only. */
+  PUBLIC_URL: httpUrl.optional(),
   /** Extra origins allowed by CORS besides Zoho's widget hosts (comma-separated). */
   CORS_ORIGINS: z.string().default(''),
   /** Node only: run the in-process schedules (sync, FX, snapshots). */

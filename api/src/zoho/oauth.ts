@@ -74,6 +74,8 @@ export const ZOHO_SYNC_SCOPES = [
   'ZohoCRM.settings.pipeline.READ',
   'ZohoCRM.settings.roles.READ',
   'ZohoCRM.settings.profiles.READ',
+  // Watch channels (near-real-time callbacks when PUBLIC_URL is set); without it the sync polls.
+  'ZohoCRM.notifications.ALL',
 ] as const
 
 /** Base URL without trailing slashes, so `${base}/path` never doubles them. */

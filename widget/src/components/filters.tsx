@@ -3,6 +3,7 @@ import type { ComponentChildren } from 'preact'
 import { me } from '../app'
 import { api } from '../endpoints'
 import { iso, period, query, setParams } from '../state'
+import { DateField, SelectField } from './fields'
 import { useResource } from './ui'
 
 const now = new Date()
@@ -18,21 +19,16 @@ function OwnerSelect() {
   const res = useResource(() => api.byOwner({ from: p.from, to: p.to }), [p.from, p.to])
   const owners = res.data?.owners ?? []
   return (
-    <label class="field">
-      Owner
-      <select
-        name="owner"
-        value={query.value.get('owner') ?? ''}
-        onChange={(e) => setParams({ owner: (e.target as HTMLSelectElement).value, page: null })}
-      >
-        <option value="">Everyone I can see</option>
-        {owners.map((o) => (
-          <option key={o.ownerId} value={o.ownerId}>
-            {o.ownerName ?? o.ownerId}
-          </option>
-        ))}
-      </select>
-    </label>
+    <SelectField
+      label="Owner"
+      name="owner"
+      value={query.value.get('owner') ?? ''}
+      options={[
+        { value: '', label: 'Everyone I can see' },
+        ...owners.map((o) => ({ value: o.ownerId, label: o.ownerName ?? o.ownerId })),
+      ]}
+      onChange={(owner) => setParams({ owner, page: null })}
+    />
   )
 }
 
@@ -53,26 +49,20 @@ export function FilterBar({
     <form class="filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
       {showPeriod && (
         <>
-          <label class="field">
-            Period from
-            <input
-              type="date"
-              name="from"
-              value={p.from}
-              max={p.to}
-              onChange={(e) => setParams({ from: (e.target as HTMLInputElement).value })}
-            />
-          </label>
-          <label class="field">
-            Period to
-            <input
-              type="date"
-              name="to"
-              value={p.to}
-              min={p.from}
-              onChange={(e) => setParams({ to: (e.target as HTMLInputElement).value })}
-            />
-          </label>
+          <DateField
+            label="Period from"
+            name="from"
+            value={p.from}
+            max={p.to}
+            onChange={(from) => setParams({ from })}
+          />
+          <DateField
+            label="Period to"
+            name="to"
+            value={p.to}
+            min={p.from}
+            onChange={(to) => setParams({ to })}
+          />
           <div class="row" role="group" aria-label="Period presets">
             {PRESETS.map((pr) => (
               <button
@@ -88,21 +78,13 @@ export function FilterBar({
         </>
       )}
       {stages && (
-        <label class="field">
-          Stage
-          <select
-            name="stage"
-            value={q.get('stage') ?? ''}
-            onChange={(e) => setParams({ stage: (e.target as HTMLSelectElement).value, page: null })}
-          >
-            <option value="">All stages</option>
-            {stages.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
+        <SelectField
+          label="Stage"
+          name="stage"
+          value={q.get('stage') ?? ''}
+          options={[{ value: '', label: 'All stages' }, ...stages]}
+          onChange={(stage) => setParams({ stage, page: null })}
+        />
       )}
       {lead && <OwnerSelect />}
       {children}

@@ -114,17 +114,14 @@ export function Card({
   )
 }
 
-export function Stat({
-  label,
-  value,
-  sub,
-  testId,
-}: {
+export interface StatProps {
   label: string
   value: string
   sub?: string
   testId?: string
-}) {
+}
+
+export function Stat({ label, value, sub, testId }: StatProps) {
   return (
     <div class="card stat" data-testid={testId}>
       <div class="label">{label}</div>
@@ -133,5 +130,25 @@ export function Stat({
       </div>
       {sub && <div class="sub">{sub}</div>}
     </div>
+  )
+}
+
+/** A grid of stat tiles. */
+export function StatGrid({ stats, testId }: { stats: StatProps[]; testId?: string }) {
+  return (
+    <div class="grid" data-testid={testId}>
+      {stats.map((s) => (
+        <Stat key={s.label} {...s} />
+      ))}
+    </div>
+  )
+}
+
+/** Opens the record in Zoho CRM in a new tab. */
+export function ZohoLink({ href, children }: { href: string; children: ComponentChildren }) {
+  return (
+    <a href={href} target="_blank" rel="noopener">
+      {children}
+    </a>
   )
 }

@@ -1,5 +1,5 @@
 import { subDays } from 'date-fns'
-import { Async, Card, useResource } from '../components/ui'
+import { Async, Card, useResource, ZohoLink } from '../components/ui'
 import { api } from '../endpoints'
 import { date, dateTime, days, money, moneyIn } from '../format'
 import { iso, todayIso } from '../state'
@@ -86,9 +86,7 @@ export default function Deal({ id }: { id: string }) {
                 <dd>{dateTime(d.lastActivityTime)}</dd>
               </dl>
               <p>
-                <a href={d.zohoUrl} target="_blank" rel="noopener">
-                  Open in Zoho CRM
-                </a>
+                <ZohoLink href={d.zohoUrl}>Open in Zoho CRM</ZohoLink>
               </p>
             </Card>
             <StageContext id={d.id} stage={d.stage} daysInStage={d.daysInStage} />

@@ -1,21 +1,33 @@
 import { useRef, useState } from 'preact/hooks'
-import { DEAL_SORTS } from '#shared/contracts/deals'
+import { DEAL_SORTS, type DealRow } from '#shared/contracts/deals'
 import { download } from '../api'
+import { DateField, SelectField } from '../components/fields'
 import { FilterBar } from '../components/filters'
-import { Async, Card, ErrorState, useResource } from '../components/ui'
+import { DataTable, type Column } from '../components/table'
+import { Async, Card, ErrorState, useResource, ZohoLink } from '../components/ui'
 import { api } from '../endpoints'
 import { date, money, moneyIn } from '../format'
 import { filters, query, setParams } from '../state'
 
 const PAGE_SIZE = 25
 type Sort = (typeof DEAL_SORTS)[number]
-const COLUMNS: { label: string; sort?: Sort; num?: boolean }[] = [
-  { label: 'Deal', sort: 'name' },
-  { label: 'Stage', sort: 'stage' },
-  { label: 'Owner' },
-  { label: 'Amount (original)', num: true },
-  { label: 'Amount (SGD)', sort: 'amount', num: true },
-  { label: 'Closing date', sort: 'closingDate' },
+/** Columns with `sortBy` sort the list (the API's sort key). */
+const COLUMNS: (Column<DealRow> & { label: string; sortBy?: Sort })[] = [
+  { label: 'Deal', sortBy: 'name', cell: (r) => <ZohoLink href={r.zohoUrl}>{r.name}</ZohoLink> },
+  { label: 'Stage', sortBy: 'stage', cell: (r) => r.stage },
+  { label: 'Owner', cell: (r) => r.ownerName ?? r.ownerId ?? '—' },
+  {
+    label: 'Amount (original)',
+    num: true,
+    cell: (r) => (r.amount === null ? '—' : moneyIn(r.amount, r.currency)),
+  },
+  {
+    label: 'Amount (SGD)',
+    sortBy: 'amount',
+    num: true,
+    cell: (r) => (r.amountSgd === null ? <span class="badge warn">unpriced</span> : money(r.amountSgd)),
+  },
+  { label: 'Closing date', sortBy: 'closingDate', cell: (r) => date(r.closingDate) },
 ]
 
 /** The deals behind every figure: sort, filter, paginate (keyset cursor), open in Zoho, export CSV. */
@@ -50,42 +62,54 @@ export default function Deals() {
     }
   }
   const restart = { cursor: null, page: null }
+  /** A sortable column's header is a button that sorts by it (again: the other way round). */
+  const sortHeader = (label: string, by: Sort): Pick<Column<DealRow>, 'label' | 'sort'> => {
+    const active = by === sort
+    return {
+      sort: active ? (dir === 'asc' ? 'ascending' : 'descending') : undefined,
+      label: (
+        <button
+          type="button"
+          onClick={() => {
+            trail.current = []
+            setParams({ sort: by, dir: active && dir === 'asc' ? 'desc' : 'asc', ...restart })
+          }}
+        >
+          {label}
+          {active ? (dir === 'asc' ? ' ▲' : ' ▼') : ''}
+        </button>
+      ),
+    }
+  }
 
   return (
     <div>
       <h1 class="sr-only">Deals</h1>
       <FilterBar showPeriod={false}>
-        <label class="field">
-          State
-          <select
-            name="state"
-            value={state}
-            onChange={(e) => setParams({ state: (e.target as HTMLSelectElement).value, ...restart })}
-          >
-            <option value="">All</option>
-            <option value="open">Open</option>
-            <option value="won">Won</option>
-            <option value="lost">Lost</option>
-          </select>
-        </label>
-        <label class="field">
-          Closing from
-          <input
-            type="date"
-            name="closeFrom"
-            value={q.get('closeFrom') ?? ''}
-            onChange={(e) => setParams({ closeFrom: (e.target as HTMLInputElement).value, ...restart })}
-          />
-        </label>
-        <label class="field">
-          Closing to
-          <input
-            type="date"
-            name="closeTo"
-            value={q.get('closeTo') ?? ''}
-            onChange={(e) => setParams({ closeTo: (e.target as HTMLInputElement).value, ...restart })}
-          />
-        </label>
+        <SelectField
+          label="State"
+          name="state"
+          value={state}
+          options={[
+            { value: '', label: 'All' },
+            { value: 'open', label: 'Open' },
+            { value: 'won', label: 'Won' },
+            { value: 'lost', label: 'Lost' },
+          ]}
+          onChange={(v) => setParams({ state: v, ...restart })}
+        />
+        <DateField
+          label="Closing from"
+          name="closeFrom"
+          value={q.get('closeFrom') ?? ''}
+          onChange={(v) => setParams({ closeFrom: v, ...restart })}
+        />
+        <DateField
+          label="Closing to"
+          name="closeTo"
+          value={q.get('closeTo') ?? ''}
+          onChange={(v) => setParams({ closeTo: v, ...restart })}
+        />
         <label class="field">
           Search
           <input
@@ -107,66 +131,12 @@ export default function Deals() {
         <Async res={res} isEmpty={(d) => d.deals.length === 0} empty="No deals match these filters.">
           {(d) => (
             <>
-              <div class="table-wrap">
-                <table data-testid="deals-table">
-                  <thead>
-                    <tr>
-                      {COLUMNS.map((c) => {
-                        const active = c.sort === sort
-                        return (
-                          <th
-                            key={c.label}
-                            scope="col"
-                            class={c.num ? 'num' : undefined}
-                            aria-sort={active ? (dir === 'asc' ? 'ascending' : 'descending') : undefined}
-                          >
-                            {c.sort ? (
-                              <button
-                                type="button"
-                                onClick={() => {
-                                  trail.current = []
-                                  setParams({
-                                    sort: c.sort!,
-                                    dir: active && dir === 'asc' ? 'desc' : 'asc',
-                                    ...restart,
-                                  })
-                                }}
-                              >
-                                {c.label}
-                                {active ? (dir === 'asc' ? ' ▲' : ' ▼') : ''}
-                              </button>
-                            ) : (
-                              c.label
-                            )}
-                          </th>
-                        )
-                      })}
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {d.deals.map((r) => (
-                      <tr key={r.id}>
-                        <td>
-                          <a href={r.zohoUrl} target="_blank" rel="noopener">
-                            {r.name}
-                          </a>
-                        </td>
-                        <td>{r.stage}</td>
-                        <td>{r.ownerName ?? r.ownerId ?? '—'}</td>
-                        <td class="num">{r.amount === null ? '—' : moneyIn(r.amount, r.currency)}</td>
-                        <td class="num">
-                          {r.amountSgd === null ? (
-                            <span class="badge warn">unpriced</span>
-                          ) : (
-                            money(r.amountSgd)
-                          )}
-                        </td>
-                        <td>{date(r.closingDate)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                testId="deals-table"
+                rows={d.deals}
+                rowKey={(r) => r.id}
+                columns={COLUMNS.map((c) => (c.sortBy ? { ...c, ...sortHeader(c.label, c.sortBy) } : c))}
+              />
               <nav class="pager" aria-label="Pages">
                 <span class="muted" data-testid="deals-count">
                   Showing {d.deals.length} deals{d.nextCursor ? ', more on the next page' : ''}

@@ -1,9 +1,11 @@
 import { FORECAST_CATEGORIES } from '#shared/contracts/forecast'
 import { Chart } from '../components/Chart'
+import { SelectField } from '../components/fields'
 import { FilterBar } from '../components/filters'
+import { DataTable, MoneyCount } from '../components/table'
 import { Async, Card, useResource } from '../components/ui'
 import { api } from '../endpoints'
-import { compactMoney, money, num } from '../format'
+import { compactMoney, money } from '../format'
 import { filters, query, setParams } from '../state'
 
 const COLORS: Record<string, string> = {
@@ -30,25 +32,24 @@ export default function Forecast() {
     <div>
       <h1 class="sr-only">Forecast</h1>
       <FilterBar>
-        <label class="field">
-          Buckets
-          <select
-            name="grain"
-            value={grain}
-            onChange={(e) => setParams({ grain: (e.target as HTMLSelectElement).value })}
-          >
-            <option value="quarter">Fiscal quarters</option>
-            <option value="month">Months</option>
-          </select>
-        </label>
+        <SelectField
+          label="Buckets"
+          name="grain"
+          value={grain}
+          options={[
+            { value: 'quarter', label: 'Fiscal quarters' },
+            { value: 'month', label: 'Months' },
+          ]}
+          onChange={(v) => setParams({ grain: v })}
+        />
       </FilterBar>
       <Async res={res} isEmpty={(d) => d.buckets.length === 0} empty="No deals close in this range.">
         {(d) => {
           const cats = FORECAST_CATEGORIES.filter((c) =>
             d.buckets.some((b) => b.categories.some((x) => x.category === c && x.count > 0)),
           )
-          const amount = (b: (typeof d.buckets)[number], c: string) =>
-            b.categories.find((x) => x.category === c)?.amount ?? '0'
+          type Bucket = (typeof d.buckets)[number]
+          const amount = (b: Bucket, c: string) => b.categories.find((x) => x.category === c)?.amount ?? '0'
           return (
             <>
               <p class="muted">
@@ -67,53 +68,31 @@ export default function Forecast() {
                 />
               </Card>
               <Card title="Forecast table">
-                <div class="table-wrap">
-                  <table data-testid="forecast-table">
-                    <thead>
-                      <tr>
-                        <th scope="col">Bucket</th>
-                        {cats.map((c) => (
-                          <th key={c} scope="col" class="num">
-                            {c}
-                          </th>
-                        ))}
-                        <th scope="col" class="num">
-                          Total
-                        </th>
-                        <th scope="col" class="num">
-                          Weighted
-                        </th>
-                        <th scope="col" class="num">
-                          Target
-                        </th>
-                        <th scope="col" class="num">
-                          Coverage
-                        </th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {d.buckets.map((b) => (
-                        <tr key={b.key}>
-                          <th scope="row">{b.key}</th>
-                          {cats.map((c) => (
-                            <td key={c} class="num">
-                              {money(amount(b, c), d.currency)}
-                            </td>
-                          ))}
-                          <td class="num">
-                            {money(b.total.amount, d.currency)}{' '}
-                            <span class="muted">({num(b.total.count)})</span>
-                          </td>
-                          <td class="num">{money(b.total.weighted, d.currency)}</td>
-                          <td class="num">{money(b.target, d.currency)}</td>
-                          <td class="num">
-                            {b.coverage === null ? '—' : `${Number(b.coverage).toFixed(2)}×`}
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <DataTable
+                  testId="forecast-table"
+                  rows={d.buckets}
+                  rowKey={(b) => b.key}
+                  columns={[
+                    { label: 'Bucket', rowHeader: true, cell: (b) => b.key },
+                    ...cats.map((c) => ({
+                      label: c,
+                      num: true,
+                      cell: (b: Bucket) => money(amount(b, c), d.currency),
+                    })),
+                    {
+                      label: 'Total',
+                      num: true,
+                      cell: (b) => <MoneyCount value={b.total} currency={d.currency} />,
+                    },
+                    { label: 'Weighted', num: true, cell: (b) => money(b.total.weighted, d.currency) },
+                    { label: 'Target', num: true, cell: (b) => money(b.target, d.currency) },
+                    {
+                      label: 'Coverage',
+                      num: true,
+                      cell: (b) => (b.coverage === null ? '—' : `${Number(b.coverage).toFixed(2)}×`),
+                    },
+                  ]}
+                />
               </Card>
             </>
           )

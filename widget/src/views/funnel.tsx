@@ -1,5 +1,6 @@
 import { Chart } from '../components/Chart'
 import { FilterBar } from '../components/filters'
+import { DataTable } from '../components/table'
 import { Async, Card, useResource } from '../components/ui'
 import { api } from '../endpoints'
 import { days, num, pct } from '../format'
@@ -25,33 +26,24 @@ export default function Funnel() {
                   series={[{ label: 'Reached', color: '#1a73e8', kind: 'bar' }]}
                   values={[[...d.steps.map((s) => s.reached), d.won]]}
                 />
-                <table data-testid="funnel-table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Stage</th>
-                      <th scope="col" class="num">
-                        Reached
-                      </th>
-                      <th scope="col" class="num">
-                        To next stage
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {d.steps.map((s) => (
-                      <tr key={s.stage}>
-                        <th scope="row">{s.stage}</th>
-                        <td class="num">{num(s.reached)}</td>
-                        <td class="num">{pct(s.conversionToNext)}</td>
-                      </tr>
-                    ))}
+                <DataTable
+                  testId="funnel-table"
+                  wrap={false}
+                  rows={d.steps}
+                  rowKey={(s) => s.stage}
+                  columns={[
+                    { label: 'Stage', rowHeader: true, cell: (s) => s.stage },
+                    { label: 'Reached', num: true, cell: (s) => num(s.reached) },
+                    { label: 'To next stage', num: true, cell: (s) => pct(s.conversionToNext) },
+                  ]}
+                  after={
                     <tr>
                       <th scope="row">Won</th>
                       <td class="num">{num(d.won)}</td>
                       <td class="num" />
                     </tr>
-                  </tbody>
-                </table>
+                  }
+                />
                 <p class="muted">
                   {num(d.cohort)} deals created {d.period.from} to {d.period.to}; {num(d.won)} won,{' '}
                   {num(d.lost)} lost (win rate {pct(d.winRate)}).
@@ -63,36 +55,23 @@ export default function Funnel() {
         <Card title="Time in stage">
           <Async res={tis} isEmpty={(d) => d.stages.length === 0} empty="No stage data yet.">
             {(d) => (
-              <table data-testid="time-in-stage">
-                <thead>
-                  <tr>
-                    <th scope="col">Stage</th>
-                    <th scope="col" class="num">
-                      Average (left in period)
-                    </th>
-                    <th scope="col" class="num">
-                      Deals that left it
-                    </th>
-                    <th scope="col" class="num">
-                      Open now: days so far
-                    </th>
-                    <th scope="col" class="num">
-                      Open now
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {d.stages.map((s) => (
-                    <tr key={s.stage}>
-                      <th scope="row">{s.stage}</th>
-                      <td class="num">{days(s.left.averageDays)}</td>
-                      <td class="num">{num(s.left.count)}</td>
-                      <td class="num">{days(s.current.averageDaysSoFar)}</td>
-                      <td class="num">{num(s.current.count)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <DataTable
+                testId="time-in-stage"
+                wrap={false}
+                rows={d.stages}
+                rowKey={(s) => s.stage}
+                columns={[
+                  { label: 'Stage', rowHeader: true, cell: (s) => s.stage },
+                  { label: 'Average (left in period)', num: true, cell: (s) => days(s.left.averageDays) },
+                  { label: 'Deals that left it', num: true, cell: (s) => num(s.left.count) },
+                  {
+                    label: 'Open now: days so far',
+                    num: true,
+                    cell: (s) => days(s.current.averageDaysSoFar),
+                  },
+                  { label: 'Open now', num: true, cell: (s) => num(s.current.count) },
+                ]}
+              />
             )}
           </Async>
         </Card>

@@ -1,3 +1,5 @@
+import { DateField } from '../components/fields'
+import { DataTable } from '../components/table'
 import { Async, Card, useResource } from '../components/ui'
 import { api } from '../endpoints'
 import { ago, date, dateTime, num } from '../format'
@@ -79,15 +81,12 @@ export default function Fx() {
       </Card>
       <Card title="Rate set">
         <form class="filters" onSubmit={(e) => e.preventDefault()}>
-          <label class="field">
-            Set for a deal closed on
-            <input
-              type="date"
-              name="rateDate"
-              value={day}
-              onChange={(e) => setParams({ rateDate: (e.target as HTMLInputElement).value })}
-            />
-          </label>
+          <DateField
+            label="Set for a deal closed on"
+            name="rateDate"
+            value={day}
+            onChange={(v) => setParams({ rateDate: v })}
+          />
           {day && (
             <button type="button" onClick={() => setParams({ rateDate: null })}>
               Newest set
@@ -101,28 +100,15 @@ export default function Fx() {
                 Week of <strong>{date(r.weekDate)}</strong> ({r.kind}, {r.source})
                 {r.estimated && <span class="badge warn">nearest stored set</span>}
               </p>
-              <div class="table-wrap">
-                <table data-testid="fx-rates">
-                  <thead>
-                    <tr>
-                      <th scope="col">Currency</th>
-                      <th scope="col" class="num">
-                        Per 1 {r.quoteBase}
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {Object.entries(r.rates)
-                      .sort(([a], [b]) => a.localeCompare(b))
-                      .map(([cur, rate]) => (
-                        <tr key={cur}>
-                          <th scope="row">{cur}</th>
-                          <td class="num">{rate}</td>
-                        </tr>
-                      ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                testId="fx-rates"
+                rows={Object.entries(r.rates).sort(([a], [b]) => a.localeCompare(b))}
+                rowKey={([cur]) => cur}
+                columns={[
+                  { label: 'Currency', rowHeader: true, cell: ([cur]) => cur },
+                  { label: `Per 1 ${r.quoteBase}`, num: true, cell: ([, rate]) => rate },
+                ]}
+              />
             </>
           )}
         </Async>

@@ -1,7 +1,8 @@
 import { FilterBar } from '../components/filters'
+import { DataTable, MoneyCount } from '../components/table'
 import { Async, Card, useResource } from '../components/ui'
 import { api } from '../endpoints'
-import { money, num, pct } from '../format'
+import { money, pct } from '../format'
 import { filters } from '../state'
 
 /** Per owner: open, won and lost in P, win rate and target attainment; best won amount first. */
@@ -17,56 +18,37 @@ export default function Leaderboard() {
           const rows = [...d.owners].sort((a, b) => Number(b.won.amount) - Number(a.won.amount))
           return (
             <Card title="Rep leaderboard">
-              <div class="table-wrap">
-                <table data-testid="leaderboard">
-                  <thead>
-                    <tr>
-                      <th scope="col">#</th>
-                      <th scope="col">Owner</th>
-                      <th scope="col" class="num">
-                        Won in period
-                      </th>
-                      <th scope="col" class="num">
-                        Win rate
-                      </th>
-                      <th scope="col" class="num">
-                        Open pipeline
-                      </th>
-                      <th scope="col" class="num">
-                        Weighted
-                      </th>
-                      <th scope="col" class="num">
-                        Lost
-                      </th>
-                      <th scope="col" class="num">
-                        Attainment
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {rows.map((o, i) => (
-                      <tr key={o.ownerId}>
-                        <td>{i + 1}</td>
-                        <td>{o.ownerName ?? o.ownerId}</td>
-                        <td class="num">
-                          {money(o.won.amount, d.currency)} <span class="muted">({num(o.won.count)})</span>
-                        </td>
-                        <td class="num">{pct(o.winRate)}</td>
-                        <td class="num">
-                          {money(o.open.amount, d.currency)} <span class="muted">({num(o.open.count)})</span>
-                        </td>
-                        <td class="num">{money(o.open.weighted, d.currency)}</td>
-                        <td class="num">
-                          {money(o.lost.amount, d.currency)} <span class="muted">({num(o.lost.count)})</span>
-                        </td>
-                        <td class="num">
-                          {o.target ? `${pct(o.attainment)} of ${money(o.target, d.currency)}` : '—'}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                testId="leaderboard"
+                rows={rows}
+                rowKey={(o) => o.ownerId}
+                columns={[
+                  { label: '#', cell: (_o, i) => i + 1 },
+                  { label: 'Owner', cell: (o) => o.ownerName ?? o.ownerId },
+                  {
+                    label: 'Won in period',
+                    num: true,
+                    cell: (o) => <MoneyCount value={o.won} currency={d.currency} />,
+                  },
+                  { label: 'Win rate', num: true, cell: (o) => pct(o.winRate) },
+                  {
+                    label: 'Open pipeline',
+                    num: true,
+                    cell: (o) => <MoneyCount value={o.open} currency={d.currency} />,
+                  },
+                  { label: 'Weighted', num: true, cell: (o) => money(o.open.weighted, d.currency) },
+                  {
+                    label: 'Lost',
+                    num: true,
+                    cell: (o) => <MoneyCount value={o.lost} currency={d.currency} />,
+                  },
+                  {
+                    label: 'Attainment',
+                    num: true,
+                    cell: (o) => (o.target ? `${pct(o.attainment)} of ${money(o.target, d.currency)}` : '—'),
+                  },
+                ]}
+              />
             </Card>
           )
         }}

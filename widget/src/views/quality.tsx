@@ -1,5 +1,6 @@
 import type { QualityResponse } from '#shared/contracts/quality'
-import { Async, Card, useResource } from '../components/ui'
+import { DataTable } from '../components/table'
+import { Async, Card, useResource, ZohoLink } from '../components/ui'
 import { api } from '../endpoints'
 import { date, moneyIn, num } from '../format'
 import { filters } from '../state'
@@ -37,32 +38,22 @@ export default function Quality() {
                     <p class="badge ok">None</p>
                   ) : (
                     <div class="table-wrap">
-                      <table data-testid={`quality-${i.key}`}>
-                        <thead>
-                          <tr>
-                            <th scope="col">Deal</th>
-                            <th scope="col">Stage</th>
-                            <th scope="col" class="num">
-                              Amount
-                            </th>
-                            <th scope="col">Closing</th>
-                          </tr>
-                        </thead>
-                        <tbody>
-                          {issue.deals.map((x) => (
-                            <tr key={x.id}>
-                              <td>
-                                <a href={x.zohoUrl} target="_blank" rel="noopener">
-                                  {x.name}
-                                </a>
-                              </td>
-                              <td>{x.stage}</td>
-                              <td class="num">{x.amount === null ? '—' : moneyIn(x.amount, x.currency)}</td>
-                              <td>{date(x.closingDate)}</td>
-                            </tr>
-                          ))}
-                        </tbody>
-                      </table>
+                      <DataTable
+                        testId={`quality-${i.key}`}
+                        wrap={false}
+                        rows={issue.deals}
+                        rowKey={(x) => x.id}
+                        columns={[
+                          { label: 'Deal', cell: (x) => <ZohoLink href={x.zohoUrl}>{x.name}</ZohoLink> },
+                          { label: 'Stage', cell: (x) => x.stage },
+                          {
+                            label: 'Amount',
+                            num: true,
+                            cell: (x) => (x.amount === null ? '—' : moneyIn(x.amount, x.currency)),
+                          },
+                          { label: 'Closing', cell: (x) => date(x.closingDate) },
+                        ]}
+                      />
                       {issue.deals.length < issue.count && (
                         <p class="muted">
                           Showing {issue.deals.length} of {issue.count}.

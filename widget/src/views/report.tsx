@@ -1,9 +1,20 @@
 import { NO_SNAPSHOTS, useSnapshotRange } from '../components/snapshots'
+import { DataTable, type Column } from '../components/table'
 import { Async, Card, Empty, useResource } from '../components/ui'
 import { me } from '../app'
 import { api } from '../endpoints'
 import { date, days, money, num, pct } from '../format'
 import { filters, todayIso } from '../state'
+
+/** A row of the label/value tables: the figure's name heads the row. */
+interface Figure {
+  label: string
+  value: string
+  note?: string
+}
+const LABEL: Column<Figure> = { label: 'Figure', rowHeader: true, cell: (x) => x.label }
+const VALUE: Column<Figure> = { label: 'Value', num: true, cell: (x) => x.value }
+const dealCount = (n: number) => `${num(n)} deals`
 
 /** A print-ready report: overview, forecast, 30-day waterfall and top deals. Print → PDF. */
 export default function Report() {
@@ -46,77 +57,54 @@ export default function Report() {
       <Card title="Overview">
         <Async res={summary}>
           {(s) => (
-            <table>
-              <tbody>
-                <tr>
-                  <th scope="row">Open pipeline</th>
-                  <td class="num">{money(s.open.amount, s.currency)}</td>
-                  <td>{num(s.open.count)} deals</td>
-                </tr>
-                <tr>
-                  <th scope="row">Weighted pipeline</th>
-                  <td class="num">{money(s.open.weighted, s.currency)}</td>
-                  <td />
-                </tr>
-                <tr>
-                  <th scope="row">Won in period</th>
-                  <td class="num">{money(s.won.amount, s.currency)}</td>
-                  <td>{num(s.won.count)} deals</td>
-                </tr>
-                <tr>
-                  <th scope="row">Lost in period</th>
-                  <td class="num">{money(s.lost.amount, s.currency)}</td>
-                  <td>{num(s.lost.count)} deals</td>
-                </tr>
-                <tr>
-                  <th scope="row">Win rate</th>
-                  <td class="num">{pct(s.winRate.count)}</td>
-                  <td>by amount {pct(s.winRate.amount)}</td>
-                </tr>
-                <tr>
-                  <th scope="row">Average deal size</th>
-                  <td class="num">{money(s.averageDealSize, s.currency)}</td>
-                  <td />
-                </tr>
-                <tr>
-                  <th scope="row">Sales cycle</th>
-                  <td class="num">{days(s.salesCycleDays)}</td>
-                  <td />
-                </tr>
-              </tbody>
-            </table>
+            <DataTable
+              wrap={false}
+              header={false}
+              rows={[
+                {
+                  label: 'Open pipeline',
+                  value: money(s.open.amount, s.currency),
+                  note: dealCount(s.open.count),
+                },
+                { label: 'Weighted pipeline', value: money(s.open.weighted, s.currency) },
+                {
+                  label: 'Won in period',
+                  value: money(s.won.amount, s.currency),
+                  note: dealCount(s.won.count),
+                },
+                {
+                  label: 'Lost in period',
+                  value: money(s.lost.amount, s.currency),
+                  note: dealCount(s.lost.count),
+                },
+                {
+                  label: 'Win rate',
+                  value: pct(s.winRate.count),
+                  note: `by amount ${pct(s.winRate.amount)}`,
+                },
+                { label: 'Average deal size', value: money(s.averageDealSize, s.currency) },
+                { label: 'Sales cycle', value: days(s.salesCycleDays) },
+              ]}
+              rowKey={(x) => x.label}
+              columns={[LABEL, VALUE, { label: '', cell: (x: Figure) => x.note }]}
+            />
           )}
         </Async>
       </Card>
       <Card title="Forecast by month">
         <Async res={forecast} isEmpty={(d) => d.buckets.length === 0}>
           {(d) => (
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Month</th>
-                  <th scope="col" class="num">
-                    Deals
-                  </th>
-                  <th scope="col" class="num">
-                    Amount
-                  </th>
-                  <th scope="col" class="num">
-                    Weighted
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {d.buckets.map((b) => (
-                  <tr key={b.key}>
-                    <th scope="row">{b.key}</th>
-                    <td class="num">{num(b.total.count)}</td>
-                    <td class="num">{money(b.total.amount, d.currency)}</td>
-                    <td class="num">{money(b.total.weighted, d.currency)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <DataTable
+              wrap={false}
+              rows={d.buckets}
+              rowKey={(b) => b.key}
+              columns={[
+                { label: 'Month', rowHeader: true, cell: (b) => b.key },
+                { label: 'Deals', num: true, cell: (b) => num(b.total.count) },
+                { label: 'Amount', num: true, cell: (b) => money(b.total.amount, d.currency) },
+                { label: 'Weighted', num: true, cell: (b) => money(b.total.weighted, d.currency) },
+              ]}
+            />
           )}
         </Async>
       </Card>
@@ -127,27 +115,20 @@ export default function Report() {
           <Async res={waterfall}>
             {(d) =>
               d && (
-                <table>
-                  <tbody>
-                    <tr>
-                      <th scope="row">Start ({date(d.from)})</th>
-                      <td class="num">{money(d.start.amount, d.currency)}</td>
-                    </tr>
-                    {d.buckets.map((b) => (
-                      <tr key={b.bucket}>
-                        <th scope="row">{b.bucket}</th>
-                        <td class="num">
-                          {b.sign === '-' ? '− ' : '+ '}
-                          {money(b.amount, d.currency)}
-                        </td>
-                      </tr>
-                    ))}
-                    <tr>
-                      <th scope="row">End ({date(d.to)})</th>
-                      <td class="num">{money(d.end.amount, d.currency)}</td>
-                    </tr>
-                  </tbody>
-                </table>
+                <DataTable
+                  wrap={false}
+                  header={false}
+                  rows={[
+                    { label: `Start (${date(d.from)})`, value: money(d.start.amount, d.currency) },
+                    ...d.buckets.map((b) => ({
+                      label: b.bucket,
+                      value: `${b.sign === '-' ? '− ' : '+ '}${money(b.amount, d.currency)}`,
+                    })),
+                    { label: `End (${date(d.to)})`, value: money(d.end.amount, d.currency) },
+                  ]}
+                  rowKey={(x) => x.label}
+                  columns={[LABEL, VALUE]}
+                />
               )
             }
           </Async>
@@ -156,30 +137,18 @@ export default function Report() {
       <Card title="Top open deals">
         <Async res={top} isEmpty={(d) => d.deals.length === 0}>
           {(d) => (
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Deal</th>
-                  <th scope="col">Owner</th>
-                  <th scope="col">Stage</th>
-                  <th scope="col">Closing</th>
-                  <th scope="col" class="num">
-                    SGD
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {d.deals.map((r) => (
-                  <tr key={r.id}>
-                    <td>{r.name}</td>
-                    <td>{r.ownerName}</td>
-                    <td>{r.stage}</td>
-                    <td>{date(r.closingDate)}</td>
-                    <td class="num">{money(r.amountSgd)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <DataTable
+              wrap={false}
+              rows={d.deals}
+              rowKey={(x) => x.id}
+              columns={[
+                { label: 'Deal', cell: (x) => x.name },
+                { label: 'Owner', cell: (x) => x.ownerName },
+                { label: 'Stage', cell: (x) => x.stage },
+                { label: 'Closing', cell: (x) => date(x.closingDate) },
+                { label: 'SGD', num: true, cell: (x) => money(x.amountSgd) },
+              ]}
+            />
           )}
         </Async>
       </Card>

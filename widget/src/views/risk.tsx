@@ -1,5 +1,7 @@
+import { SelectField } from '../components/fields'
 import { FilterBar } from '../components/filters'
-import { Async, Card, useResource } from '../components/ui'
+import { DataTable } from '../components/table'
+import { Async, Card, useResource, ZohoLink } from '../components/ui'
 import { api } from '../endpoints'
 import { date, money } from '../format'
 import { useState } from 'preact/hooks'
@@ -21,21 +23,13 @@ export default function Risk() {
     <div>
       <h1 class="sr-only">Stale and at-risk deals</h1>
       <FilterBar showPeriod={false}>
-        <label class="field">
-          Reason
-          <select
-            name="reason"
-            value={reason}
-            onChange={(e) => setParams({ reason: (e.target as HTMLSelectElement).value })}
-          >
-            <option value="">Any reason</option>
-            {RISK_REASONS.map((r) => (
-              <option key={r} value={r}>
-                {r}
-              </option>
-            ))}
-          </select>
-        </label>
+        <SelectField
+          label="Reason"
+          name="reason"
+          value={reason}
+          options={[{ value: '', label: 'Any reason' }, ...RISK_REASONS]}
+          onChange={(v) => setParams({ reason: v })}
+        />
       </FilterBar>
       <Card title="Stale and at-risk deals">
         <Async
@@ -50,48 +44,28 @@ export default function Risk() {
                 {d.counts.stuck} stuck, {d.counts.overdue} overdue, {d.counts.slipping} slipping,{' '}
                 {d.counts.quiet} quiet (no activity for {d.quietDays} days).
               </p>
-              <div class="table-wrap">
-                <table data-testid="risk-table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Deal</th>
-                      <th scope="col">Owner</th>
-                      <th scope="col">Stage</th>
-                      <th scope="col" class="num">
-                        Amount
-                      </th>
-                      <th scope="col" class="num">
-                        Days in stage
-                      </th>
-                      <th scope="col">Closing</th>
-                      <th scope="col">Why</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {d.deals.slice(0, shown).map((r) => (
-                      <tr key={r.id}>
-                        <td>
-                          <a href={r.zohoUrl} target="_blank" rel="noopener">
-                            {r.name ?? r.id}
-                          </a>
-                        </td>
-                        <td>{r.ownerName ?? '—'}</td>
-                        <td>{r.stage ?? '—'}</td>
-                        <td class="num">{money(r.amountSgd, d.currency)}</td>
-                        <td class="num">{r.daysInStage}</td>
-                        <td>{date(r.closingDate)}</td>
-                        <td>
-                          {r.reasons.map((x) => (
-                            <div key={x.code}>
-                              <span class={`badge ${KIND_CLASS[x.code] ?? ''}`}>{x.code}</span> {x.message}
-                            </div>
-                          ))}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                testId="risk-table"
+                rows={d.deals.slice(0, shown)}
+                rowKey={(r) => r.id}
+                columns={[
+                  { label: 'Deal', cell: (r) => <ZohoLink href={r.zohoUrl}>{r.name ?? r.id}</ZohoLink> },
+                  { label: 'Owner', cell: (r) => r.ownerName ?? '—' },
+                  { label: 'Stage', cell: (r) => r.stage ?? '—' },
+                  { label: 'Amount', num: true, cell: (r) => money(r.amountSgd, d.currency) },
+                  { label: 'Days in stage', num: true, cell: (r) => r.daysInStage },
+                  { label: 'Closing', cell: (r) => date(r.closingDate) },
+                  {
+                    label: 'Why',
+                    cell: (r) =>
+                      r.reasons.map((x) => (
+                        <div key={x.code}>
+                          <span class={`badge ${KIND_CLASS[x.code] ?? ''}`}>{x.code}</span> {x.message}
+                        </div>
+                      )),
+                  },
+                ]}
+              />
               {d.deals.length > shown && (
                 <div class="pager">
                   <span class="muted">

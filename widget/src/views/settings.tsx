@@ -1,4 +1,6 @@
 import { useEffect, useState } from 'preact/hooks'
+import { SelectField } from '../components/fields'
+import { DataTable } from '../components/table'
 import { Async, Card, ErrorState, useResource } from '../components/ui'
 import { api } from '../endpoints'
 
@@ -56,20 +58,13 @@ function SettingsForm() {
         {(d) => (
           <form onSubmit={save} aria-label="Settings">
             <div class="filters">
-              <label class="field">
-                Fiscal year starts in
-                <select
-                  name="fiscalYearStartMonth"
-                  value={String(fy)}
-                  onChange={(e) => setFy(Number((e.target as HTMLSelectElement).value))}
-                >
-                  {MONTHS.map((m, i) => (
-                    <option key={m} value={String(i + 1)}>
-                      {m}
-                    </option>
-                  ))}
-                </select>
-              </label>
+              <SelectField
+                label="Fiscal year starts in"
+                name="fiscalYearStartMonth"
+                value={String(fy)}
+                options={MONTHS.map((m, i) => ({ value: String(i + 1), label: m }))}
+                onChange={(v) => setFy(Number(v))}
+              />
               <label class="field">
                 Quiet after (days without activity)
                 <input
@@ -84,44 +79,39 @@ function SettingsForm() {
             </div>
             <h3>Stuck thresholds (days in stage)</h3>
             <p class="muted">Blank: twice the median days won deals spent in the stage, at least 14.</p>
-            <table data-testid="thresholds">
-              <thead>
-                <tr>
-                  <th scope="col">Stage</th>
-                  <th scope="col" class="num">
-                    Now
-                  </th>
-                  <th scope="col" class="num">
-                    Median (won)
-                  </th>
-                  <th scope="col">Override</th>
-                </tr>
-              </thead>
-              <tbody>
-                {d.thresholds.map((t) => (
-                  <tr key={t.stage}>
-                    <th scope="row">{t.stage}</th>
-                    <td class="num">
+            <DataTable
+              testId="thresholds"
+              wrap={false}
+              rows={d.thresholds}
+              rowKey={(t) => t.stage}
+              columns={[
+                { label: 'Stage', rowHeader: true, cell: (t) => t.stage },
+                {
+                  label: 'Now',
+                  num: true,
+                  cell: (t) => (
+                    <>
                       {t.days} <span class="muted">({t.source})</span>
-                    </td>
-                    <td class="num">{t.medianWonDays ?? '—'}</td>
-                    <td>
-                      <input
-                        type="number"
-                        min={1}
-                        max={3650}
-                        aria-label={`Stuck threshold for ${t.stage} in days`}
-                        placeholder="default"
-                        value={stale[t.stage] ?? ''}
-                        onInput={(e) =>
-                          setStale({ ...stale, [t.stage]: (e.target as HTMLInputElement).value })
-                        }
-                      />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+                    </>
+                  ),
+                },
+                { label: 'Median (won)', num: true, cell: (t) => t.medianWonDays ?? '—' },
+                {
+                  label: 'Override',
+                  cell: (t) => (
+                    <input
+                      type="number"
+                      min={1}
+                      max={3650}
+                      aria-label={`Stuck threshold for ${t.stage} in days`}
+                      placeholder="default"
+                      value={stale[t.stage] ?? ''}
+                      onInput={(e) => setStale({ ...stale, [t.stage]: (e.target as HTMLInputElement).value })}
+                    />
+                  ),
+                },
+              ]}
+            />
             <div class="row" style={{ marginTop: 10 }}>
               <button type="submit" class="primary" disabled={saving}>
                 Save settings
@@ -152,36 +142,33 @@ function Roles() {
       {error ? <ErrorState error={error} /> : null}
       <Async res={res} isEmpty={(d) => d.users.length === 0} empty="No users synced yet.">
         {(d) => (
-          <table data-testid="role-table">
-            <thead>
-              <tr>
-                <th scope="col">User</th>
-                <th scope="col">Role</th>
-              </tr>
-            </thead>
-            <tbody>
-              {d.users.map((u) => (
-                <tr key={u.userId}>
-                  <td>{u.name ?? u.userId}</td>
-                  <td>
-                    <select
-                      aria-label={`Role override for ${u.name ?? u.userId}`}
-                      value={String(u.override ?? '')}
-                      onChange={(e) => {
-                        const v = (e.target as HTMLSelectElement).value as 'admin' | 'manager' | 'rep' | ''
-                        api.setRole(u.userId, v || null).then(res.reload, setError)
-                      }}
-                    >
-                      <option value="">From Zoho ({u.role ?? 'no access'})</option>
-                      <option value="admin">admin</option>
-                      <option value="manager">manager</option>
-                      <option value="rep">rep</option>
-                    </select>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            testId="role-table"
+            wrap={false}
+            rows={d.users}
+            rowKey={(u) => u.userId}
+            columns={[
+              { label: 'User', cell: (u) => u.name ?? u.userId },
+              {
+                label: 'Role',
+                cell: (u) => (
+                  <select
+                    aria-label={`Role override for ${u.name ?? u.userId}`}
+                    value={String(u.override ?? '')}
+                    onChange={(e) => {
+                      const v = (e.target as HTMLSelectElement).value as 'admin' | 'manager' | 'rep' | ''
+                      api.setRole(u.userId, v || null).then(res.reload, setError)
+                    }}
+                  >
+                    <option value="">From Zoho ({u.role ?? 'no access'})</option>
+                    <option value="admin">admin</option>
+                    <option value="manager">manager</option>
+                    <option value="rep">rep</option>
+                  </select>
+                ),
+              },
+            ]}
+          />
         )}
       </Async>
     </Card>

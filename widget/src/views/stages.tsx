@@ -1,8 +1,9 @@
-import { Chart } from '../components/Chart'
 import { FilterBar } from '../components/filters'
+import { StageAmountChart } from '../components/stage-chart'
+import { DataTable } from '../components/table'
 import { Async, Card, useResource } from '../components/ui'
 import { api } from '../endpoints'
-import { compactMoney, money, num } from '../format'
+import { money, num } from '../format'
 import { filters } from '../state'
 
 /** Every stage in pipeline order: open deals, and won/lost deals closed in P. */
@@ -17,59 +18,39 @@ export default function Stages() {
         {(d) => (
           <div class="cols">
             <Card title="Amount by stage">
-              <Chart
+              <StageAmountChart
                 label="Amount by stage"
-                categories={d.stages.map((s) => s.stage)}
-                series={[
-                  { label: 'Amount', color: '#1a73e8', kind: 'bar' },
-                  { label: 'Weighted', color: '#f29900', kind: 'line' },
-                ]}
-                values={[d.stages.map((s) => Number(s.amount)), d.stages.map((s) => Number(s.weighted))]}
-                format={(v) => compactMoney(v, d.currency)}
+                stages={d.stages}
+                currency={d.currency}
                 height={280}
               />
             </Card>
             <Card title="Stages">
-              <div class="table-wrap">
-                <table data-testid="stages-table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Stage</th>
-                      <th scope="col">State</th>
-                      <th scope="col" class="num">
-                        Prob.
-                      </th>
-                      <th scope="col">Forecast category</th>
-                      <th scope="col" class="num">
-                        Deals
-                      </th>
-                      <th scope="col" class="num">
-                        Amount
-                      </th>
-                      <th scope="col" class="num">
-                        Weighted
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {d.stages.map((s) => (
-                      <tr key={s.stage}>
-                        <td>{s.stage}</td>
-                        <td>
-                          <span class={`badge ${s.state === 'won' ? 'ok' : s.state === 'lost' ? 'bad' : ''}`}>
-                            {s.state}
-                          </span>
-                        </td>
-                        <td class="num">{s.probability === null ? '—' : `${s.probability}%`}</td>
-                        <td>{s.forecastCategory ?? '—'}</td>
-                        <td class="num">{num(s.count)}</td>
-                        <td class="num">{money(s.amount, d.currency)}</td>
-                        <td class="num">{money(s.weighted, d.currency)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                testId="stages-table"
+                rows={d.stages}
+                rowKey={(s) => s.stage}
+                columns={[
+                  { label: 'Stage', cell: (s) => s.stage },
+                  {
+                    label: 'State',
+                    cell: (s) => (
+                      <span class={`badge ${s.state === 'won' ? 'ok' : s.state === 'lost' ? 'bad' : ''}`}>
+                        {s.state}
+                      </span>
+                    ),
+                  },
+                  {
+                    label: 'Prob.',
+                    num: true,
+                    cell: (s) => (s.probability === null ? '—' : `${s.probability}%`),
+                  },
+                  { label: 'Forecast category', cell: (s) => s.forecastCategory ?? '—' },
+                  { label: 'Deals', num: true, cell: (s) => num(s.count) },
+                  { label: 'Amount', num: true, cell: (s) => money(s.amount, d.currency) },
+                  { label: 'Weighted', num: true, cell: (s) => money(s.weighted, d.currency) },
+                ]}
+              />
             </Card>
           </div>
         )}

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { syncProgressEvent, type SyncProgressEvent } from '#shared/contracts/sync'
 import { isAbort, stream } from '../api'
+import { DataTable } from '../components/table'
 import { Async, Card, ErrorState, errorText, useResource } from '../components/ui'
 import { api } from '../endpoints'
 import { dateTime, num } from '../format'
@@ -123,53 +124,41 @@ export default function Sync() {
       <Card title="Recent runs">
         <Async res={runs} isEmpty={(d) => d.runs.length === 0} empty="No sync has run yet.">
           {(d) => (
-            <div class="table-wrap">
-              <table data-testid="sync-runs">
-                <thead>
-                  <tr>
-                    <th scope="col">Started</th>
-                    <th scope="col">Kind</th>
-                    <th scope="col">Status</th>
-                    <th scope="col" class="num">
-                      Records
-                    </th>
-                    <th scope="col" class="num">
-                      API calls
-                    </th>
-                    <th scope="col" class="num">
-                      Credits left
-                    </th>
-                    <th scope="col" class="num">
-                      Took
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {d.runs.map((r) => (
-                    <tr key={r.id}>
-                      <td>{dateTime(r.startedAt)}</td>
-                      <td>
-                        {r.kind} <span class="muted">({r.trigger})</span>
-                      </td>
-                      <td>
-                        <span
-                          class={`badge ${r.status === 'succeeded' ? 'ok' : r.status === 'failed' ? 'bad' : ''}`}
-                          title={r.error ?? undefined}
-                        >
-                          {r.status}
-                        </span>
-                      </td>
-                      <td class="num">{num(r.records)}</td>
-                      <td class="num">{num(r.apiCalls)}</td>
-                      <td class="num">{num(r.creditsRemaining)}</td>
-                      <td class="num">
-                        {r.durationSeconds === null ? '—' : `${r.durationSeconds.toFixed(1)} s`}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              testId="sync-runs"
+              rows={d.runs}
+              rowKey={(r) => r.id}
+              columns={[
+                { label: 'Started', cell: (r) => dateTime(r.startedAt) },
+                {
+                  label: 'Kind',
+                  cell: (r) => (
+                    <>
+                      {r.kind} <span class="muted">({r.trigger})</span>
+                    </>
+                  ),
+                },
+                {
+                  label: 'Status',
+                  cell: (r) => (
+                    <span
+                      class={`badge ${r.status === 'succeeded' ? 'ok' : r.status === 'failed' ? 'bad' : ''}`}
+                      title={r.error ?? undefined}
+                    >
+                      {r.status}
+                    </span>
+                  ),
+                },
+                { label: 'Records', num: true, cell: (r) => num(r.records) },
+                { label: 'API calls', num: true, cell: (r) => num(r.apiCalls) },
+                { label: 'Credits left', num: true, cell: (r) => num(r.creditsRemaining) },
+                {
+                  label: 'Took',
+                  num: true,
+                  cell: (r) => (r.durationSeconds === null ? '—' : `${r.durationSeconds.toFixed(1)} s`),
+                },
+              ]}
+            />
           )}
         </Async>
       </Card>

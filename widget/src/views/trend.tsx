@@ -1,7 +1,8 @@
 import { parseISO } from 'date-fns'
 import { Chart } from '../components/Chart'
+import { DateField } from '../components/fields'
 import { FilterBar } from '../components/filters'
-import { Async, Card, Stat, useResource } from '../components/ui'
+import { Async, Card, StatGrid, useResource } from '../components/ui'
 import { api } from '../endpoints'
 import { compactMoney, money, num } from '../format'
 import { filters, query, setParams, todayIso } from '../state'
@@ -22,16 +23,13 @@ export default function Trend() {
     <div>
       <h1 class="sr-only">Trend</h1>
       <FilterBar>
-        <label class="field">
-          As of
-          <input
-            type="date"
-            name="asOf"
-            value={asOf}
-            max={todayIso}
-            onChange={(e) => setParams({ asOf: (e.target as HTMLInputElement).value })}
-          />
-        </label>
+        <DateField
+          label="As of"
+          name="asOf"
+          value={asOf}
+          max={todayIso}
+          onChange={(v) => setParams({ asOf: v })}
+        />
         {asOf && (
           <button type="button" onClick={() => setParams({ asOf: null })}>
             Back to today
@@ -42,19 +40,22 @@ export default function Trend() {
         <Async res={snap} empty="No snapshot for that day.">
           {(s) =>
             s && (
-              <div class="grid" data-testid="asof-figures">
-                <Stat
-                  label={`Open pipeline as of ${asOf}`}
-                  value={money(s.open.amount, s.currency)}
-                  sub={`${num(s.open.count)} deals`}
-                />
-                <Stat label={`Weighted as of ${asOf}`} value={money(s.open.weighted, s.currency)} />
-                <Stat
-                  label="Won in period"
-                  value={money(s.won.amount, s.currency)}
-                  sub={`${num(s.won.count)} deals`}
-                />
-              </div>
+              <StatGrid
+                testId="asof-figures"
+                stats={[
+                  {
+                    label: `Open pipeline as of ${asOf}`,
+                    value: money(s.open.amount, s.currency),
+                    sub: `${num(s.open.count)} deals`,
+                  },
+                  { label: `Weighted as of ${asOf}`, value: money(s.open.weighted, s.currency) },
+                  {
+                    label: 'Won in period',
+                    value: money(s.won.amount, s.currency),
+                    sub: `${num(s.won.count)} deals`,
+                  },
+                ]}
+              />
             )
           }
         </Async>

@@ -1,6 +1,8 @@
 import { Chart } from '../components/Chart'
+import { DateField } from '../components/fields'
 import { FilterBar } from '../components/filters'
 import { NO_SNAPSHOTS, useSnapshotRange } from '../components/snapshots'
+import { DataTable } from '../components/table'
 import { Async, Card, Empty, Loading, useResource } from '../components/ui'
 import { api } from '../endpoints'
 import { compactMoney, money, num } from '../format'
@@ -28,46 +30,34 @@ function WaterfallFor({ first, last, defaultA }: { first: string; last: string; 
     <div>
       <h1 class="sr-only">Waterfall</h1>
       <FilterBar showPeriod={false}>
-        <label class="field">
-          From day A
-          <input
-            type="date"
-            name="a"
-            value={a}
-            min={first}
-            max={b}
-            onChange={(e) => setParams({ a: (e.target as HTMLInputElement).value })}
-          />
-        </label>
-        <label class="field">
-          To day B
-          <input
-            type="date"
-            name="b"
-            value={b}
-            min={a}
-            max={last}
-            onChange={(e) => setParams({ b: (e.target as HTMLInputElement).value })}
-          />
-        </label>
-        <label class="field">
-          Closing from (T)
-          <input
-            type="date"
-            name="closeFrom"
-            value={q.get('closeFrom') ?? ''}
-            onChange={(e) => setParams({ closeFrom: (e.target as HTMLInputElement).value })}
-          />
-        </label>
-        <label class="field">
-          Closing to (T)
-          <input
-            type="date"
-            name="closeTo"
-            value={q.get('closeTo') ?? ''}
-            onChange={(e) => setParams({ closeTo: (e.target as HTMLInputElement).value })}
-          />
-        </label>
+        <DateField
+          label="From day A"
+          name="a"
+          value={a}
+          min={first}
+          max={b}
+          onChange={(v) => setParams({ a: v })}
+        />
+        <DateField
+          label="To day B"
+          name="b"
+          value={b}
+          min={a}
+          max={last}
+          onChange={(v) => setParams({ b: v })}
+        />
+        <DateField
+          label="Closing from (T)"
+          name="closeFrom"
+          value={q.get('closeFrom') ?? ''}
+          onChange={(v) => setParams({ closeFrom: v })}
+        />
+        <DateField
+          label="Closing to (T)"
+          name="closeTo"
+          value={q.get('closeTo') ?? ''}
+          onChange={(v) => setParams({ closeTo: v })}
+        />
       </FilterBar>
       <Async res={res}>
         {(d) => {
@@ -102,51 +92,41 @@ function WaterfallFor({ first, last, defaultA }: { first: string; last: string; 
                 </details>
               </Card>
               <Card title="Movements">
-                <div class="table-wrap">
-                  <table data-testid="waterfall-table">
-                    <thead>
-                      <tr>
-                        <th scope="col">Bucket</th>
-                        <th scope="col" class="num">
-                          Deals
-                        </th>
-                        <th scope="col" class="num">
-                          Amount
-                        </th>
-                        <th scope="col">Deals in it</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {steps.map((s) => {
+                <DataTable
+                  testId="waterfall-table"
+                  rows={steps}
+                  rowKey={(s) => s.label}
+                  columns={[
+                    { label: 'Bucket', rowHeader: true, cell: (s) => s.label },
+                    { label: 'Deals', num: true, cell: (s) => num(s.count) },
+                    {
+                      label: 'Amount',
+                      num: true,
+                      cell: (s) => `${s.sign === '-' ? '− ' : ''}${money(s.amount, d.currency)}`,
+                    },
+                    {
+                      label: 'Deals in it',
+                      cell: (s) => {
                         const bucket = d.buckets.find((x) => x.bucket === s.label)
                         return (
-                          <tr key={s.label}>
-                            <th scope="row">{s.label}</th>
-                            <td class="num">{num(s.count)}</td>
-                            <td class="num">
-                              {s.sign === '-' ? '− ' : ''}
-                              {money(s.amount, d.currency)}
-                            </td>
-                            <td>
-                              {bucket && bucket.deals.length > 0 && (
-                                <details>
-                                  <summary>{bucket.deals.length} deals</summary>
-                                  <ul>
-                                    {bucket.deals.slice(0, 50).map((x) => (
-                                      <li key={x.id}>
-                                        {x.name ?? x.id}: {money(x.amount, d.currency)}
-                                      </li>
-                                    ))}
-                                  </ul>
-                                </details>
-                              )}
-                            </td>
-                          </tr>
+                          bucket &&
+                          bucket.deals.length > 0 && (
+                            <details>
+                              <summary>{bucket.deals.length} deals</summary>
+                              <ul>
+                                {bucket.deals.slice(0, 50).map((x) => (
+                                  <li key={x.id}>
+                                    {x.name ?? x.id}: {money(x.amount, d.currency)}
+                                  </li>
+                                ))}
+                              </ul>
+                            </details>
+                          )
                         )
-                      })}
-                    </tbody>
-                  </table>
-                </div>
+                      },
+                    },
+                  ]}
+                />
               </Card>
             </>
           )
