@@ -108,10 +108,14 @@ async function sandboxCalls(sandboxUrl: string) {
 }
 
 async function syncOnce(env: Record<string, string>, kind: 'full' | 'incremental') {
-  const out = await run(process.execPath, ['--import', 'tsx', 'bench/sync-child.ts'], {
-    ...env,
-    BENCH_KIND: kind,
-  })
+  const out = await run(
+    process.execPath,
+    ['--max-old-space-size=96', '--import', 'tsx', 'bench/sync-child.ts'],
+    {
+      ...env,
+      BENCH_KIND: kind,
+    },
+  )
   const line = out.trim().split('\n').pop()!
   return JSON.parse(line) as {
     status: string
@@ -119,6 +123,7 @@ async function syncOnce(env: Record<string, string>, kind: 'full' | 'incremental
     deletions: number
     ms: number
     peakRssMb: number
+    stages?: Record<string, number>
   }
 }
 
@@ -127,9 +132,13 @@ async function copyCeiling(url: string): Promise<number> {
   const sql = postgres(url, { max: 1, onnotice: () => {} })
   await sql`drop table if exists deals_copy_ceiling`
   await sql`create table deals_copy_ceiling (like deals including all)`
+  // The COPY OUT runs on its own connection: postgres.js leaves a connection that served a
+  // readable COPY unable to answer the next query (the bench hung here).
+  const out = postgres(url, { max: 1, onnotice: () => {} })
   const chunks: Buffer[] = []
-  const reader = await sql`copy (select * from deals) to stdout`.readable()
+  const reader = await out`copy (select * from deals) to stdout`.readable()
   for await (const c of reader) chunks.push(c as Buffer)
+  await out.end()
   const { n } = (await sql<{ n: number }[]>`select count(*)::int as n from deals`)[0]!
   const started = performance.now()
   const writer = await sql`copy deals_copy_ceiling from stdin`.writable()
@@ -157,11 +166,7 @@ async function inflate(url: string, orgId: string) {
   for (let k = 1; k <= copies; k++) {
     // Same deals under new ids, closing dates spread over the next two months.
     const exprs = cols.map((c) =>
-      c === 'id'
-        ? `'${k}' || id`
-        : c === 'closing_date'
-          ? `closing_date + ${k % 60}`
-          : c,
+      c === 'id' ? `'${k}' || id` : c === 'closing_date' ? `closing_date + ${k % 60}` : c,
     )
     await sql.unsafe(
       `insert into deals (${cols.join(', ')}) select ${exprs.join(', ')} from deals
@@ -254,6 +259,7 @@ async function main() {
     results.sync_full_zoho_calls = fullCalls.crm
     results.sync_full_deals_calls = fullCalls.deals
     results.sync_peak_rss_mb = round(full.peakRssMb)
+    notes.push(`full sync stage wall times (ms, fetch overlaps writes): ${JSON.stringify(full.stages ?? {})}`)
 
     log('COPY ceiling')
     results.ingest_ceiling_rows_per_s = round(await copyCeiling(url), 0)
@@ -288,7 +294,8 @@ async function main() {
 
     log('API latency')
     const api = await startServer({ DATABASE_URL: url, ZOHO_CLIENT_ID: 'bench', ZOHO_CLIENT_SECRET: 'bench' })
-    const today = new Date().toISOString().slice(0, 10)
+    // Snapshots were taken up to yesterday (inflate): trend and waterfall ask within that range.
+    const today = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)
     const monthAgo = new Date(Date.now() - 10 * 86_400_000).toISOString().slice(0, 10)
     const endpoints: [string, string, boolean][] = [
       ['summary', '/api/v1/pipeline/summary', false],

@@ -9,7 +9,7 @@ import { connectPglite } from '../api/src/db/pglite'
 import { runMigrations } from '../api/src/db/migrate'
 import { createLogger } from '../api/src/observability/logger'
 import { bootstrapConnection } from '../api/src/sync/bootstrap'
-import { runOrgSync } from '../api/src/sync/engine'
+import { runOrgSync, stageTimes } from '../api/src/sync/engine'
 import { runJob, JOBS } from '../api/src/jobs'
 
 const config = loadConfig(process.env)
@@ -26,4 +26,5 @@ const started = performance.now()
 const summary = await runOrgSync(ctx, orgId, { trigger: 'cli', kind, historyBudget: 0 })
 const ms = performance.now() - started
 await database.close()
-console.log(JSON.stringify({ ...summary, ms, peakRssMb: process.resourceUsage().maxRSS / 1024 }))
+const stages = Object.fromEntries(Object.entries(stageTimes).map(([k, v]) => [k, Math.round(v)]))
+console.log(JSON.stringify({ ...summary, ms, peakRssMb: process.resourceUsage().maxRSS / 1024, stages }))

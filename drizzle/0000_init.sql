@@ -1,3 +1,8 @@
+CREATE TABLE "analytics_rollup_state" (
+	"org_id" text PRIMARY KEY NOT NULL,
+	"refreshed_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "audit_log" (
 	"id" bigserial PRIMARY KEY NOT NULL,
 	"org_id" text NOT NULL,
@@ -14,6 +19,24 @@ CREATE TABLE "auth_nonces" (
 	"nonce" text NOT NULL,
 	"expires_at" timestamp with time zone NOT NULL,
 	CONSTRAINT "auth_nonces_org_id_nonce_pk" PRIMARY KEY("org_id","nonce")
+);
+--> statement-breakpoint
+CREATE TABLE "deal_month_rollup" (
+	"org_id" text NOT NULL,
+	"state" text NOT NULL,
+	"close_month" date,
+	"owner_id" text,
+	"owner_name" text,
+	"stage" text NOT NULL,
+	"pipeline" text,
+	"currency" text NOT NULL,
+	"territory" text,
+	"forecast_category" text,
+	"deal_count" integer NOT NULL,
+	"unpriced_count" integer NOT NULL,
+	"amount_sgd" numeric,
+	"weighted100" numeric,
+	"cycle_days" integer
 );
 --> statement-breakpoint
 CREATE TABLE "deal_raw" (
@@ -266,11 +289,17 @@ CREATE TABLE "zoho_connections" (
 ALTER TABLE "fx_rates" ADD CONSTRAINT "fx_rates_set_id_fx_rate_sets_id_fk" FOREIGN KEY ("set_id") REFERENCES "public"."fx_rate_sets"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "zoho_connections" ADD CONSTRAINT "zoho_connections_org_id_orgs_id_fk" FOREIGN KEY ("org_id") REFERENCES "public"."orgs"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "audit_log_org_at_idx" ON "audit_log" USING btree ("org_id","at");--> statement-breakpoint
+CREATE INDEX "deal_month_rollup_org_idx" ON "deal_month_rollup" USING btree ("org_id","state","close_month");--> statement-breakpoint
 CREATE INDEX "deal_snapshots_range_idx" ON "deal_snapshots" USING btree ("org_id","valid_from","valid_to");--> statement-breakpoint
+CREATE INDEX "deal_snapshots_to_idx" ON "deal_snapshots" USING btree ("org_id","valid_to","deal_id");--> statement-breakpoint
+CREATE INDEX "deal_snapshots_from_idx" ON "deal_snapshots" USING btree ("org_id","valid_from","deal_id");--> statement-breakpoint
+CREATE INDEX "deal_snapshots_state_close_idx" ON "deal_snapshots" USING btree ("org_id","state","closing_date","valid_from","valid_to","owner_id","amount_sgd");--> statement-breakpoint
 CREATE UNIQUE INDEX "deal_snapshots_open_idx" ON "deal_snapshots" USING btree ("org_id","deal_id") WHERE valid_to is null;--> statement-breakpoint
 CREATE INDEX "deals_org_state_close_idx" ON "deals" USING btree ("org_id","state","closing_date");--> statement-breakpoint
-CREATE INDEX "deals_org_owner_idx" ON "deals" USING btree ("org_id","owner_id","state");--> statement-breakpoint
+CREATE INDEX "deals_org_owner_idx" ON "deals" USING btree ("org_id","owner_id","state","closing_date");--> statement-breakpoint
 CREATE INDEX "deals_org_stage_idx" ON "deals" USING btree ("org_id","stage");--> statement-breakpoint
+CREATE INDEX "deals_org_close_sort_idx" ON "deals" USING btree ("org_id",coalesce("closing_date", '9999-12-31'::date),"id");--> statement-breakpoint
+CREATE INDEX "deals_org_owner_close_sort_idx" ON "deals" USING btree ("org_id","owner_id",coalesce("closing_date", '9999-12-31'::date),"id");--> statement-breakpoint
 CREATE INDEX "deals_org_modified_idx" ON "deals" USING btree ("org_id","modified_time");--> statement-breakpoint
 CREATE INDEX "deals_org_created_idx" ON "deals" USING btree ("org_id","created_time");--> statement-breakpoint
 CREATE UNIQUE INDEX "fx_rate_sets_week_uniq" ON "fx_rate_sets" USING btree ("week_date","base");--> statement-breakpoint

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm'
+import { sql, type SQL } from 'drizzle-orm'
 import type { z } from 'zod'
 import { query } from '../db/client'
 import type { Filters } from '#shared/contracts/common'
@@ -6,6 +6,7 @@ import type { byOwnerResponse } from '#shared/contracts/pipeline'
 import { filterConditions, type AnalyticsContext } from './context'
 import { cents, divRound, ratio } from './decimal'
 import type { Period } from './period'
+import { rollupConditions, wholeMonths } from './rollup'
 
 interface Row {
   owner_id: string
@@ -29,11 +30,15 @@ export async function pipelineByOwner(
   filters: Filters,
   period: Period,
 ): Promise<z.infer<typeof byOwnerResponse>> {
-  const where = await filterConditions(ctx, filters, 'd')
+  const rolled = wholeMonths(period) ? await rollupConditions(ctx, filters, 'd') : null
+  const where = rolled ?? (await filterConditions(ctx, filters, 'd'))
   const inP = sql`d.closing_date between ${period.from} and ${period.to}`
   const rows = await query<Row>(
     ctx.db,
-    sql`with agg as (
+    sql`with agg as (${
+      rolled
+        ? rollupAgg(where, period)
+        : sql`
           select coalesce(d.owner_id, '') as owner_id,
                  count(*) filter (where d.state = 'open')::int as open_count,
                  sum(d.amount_sgd) filter (where d.state = 'open') as open_amount,
@@ -45,7 +50,8 @@ export async function pipelineByOwner(
                  max(d.owner_name) as owner_name
           from deals d
           where ${where} and (d.state = 'open' or (d.state in ('won', 'lost') and ${inP}))
-          group by 1
+          group by 1`
+    }
         ), tgt as (
           select owner_id, sum(amount) as target from sales_targets
           where org_id = ${ctx.org.id} and period_start >= ${period.from} and period_end <= ${period.to}
@@ -75,4 +81,25 @@ export async function pipelineByOwner(
       attainment: r.target === null ? null : ratio(r.won_amount ?? '0', r.target),
     })),
   }
+}
+
+/** The per-owner sums from the month rollup (aliased d): P is whole months. */
+function rollupAgg(where: SQL, period: Period): SQL {
+  const inP = sql`d.close_month between ${period.from} and ${period.to}`
+  const won = sql`d.state = 'won' and ${inP}`
+  const lost = sql`d.state = 'lost' and ${inP}`
+  const n = (cond: SQL) => sql`coalesce(sum(d.deal_count) filter (where ${cond}), 0)::int`
+  return sql`
+    select coalesce(d.owner_id, '') as owner_id,
+           ${n(sql`d.state = 'open'`)} as open_count,
+           sum(d.amount_sgd) filter (where d.state = 'open') as open_amount,
+           sum(d.weighted100) filter (where d.state = 'open') as open_weighted100,
+           ${n(won)} as won_count,
+           sum(d.amount_sgd) filter (where ${won}) as won_amount,
+           ${n(lost)} as lost_count,
+           sum(d.amount_sgd) filter (where ${lost}) as lost_amount,
+           max(d.owner_name) as owner_name
+    from deal_month_rollup d
+    where ${where} and (d.state = 'open' or (d.state in ('won', 'lost') and ${inP}))
+    group by 1`
 }

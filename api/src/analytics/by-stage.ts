@@ -7,6 +7,7 @@ import { filterConditions, type AnalyticsContext } from './context'
 import { cents, divRound } from './decimal'
 import type { Period } from './period'
 import { dealSource, type DealSource } from './source'
+import { rollupConditions, wholeMonths } from './rollup'
 
 interface StageAgg {
   stage: string
@@ -38,6 +39,24 @@ export async function openByStage(ctx: AnalyticsContext, where: SQL, src: DealSo
   }))
 }
 
+/** openByStage from the month rollup (aliased d). */
+export async function rollupOpenByStage(ctx: AnalyticsContext, where: SQL) {
+  const rows = await query<StageAgg>(
+    ctx.db,
+    sql`select g.* from (
+          select d.stage, sum(d.deal_count)::int as count, sum(d.amount_sgd) as amount,
+                 sum(d.weighted100) as weighted100
+          from deal_month_rollup d where ${where} and d.state = 'open' group by d.stage
+        ) g ${stageOrder(ctx.org.id)}`,
+  )
+  return rows.map((r) => ({
+    stage: r.stage,
+    count: r.count,
+    amount: cents(r.amount),
+    weighted: divRound(r.weighted100, 100n),
+  }))
+}
+
 /** Every stage of the picklist (and any unknown stage in use): open deals, won/lost deals closed in P. */
 export async function pipelineByStage(
   ctx: AnalyticsContext,
@@ -45,19 +64,26 @@ export async function pipelineByStage(
   period: Period,
 ): Promise<z.infer<typeof byStageResponse>> {
   const src = dealSource(ctx)
-  const where = await filterConditions(ctx, filters, 'd')
-  const rows = await query<
-    StageAgg & { state: string; probability: number | null; forecast_category: string | null }
-  >(
-    ctx.db,
-    sql`with agg as (
-          select d.stage, min(d.state) as state, count(*)::int as count, sum(d.amount_sgd) as amount,
+  const rolled = wholeMonths(period) ? await rollupConditions(ctx, filters, 'd') : null
+  const where = rolled ?? (await filterConditions(ctx, filters, 'd'))
+  const agg = rolled
+    ? sql`select d.stage, min(d.state) as state, sum(d.deal_count)::int as count, sum(d.amount_sgd) as amount,
+                 sum(d.weighted100) as weighted100
+          from deal_month_rollup d
+          where ${where}
+            and (d.state in ('open', 'unknown') or d.close_month between ${period.from} and ${period.to})
+          group by d.stage`
+    : sql`select d.stage, min(d.state) as state, count(*)::int as count, sum(d.amount_sgd) as amount,
                  sum(d.amount_sgd * ${src.probability}) as weighted100
           from deals d
           where ${where}
             and (d.state in ('open', 'unknown') or d.closing_date between ${period.from} and ${period.to})
-          group by d.stage
-        )
+          group by d.stage`
+  const rows = await query<
+    StageAgg & { state: string; probability: number | null; forecast_category: string | null }
+  >(
+    ctx.db,
+    sql`with agg as (${agg})
         select coalesce(st.display_value, agg.stage) as stage, coalesce(st.state, agg.state) as state,
                coalesce(agg.count, 0)::int as count, agg.amount, agg.weighted100,
                st.probability::int as probability, st.forecast_category

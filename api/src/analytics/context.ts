@@ -15,6 +15,8 @@ export interface OrgInfo {
   crmHost: string
   domainName: string | null
   settings: OrgSettings
+  /** The org's deal_month_rollup has been built (refreshAnalyticsRollups ran at least once). */
+  rollupReady: boolean
 }
 
 /** What every metric is computed within: the org, the viewer's scope and the org's "today". */
@@ -32,7 +34,8 @@ export async function loadOrg(db: Db, orgId: string): Promise<OrgInfo> {
   const [row] = await query<OrgInfo>(
     db,
     sql`select id, time_zone as "timeZone", fiscal_year_start_month::int as "fiscalYearStartMonth",
-               base_currency as "baseCurrency", crm_host as "crmHost", domain_name as "domainName", settings
+               base_currency as "baseCurrency", crm_host as "crmHost", domain_name as "domainName", settings,
+               exists (select 1 from analytics_rollup_state r where r.org_id = orgs.id) as "rollupReady"
         from orgs where id = ${orgId}`,
   )
   if (!row) throw notFound('Organisation not found')
@@ -58,12 +61,17 @@ export function resolvePeriod(ctx: AnalyticsContext, p: { from?: string; to?: st
  * deal_snapshots both have them). An owner filter outside the viewer's scope is a 403; a team is
  * intersected with the scope.
  */
-export async function filterConditions(ctx: AnalyticsContext, f: Filters, alias: string): Promise<SQL> {
+export async function filterConditions(
+  ctx: AnalyticsContext,
+  f: Filters,
+  alias: string,
+  closingColumn = 'closing_date',
+): Promise<SQL> {
   const col = (name: string) => sql.raw(`${alias}.${name}`)
   const conds = await ownerConditions(ctx, f, alias)
   const inList = (column: string, values: string[]) => sql`${col(column)} in ${values}`
-  if (f.closeFrom) conds.push(sql`${col('closing_date')} >= ${f.closeFrom}`)
-  if (f.closeTo) conds.push(sql`${col('closing_date')} <= ${f.closeTo}`)
+  if (f.closeFrom) conds.push(sql`${col(closingColumn)} >= ${f.closeFrom}`)
+  if (f.closeTo) conds.push(sql`${col(closingColumn)} <= ${f.closeTo}`)
   if (f.pipeline) conds.push(sql`${col('pipeline')} = ${f.pipeline}`)
   if (f.stage) conds.push(inList('stage', f.stage))
   if (f.currency) conds.push(inList('currency', f.currency))

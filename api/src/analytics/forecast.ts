@@ -5,6 +5,7 @@ import { FORECAST_CATEGORIES, type ForecastResponse } from '#shared/contracts/fo
 import { filterConditions, type AnalyticsContext } from './context'
 import { addDecimals, cents, divRound, ratio, subtractDecimals } from './decimal'
 import { buckets, fiscalYear, type Period } from './period'
+import { rollupConditions, wholeMonths } from './rollup'
 
 interface Row {
   bucket: number
@@ -28,18 +29,26 @@ export async function forecast(
   const fy = fiscalYear(ctx.today, ctx.org.fiscalYearStartMonth)
   const p: Period = { from: range.from ?? fy.from, to: range.to ?? fy.to }
   const bs = buckets(p, size, ctx.org.fiscalYearStartMonth)
-  const where = await filterConditions(ctx, filters, 'd')
+  // Buckets are whole months, so the month rollup answers a range of whole months exactly.
+  const rolled = wholeMonths(p) ? await rollupConditions(ctx, filters, 'd') : null
+  const where = rolled ?? (await filterConditions(ctx, filters, 'd'))
   // Bucket index = position among the sorted bucket starts (dates we generated, safe to inline).
   const thresholds = sql.raw(`array[${bs.map((b) => `date '${b.from}'`).join(',')}]`)
+  const category = sql`case when d.state = 'won' then 'Closed' else coalesce(d.forecast_category, 'Uncategorized') end`
   const rows = await query<Row>(
     ctx.db,
-    sql`select width_bucket(d.closing_date, ${thresholds}) as bucket,
-               case when d.state = 'won' then 'Closed' else coalesce(d.forecast_category, 'Uncategorized') end as category,
-               count(*)::int as count, sum(d.amount_sgd) as amount,
-               sum(d.amount_sgd * coalesce(d.effective_probability, 0)) as weighted100
-        from deals d
-        where ${where} and d.state in ('open', 'won') and d.closing_date between ${p.from} and ${p.to}
-        group by 1, 2`,
+    rolled
+      ? sql`select width_bucket(d.close_month, ${thresholds}) as bucket, ${category} as category,
+                   sum(d.deal_count)::int as count, sum(d.amount_sgd) as amount, sum(d.weighted100) as weighted100
+            from deal_month_rollup d
+            where ${where} and d.state in ('open', 'won') and d.close_month between ${p.from} and ${p.to}
+            group by 1, 2`
+      : sql`select width_bucket(d.closing_date, ${thresholds}) as bucket, ${category} as category,
+                   count(*)::int as count, sum(d.amount_sgd) as amount,
+                   sum(d.amount_sgd * coalesce(d.effective_probability, 0)) as weighted100
+            from deals d
+            where ${where} and d.state in ('open', 'won') and d.closing_date between ${p.from} and ${p.to}
+            group by 1, 2`,
   )
   const targets = await query<{ bucket: number; target: string }>(
     ctx.db,

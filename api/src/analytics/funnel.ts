@@ -19,6 +19,7 @@ export async function funnel(
 ): Promise<FunnelResponse> {
   const where = await filterConditions(ctx, filters, 'd')
   const org = ctx.org.id
+  const tz = ctx.org.timeZone
   const [stages, ranks] = await Promise.all([
     query<{ stage: string }>(
       ctx.db,
@@ -30,18 +31,28 @@ export async function funnel(
       sql`with open_rank as (
             select display_value, actual_value, row_number() over (order by sequence)::int as rk
             from stages where org_id = ${org} and used and state = 'open'
+          ), keys as (
+            select display_value as key, rk from open_rank
+            union
+            select actual_value, rk from open_rank
           ), cohort as (
+            -- Created date (org time zone) in P, as an instant range the created_time index can serve.
             select d.id, d.state, d.stage from deals d
-            where ${where} and (d.created_time at time zone ${ctx.org.timeZone})::date between ${period.from} and ${period.to}
+            where ${where} and d.created_time >= (${period.from}::date::timestamp at time zone ${tz})
+              and d.created_time < ((${period.to}::date + 1)::timestamp at time zone ${tz})
+          ), reached as (
+            select h.deal_id, max(k.rk) as rk
+            from cohort c join stage_history h on h.org_id = ${org} and h.deal_id = c.id
+            join keys k on k.key = h.stage
+            group by h.deal_id
+          ), cur as (
+            select key, max(rk) as rk from keys group by key
           )
-          select greatest(
-                   coalesce((select max(r.rk) from stage_history h
-                             join open_rank r on h.stage in (r.display_value, r.actual_value)
-                             where h.org_id = ${org} and h.deal_id = c.id), 0),
-                   coalesce((select max(r.rk) from open_rank r where c.stage in (r.display_value, r.actual_value)), 0)
-                 )::int as rk,
-                 c.state, count(*)::int as n
-          from cohort c group by 1, 2`,
+          select greatest(coalesce(hr.rk, 0), coalesce(cr.rk, 0))::int as rk, c.state, count(*)::int as n
+          from cohort c
+          left join reached hr on hr.deal_id = c.id
+          left join cur cr on cr.key = c.stage
+          group by 1, 2`,
     ),
   ])
   const cohort = ranks.reduce((s, r) => s + r.n, 0)

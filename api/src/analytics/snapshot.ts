@@ -4,6 +4,7 @@ import { query } from '../db/client'
 import type { Job } from '../jobs'
 import { badRequest } from '../http/errors'
 import { addDays, localDate } from './period'
+import { refreshAnalyticsRollups } from './rollup'
 
 /** The columns a snapshot version tracks: a change in any of them starts a new version. */
 const TRACKED = sql.raw(
@@ -18,6 +19,13 @@ const TRACKED = sql.raw(
  * Deals created after `day` (in the org's time zone) are left out.
  */
 export async function takeSnapshot(db: Db, orgId: string, day: string): Promise<{ versions: number }> {
+  const result = await snapshotTx(db, orgId, day)
+  // The rollups follow the deals every day too (and after data loaded without a sync run).
+  await refreshAnalyticsRollups(db, orgId)
+  return result
+}
+
+function snapshotTx(db: Db, orgId: string, day: string): Promise<{ versions: number }> {
   return db.transaction(async (tx) => {
     const [org] = await query<{ tz: string; latest: string | null }>(
       tx as unknown as Db,

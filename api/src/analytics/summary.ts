@@ -6,7 +6,8 @@ import { filterConditions, lastSyncAt, type AnalyticsContext } from './context'
 import { addDecimals, cents, divRound, ratio } from './decimal'
 import type { Period } from './period'
 import { dealSource, type DealSource } from './source'
-import { openByStage } from './by-stage'
+import { openByStage, rollupOpenByStage } from './by-stage'
+import { rollupConditions, wholeMonths } from './rollup'
 import { snapshotCoverage } from './trend'
 import { badRequest } from '../http/errors'
 
@@ -41,10 +42,11 @@ export async function pipelineSummary(
       )
   }
   const src = dealSource(ctx, asOf)
-  const where = await filterConditions(ctx, filters, 'd')
+  const rolled = asOf || !wholeMonths(period) ? null : await rollupConditions(ctx, filters, 'd')
+  const where = rolled ?? (await filterConditions(ctx, filters, 'd'))
   const [row, byStage, syncedAt] = await Promise.all([
-    headline(ctx, where, src, period),
-    openByStage(ctx, where, src),
+    rolled ? rollupHeadline(ctx, rolled, period) : headline(ctx, where, src, period),
+    rolled ? rollupOpenByStage(ctx, rolled) : openByStage(ctx, where, src),
     asOf ? Promise.resolve(asOf) : lastSyncAt(ctx.db, ctx.org.id),
   ])
   return summaryFrom(ctx, row, period, byStage, syncedAt, src.snapshotDay)
@@ -67,6 +69,31 @@ export async function headline(ctx: AnalyticsContext, where: SQL, src: DealSourc
           count(*) filter (where d.amount_sgd is null)::int as unpriced,
           sum(d.closing_date - ${src.createdDate}) filter (where d.state = 'won' and ${inP})::int as cycle_days
         from ${src.from}
+        where ${where} and (d.state = 'open' or (d.state in ('won', 'lost') and ${inP}))`,
+  )
+  return r!
+}
+
+/** headline() from the month rollup (aliased d): P is whole months, no asOf. */
+async function rollupHeadline(ctx: AnalyticsContext, where: SQL, period: Period) {
+  const inP = sql`d.close_month between ${period.from} and ${period.to}`
+  const n = (cond: SQL) => sql`coalesce(sum(d.deal_count) filter (where ${cond}), 0)::int`
+  const won = sql`d.state = 'won' and ${inP}`
+  const lost = sql`d.state = 'lost' and ${inP}`
+  const [r] = await query<HeadlineRow>(
+    ctx.db,
+    sql`select
+          ${n(sql`d.state = 'open'`)} as open_count,
+          sum(d.amount_sgd) filter (where d.state = 'open') as open_amount,
+          sum(d.weighted100) filter (where d.state = 'open') as open_weighted100,
+          ${n(won)} as won_count,
+          coalesce(sum(d.deal_count - d.unpriced_count) filter (where ${won}), 0)::int as won_priced,
+          sum(d.amount_sgd) filter (where ${won}) as won_amount,
+          ${n(lost)} as lost_count,
+          sum(d.amount_sgd) filter (where ${lost}) as lost_amount,
+          coalesce(sum(d.unpriced_count), 0)::int as unpriced,
+          sum(d.cycle_days) filter (where ${won})::int as cycle_days
+        from deal_month_rollup d
         where ${where} and (d.state = 'open' or (d.state in ('won', 'lost') and ${inP}))`,
   )
   return r!

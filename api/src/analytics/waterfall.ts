@@ -65,13 +65,28 @@ export async function waterfall(
   const last = (col: string, as: string) => sql.raw(`max(s.${col}) filter (where s.rn_desc = 1) as ${as}`)
   // One sorted pass over the versions overlapping [A, B] (no joins, no ordered aggregates): per deal,
   // its last version up to B, its versions at A and B, and its first "in" version between them.
-  const rows = await query<Row>(
+  // Only deals with a version starting or ending in (A, B] can move; every other deal has one version
+  // spanning A..B and adds the same amount to Start and End (summed apart, without per-deal work).
+  const unchangedQuery = query<{ n: number; total: string | null }>(
     ctx.db,
-    sql`with v as (
+    sql`select count(*)::int as n, sum(d.amount_sgd)::text as total from deal_snapshots d
+        where d.org_id = ${org} and d.state = 'open' and d.closing_date between ${window.from} and ${window.to}
+          and d.valid_from <= ${a} and (d.valid_to is null or d.valid_to > ${b}) and ${where}`,
+  )
+  const rowsQuery = query<Row>(
+    ctx.db,
+    sql`with changed as (
+          select s.deal_id from deal_snapshots s
+          where s.org_id = ${org} and s.valid_from > ${a} and s.valid_from <= ${b}
+          union
+          select s.deal_id from deal_snapshots s
+          where s.org_id = ${org} and s.valid_to > ${a} and s.valid_to <= ${b}
+        ), v as (
           select s.*, row_number() over (partition by s.deal_id order by s.valid_from desc) as rn_desc,
                  min(s.valid_from) filter (where ${between}) over (partition by s.deal_id) as first_mid
           from deal_snapshots s
           where s.org_id = ${org} and s.valid_from <= ${b} and (s.valid_to is null or s.valid_to > ${a})
+            and s.deal_id in (select deal_id from changed)
         ), d as (
           select s.deal_id, max(s.org_id) as org_id, ${last('owner_id', 'owner_id')},
                  ${last('pipeline', 'pipeline')}, ${last('stage', 'stage')}, ${last('currency', 'currency')},
@@ -134,9 +149,12 @@ export async function waterfall(
         where r.rn <= greatest(${limit}, 1)
         order by r.bucket, r.rn`,
   )
+  const [rows, [unchanged]] = await Promise.all([rowsQuery, unchangedQuery])
   const group = (bucket: string) => rows.filter((r) => r.bucket === bucket)
-  const totalOf = (bucket: string) => group(bucket)[0]?.total ?? '0'
-  const countOf = (bucket: string) => group(bucket)[0]?.n ?? 0
+  const same = (bucket: string) => bucket === 'Start' || bucket === 'End'
+  const totalOf = (bucket: string) =>
+    addDecimals(group(bucket)[0]?.total ?? '0', (same(bucket) && unchanged?.total) || '0')
+  const countOf = (bucket: string) => (group(bucket)[0]?.n ?? 0) + (same(bucket) ? (unchanged?.n ?? 0) : 0)
   const buckets = WATERFALL_BUCKETS.map((bucket) => ({
     bucket,
     sign: SIGN[bucket],

@@ -6,7 +6,9 @@ import { runMigrations } from './migrate'
 
 try {
   const config = loadConfig(process.env)
-  const database = config.DATABASE_URL ? connectPostgres(config.DATABASE_URL, { max: 1 }) : await connectPglite(config.DATA_DIR)
+  const database = config.DATABASE_URL
+    ? connectPostgres(config.DATABASE_URL, { max: 1 })
+    : await connectPglite(config.DATA_DIR)
   await runMigrations(database)
   await database.close()
   console.log(`migrations applied (${database.kind})`)

@@ -211,9 +211,18 @@ export const deals = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.orgId, t.id] }),
+    // Period scans (won/lost in P, forecast) for the whole org and for one owner's deals (reps).
     index('deals_org_state_close_idx').on(t.orgId, t.state, t.closingDate),
-    index('deals_org_owner_idx').on(t.orgId, t.ownerId, t.state),
+    index('deals_org_owner_idx').on(t.orgId, t.ownerId, t.state, t.closingDate),
     index('deals_org_stage_idx').on(t.orgId, t.stage),
+    // The deals list's default sort (closing date, nulls last, then id) for keyset pages.
+    index('deals_org_close_sort_idx').on(t.orgId, sql`coalesce(${t.closingDate}, '9999-12-31'::date)`, t.id),
+    index('deals_org_owner_close_sort_idx').on(
+      t.orgId,
+      t.ownerId,
+      sql`coalesce(${t.closingDate}, '9999-12-31'::date)`,
+      t.id,
+    ),
     index('deals_org_modified_idx').on(t.orgId, t.modifiedTime),
     index('deals_org_created_idx').on(t.orgId, t.createdTime),
   ],
@@ -279,9 +288,24 @@ export const dealSnapshots = pgTable(
   (t) => [
     primaryKey({ columns: [t.orgId, t.dealId, t.validFrom] }),
     index('deal_snapshots_range_idx').on(t.orgId, t.validFrom, t.validTo),
+    // The waterfall, index-only: deals with a version ending or starting between A and B, and the
+    // Start/End sums of the deals that did not change (amount and owner in the key: no INCLUDE in drizzle).
+    index('deal_snapshots_to_idx').on(t.orgId, t.validTo, t.dealId),
+    index('deal_snapshots_from_idx').on(t.orgId, t.validFrom, t.dealId),
+    index('deal_snapshots_state_close_idx').on(
+      t.orgId,
+      t.state,
+      t.closingDate,
+      t.validFrom,
+      t.validTo,
+      t.ownerId,
+      t.amountSgd,
+    ),
     // At most one open version per deal: takeSnapshot compares them with the deals table every day
     // and inserts new versions with ON CONFLICT DO NOTHING against this index.
-    uniqueIndex('deal_snapshots_open_idx').on(t.orgId, t.dealId).where(sql`valid_to is null`),
+    uniqueIndex('deal_snapshots_open_idx')
+      .on(t.orgId, t.dealId)
+      .where(sql`valid_to is null`),
   ],
 )
 
@@ -300,6 +324,43 @@ export const pipelineDaily = pgTable(
   },
   (t) => [primaryKey({ columns: [t.orgId, t.day, t.ownerId, t.pipeline] })],
 )
+
+/**
+ * Deal rollup by closing month: every deal of the org grouped by state, first day of its closing
+ * month, owner, stage, pipeline, currency, territory and forecast category, with exact sums. Rebuilt
+ * set-based after each successful sync run, FX repricing and daily snapshot (refreshAnalyticsRollups);
+ * the analytics read it when no filter cuts a month in two, else the deals table.
+ */
+export const dealMonthRollup = pgTable(
+  'deal_month_rollup',
+  {
+    orgId: text('org_id').notNull(),
+    state: text('state', { enum: DEAL_STATES }).notNull(),
+    closeMonth: day('close_month'),
+    ownerId: text('owner_id'),
+    ownerName: text('owner_name'),
+    stage: text('stage').notNull(),
+    pipeline: text('pipeline'),
+    currency: text('currency').notNull(),
+    territory: text('territory'),
+    forecastCategory: text('forecast_category'),
+    dealCount: integer('deal_count').notNull(),
+    unpricedCount: integer('unpriced_count').notNull(),
+    /** Σ amount_sgd (null when every deal of the group is unpriced). */
+    amountSgd: money('amount_sgd'),
+    /** Σ amount_sgd × effective probability (÷ 100 once, when shown). */
+    weighted100: money('weighted100'),
+    /** Σ days from created date (org time zone) to closing date. */
+    cycleDays: integer('cycle_days'),
+  },
+  (t) => [index('deal_month_rollup_org_idx').on(t.orgId, t.state, t.closeMonth)],
+)
+
+/** When an org's rollups were last rebuilt: no row, no rollup (the analytics read the deals table). */
+export const analyticsRollupState = pgTable('analytics_rollup_state', {
+  orgId: text('org_id').primaryKey(),
+  refreshedAt: tstz('refreshed_at').notNull().defaultNow(),
+})
 
 export const salesTargets = pgTable(
   'sales_targets',

@@ -10,6 +10,7 @@ import {
 } from './pricing'
 import { FxProviderError } from './provider'
 import { MAX_PROVIDER_CALLS_PER_RUN, providerFor, refreshLatest, type RateSetInfo } from './store'
+import { refreshAllAnalyticsRollups } from '../analytics/rollup'
 
 export interface FxRunContext {
   config: Config
@@ -62,6 +63,7 @@ export async function runFx(ctx: FxRunContext, opts: { ignoreRefusal?: boolean }
       repricedClosed = await repriceEstimatedClosedDeals(ctx.db, book)
     }
   }
+  await refreshAllAnalyticsRollups(ctx.db)
   return { set, calls, repricedOpen, repricedClosed, error }
 }
 

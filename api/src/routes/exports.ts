@@ -20,6 +20,10 @@ export const exportsRoute = new Hono<AppEnv>().get('/exports/deals.csv', require
   c.header('content-disposition', `attachment; filename="deals-${ctx.today}.csv"`)
   c.header('cache-control', 'no-store')
   return stream(c, async (s) => {
-    for await (const chunk of chunks) await s.write(chunk)
+    // Stop reading batches once the client has gone (else an abandoned export scans on to the end).
+    for await (const chunk of chunks) {
+      if (s.aborted) break
+      await s.write(chunk)
+    }
   })
 })

@@ -1,5 +1,6 @@
 import type { Job } from '../jobs'
 import { syncAllOrgs } from './engine'
+import { ensureWatchChannel } from './watch-channels'
 
 /**
  * Scheduled sync (Node every SYNC_INTERVAL_MINUTES, Worker cron): an incremental sync of every
@@ -10,6 +11,8 @@ export const JOB_TIME_BUDGET_MS = 10 * 60_000
 
 export const syncJob: Job = async (ctx) => {
   const results = await syncAllOrgs(ctx, { trigger: 'cron', timeBudgetMs: JOB_TIME_BUDGET_MS })
+  // Zoho Watch channels when PUBLIC_URL is set (never throws: failures are logged).
+  for (const r of results) await ensureWatchChannel(ctx, r.orgId)
   const failed = results.filter((r) => r.status === 'failed')
   if (failed.length && failed.length === results.length)
     throw new Error(`Sync failed for every org: ${failed.map((f) => `${f.orgId}: ${f.error}`).join('; ')}`)

@@ -27,13 +27,14 @@ export async function acquireLease(db: Db, orgId: string, holder: string, second
   return rows.length === 1
 }
 
+/** The renewal statement: returns a row only while `holder` has the lease. */
+export const renewLeaseSql = (orgId: string, holder: string, seconds: number) =>
+  sql`update sync_state set lease_expires_at = now() + make_interval(secs => ${seconds})
+      where org_id = ${orgId} and lease_owner = ${holder} returning org_id`
+
 /** Extends the lease; throws LeaseLostError when another holder has it (call inside the page transaction). */
 export async function renewLease(db: Db, orgId: string, holder: string, seconds: number): Promise<void> {
-  const rows = await query(
-    db,
-    sql`update sync_state set lease_expires_at = now() + make_interval(secs => ${seconds})
-        where org_id = ${orgId} and lease_owner = ${holder} returning org_id`,
-  )
+  const rows = await query(db, renewLeaseSql(orgId, holder, seconds))
   if (rows.length !== 1) throw new LeaseLostError(orgId)
 }
 

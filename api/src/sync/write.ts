@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm'
+import { sql, type SQL } from 'drizzle-orm'
 import { query, type Db } from '../db/client'
 import type { DealRow } from './map'
 import { jsonParam } from './metadata'
@@ -7,6 +7,17 @@ import { jsonParam } from './metadata'
  * Page writes. Each is ONE statement over a single jsonb bind parameter (jsonb_to_recordset), so a
  * page of 200 costs one round trip and never nears postgres.js's 65,534-parameter cap.
  */
+
+/**
+ * The rest of a page's commit, folded into the upsert statement so a page costs one round trip and
+ * needs no explicit transaction (one statement is atomic): `gate` is a data-modifying statement (the
+ * lease renewal) that returns a row when the page may be written; nothing is written without it.
+ * `progress(changed)` is a statement (the checkpoint update) run only when the gate passed.
+ */
+export interface PageCommit {
+  gate: SQL
+  progress(changed: SQL): SQL
+}
 
 /**
  * Upserts deals + deal_raw and records the stage changes this sync observes, comparing each
@@ -22,13 +33,16 @@ export async function upsertDeals(
   db: Db,
   orgId: string,
   rows: DealRow[],
-  opts: { recordNew: boolean; source?: 'sync' | 'watch' },
-): Promise<{ written: number; changed: number }> {
-  if (!rows.length) return { written: 0, changed: 0 }
-  const [r] = await query<{ written: number; changed: number }>(
+  opts: { recordNew: boolean; source?: 'sync' | 'watch'; page?: PageCommit },
+): Promise<{ written: number; changed: number; gated: boolean }> {
+  const page = opts.page
+  if (!rows.length && !page) return { written: 0, changed: 0, gated: true }
+  const changedCount = sql`(select count(*) from fresh f where f.prev_modified is distinct from f.modified_time)`
+  const [r] = await query<{ written: number; changed: number; gated: boolean }>(
     db,
     sql`
-    with input as (
+    with ${page ? sql`gate as (${page.gate}),` : sql``}
+    input as (
       select * from jsonb_to_recordset(${jsonParam(rows)}) as x(
         id text, name text, stage text, state text, forecast_category text, pipeline text, owner_id text,
         owner_name text, account_name text, territory text, amount numeric, currency text,
@@ -36,6 +50,7 @@ export async function upsertDeals(
         weighted_sgd numeric, fx_rate numeric, fx_date date, fx_source text, fx_estimated boolean,
         closing_date date, created_time timestamptz, modified_time timestamptz, last_activity_time timestamptz,
         raw jsonb)
+      ${page ? sql`where exists (select 1 from gate)` : sql``}
     ),
     prev as (
       select d.id, d.stage, d.closing_date, d.stage_entered_at, d.closing_push_count, d.modified_time
@@ -91,13 +106,14 @@ export async function upsertDeals(
       select ${orgId}, f.id, f.raw from fresh f
       on conflict (org_id, id) do update set raw = excluded.raw
       returning 1
-    )
+    )${page ? sql`, progress as (${page.progress(changedCount)})` : sql``}
     select (select count(*) from up)::int as written,
-           (select count(*) from fresh f where f.prev_modified is distinct from f.modified_time)::int as changed,
+           ${changedCount}::int as changed,
            (select count(*) from hist)::int as history,
-           (select count(*) from raw)::int as raws`,
+           (select count(*) from raw)::int as raws,
+           ${page ? sql`exists (select 1 from gate)` : sql`true`} as gated`,
   )
-  return { written: r?.written ?? 0, changed: r?.changed ?? 0 }
+  return { written: r?.written ?? 0, changed: r?.changed ?? 0, gated: r?.gated ?? false }
 }
 
 /** Removes deleted deals from every table the figures read. Returns how many deals existed. */

@@ -104,6 +104,14 @@ export interface ZohoRestClient extends ZohoClient {
     query?: Record<string, string | undefined>,
     headers?: Record<string, string>,
   ): Promise<ZohoResponse>
+  /** Any method on /crm/v8/<path> (a JSON `body` if given), with the same retries, budget and counting. */
+  request(method: string, path: string, opts?: ZohoRequestOptions): Promise<ZohoResponse>
+}
+
+export interface ZohoRequestOptions {
+  query?: Record<string, string | undefined>
+  body?: unknown
+  headers?: Record<string, string>
 }
 
 export interface ZohoResponse {
@@ -223,13 +231,26 @@ export function createZohoClient(opts: ZohoClientOptions): ZohoRestClient {
     }
   }
 
-  async function attempt(url: string, token: string, headers: Record<string, string>): Promise<Attempt> {
+  async function attempt(
+    url: string,
+    token: string,
+    headers: Record<string, string>,
+    method = 'GET',
+    payload?: string,
+  ): Promise<Attempt> {
     await takeBudget()
     return slots.run(async () => {
       stats.calls++
       try {
         const res = await opts.fetch(url, {
-          headers: { ...headers, accept: 'application/json', authorization: `Zoho-oauthtoken ${token}` },
+          method,
+          headers: {
+            ...headers,
+            ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+            accept: 'application/json',
+            authorization: `Zoho-oauthtoken ${token}`,
+          },
+          body: payload,
         })
         const credits = res.headers.get('x-api-credits-remaining')
         if (credits !== null && /^\d+$/.test(credits.trim())) stats.creditsRemaining = Number(credits)
@@ -272,17 +293,20 @@ export function createZohoClient(opts: ZohoClientOptions): ZohoRestClient {
     path: string,
     query: Record<string, string | undefined> = {},
     headers: Record<string, string> = {},
+    method = 'GET',
+    body?: unknown,
   ): Promise<ZohoResponse> {
     const q = new URLSearchParams()
     for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, v)
     const qs = q.toString()
     const url = `${base}${path}${qs ? `?${qs}` : ''}`
-    const label = `GET /crm/v8${path}`
+    const label = `${method} /crm/v8${path}`
+    const payload = body === undefined ? undefined : JSON.stringify(body)
     let token = await opts.tokens.get()
     let replayed = false
     let retries = 0
     for (;;) {
-      const a = await attempt(url, token, headers)
+      const a = await attempt(url, token, headers, method, payload)
       let retryable: { reason: string; is429: boolean } | null = null
       if (a.kind === 'network')
         retryable = { reason: String((a.error as Error)?.message ?? a.error), is429: false }
@@ -400,6 +424,7 @@ export function createZohoClient(opts: ZohoClientOptions): ZohoRestClient {
   const client: ZohoRestClient = {
     stats,
     get: request,
+    request: (method, path, o = {}) => request(path, o.query, o.headers, method, o.body),
 
     async getOrg() {
       const res = await request('/org')

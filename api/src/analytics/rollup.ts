@@ -1,0 +1,79 @@
+import { sql, type SQL } from 'drizzle-orm'
+import type { Db } from '../db/client'
+import type { Logger } from '../observability/logger'
+import { query } from '../db/client'
+import type { Filters } from '#shared/contracts/common'
+import { filterConditions, type AnalyticsContext } from './context'
+import { addDays, type Period } from './period'
+
+/**
+ * Rebuild the org's deal_month_rollup from the deals table, set-based in one transaction (readers see
+ * the old rollup or the new one, never half). Called after each successful sync run, after FX
+ * repricing and by the daily snapshot: every writer of deals ends in one of them.
+ */
+export async function refreshAnalyticsRollups(db: Db, orgId: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const t = tx as unknown as Db
+    await t.execute(sql`delete from deal_month_rollup where org_id = ${orgId}`)
+    await t.execute(
+      sql`insert into deal_month_rollup
+            (org_id, state, close_month, owner_id, owner_name, stage, pipeline, currency, territory,
+             forecast_category, deal_count, unpriced_count, amount_sgd, weighted100, cycle_days)
+          select d.org_id, d.state, date_trunc('month', d.closing_date)::date, d.owner_id, max(d.owner_name),
+                 d.stage, d.pipeline, d.currency, d.territory, d.forecast_category, count(*)::int,
+                 count(*) filter (where d.amount_sgd is null)::int, sum(d.amount_sgd),
+                 sum(d.amount_sgd * coalesce(d.effective_probability, 0)),
+                 sum(d.closing_date - (d.created_time at time zone o.time_zone)::date)::int
+          from deals d join orgs o on o.id = d.org_id
+          where d.org_id = ${orgId}
+          group by d.org_id, d.state, 3, d.owner_id, d.stage, d.pipeline, d.currency, d.territory,
+                   d.forecast_category`,
+    )
+    await t.execute(
+      sql`insert into analytics_rollup_state (org_id, refreshed_at) values (${orgId}, now())
+          on conflict (org_id) do update set refreshed_at = excluded.refreshed_at`,
+    )
+  })
+}
+
+/**
+ * The sync's hook (end of a successful run): never throws, so a committed run is not reported as
+ * failed. If the rebuild fails, the org's rollup is dropped and the analytics read the deals table
+ * until the next rebuild, rather than serve figures older than the sync.
+ */
+export async function refreshRollupsAfterSync(db: Db, orgId: string, logger: Logger): Promise<void> {
+  try {
+    await refreshAnalyticsRollups(db, orgId)
+  } catch (err) {
+    logger.error('analytics rollup refresh failed', { orgId, err })
+    await db
+      .execute(sql`delete from analytics_rollup_state where org_id = ${orgId}`)
+      .catch((e: unknown) => logger.error('analytics rollup invalidation failed', { orgId, err: e }))
+  }
+}
+
+/** After FX repricing (every org's amounts may have moved): rebuild each org's rollup. */
+export async function refreshAllAnalyticsRollups(db: Db): Promise<void> {
+  const orgs = await query<{ id: string }>(db, sql`select id from orgs`)
+  for (const o of orgs) await refreshAnalyticsRollups(db, o.id)
+}
+
+const isMonthStart = (d: string) => d.endsWith('-01')
+const isMonthEnd = (d: string) => addDays(d, 1).endsWith('-01')
+
+/** Whether a period is whole calendar months (so the month rollup answers it exactly). */
+export const wholeMonths = (p: Period) => isMonthStart(p.from) && isMonthEnd(p.to)
+
+/**
+ * The WHERE conditions for the month rollup (aliased `alias`), or null when it cannot answer: no
+ * rollup built for the org yet, or a closing-date filter that cuts a month.
+ */
+export async function rollupConditions(
+  ctx: AnalyticsContext,
+  f: Filters,
+  alias: string,
+): Promise<SQL | null> {
+  if (!ctx.org.rollupReady) return null
+  if ((f.closeFrom && !isMonthStart(f.closeFrom)) || (f.closeTo && !isMonthEnd(f.closeTo))) return null
+  return filterConditions(ctx, f, alias, 'close_month')
+}
