@@ -122,7 +122,7 @@ describe('OAuth hosts', () => {
   })
 
   it('starts sign-in at the configured region, or exactly at a configured accounts server', () => {
-    const creds = { ZOHO_CLIENT_ID: '1000.X', ZOHO_CLIENT_SECRET: 's' }
+    const creds = { APP_ENV: 'test', ZOHO_CLIENT_ID: '1000.X', ZOHO_CLIENT_SECRET: 's' }
     expect(oauthClient(loadConfig({ ...creds, ZOHO_REGION: 'eu' })).accountsUrl).toBe(
       'https://accounts.zoho.eu',
     )

@@ -20,6 +20,10 @@ describe('configuration', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/)
     expect(() => loadConfig({ ZOHO_CLIENT_ID: 'id' })).toThrow(/ZOHO_CLIENT_SECRET/)
     expect(() => loadConfig({ APP_ENV: 'production' })).toThrow(/SECRET_KEY/)
+    // A real Zoho client never runs on the well-known sandbox key (sessions would be forgeable).
+    expect(() => loadConfig({ ZOHO_CLIENT_ID: 'id', ZOHO_CLIENT_SECRET: 's' })).toThrow(
+      /SECRET_KEY: required with a real Zoho client/,
+    )
   })
 
   it('treats empty strings as unset and honours Zoho and FX URLs exactly', () => {

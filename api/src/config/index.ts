@@ -65,8 +65,11 @@ export class ConfigError extends Error {
   override name = 'ConfigError'
 }
 
-/** Development-only key so the demo runs with zero setup; production must set SECRET_KEY. */
-const DEMO_SECRET_KEY = 'pipeline-pulse-demo-secret-key-change-me'
+/**
+ * Only the built-in sandbox org (demo mode) and test runs may go without SECRET_KEY: with a real Zoho
+ * client a well-known key would let anyone forge sessions, so that case is refused below.
+ */
+const SANDBOX_ONLY_KEY = 'pipeline-pulse-sandbox-only-key'
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
   // Empty strings in .env files mean "unset".
@@ -81,7 +84,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const demoMode = !c.ZOHO_CLIENT_ID
   if (!demoMode && !c.ZOHO_CLIENT_SECRET)
     throw new ConfigError('Invalid configuration: ZOHO_CLIENT_SECRET: required when ZOHO_CLIENT_ID is set')
-  if (c.APP_ENV === 'production' && !c.SECRET_KEY)
-    throw new ConfigError('Invalid configuration: SECRET_KEY: required in production')
-  return { ...c, demoMode, secretKey: c.SECRET_KEY ?? DEMO_SECRET_KEY }
+  if (!c.SECRET_KEY && (c.APP_ENV === 'production' || (!demoMode && c.APP_ENV !== 'test')))
+    throw new ConfigError(
+      `Invalid configuration: SECRET_KEY: required ${c.APP_ENV === 'production' ? 'in production' : 'with a real Zoho client'}`,
+    )
+  return { ...c, demoMode, secretKey: c.SECRET_KEY ?? SANDBOX_ONLY_KEY }
 }
