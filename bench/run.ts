@@ -25,7 +25,7 @@ const SYNC_DEALS = Number(process.env.BENCH_SYNC_DEALS ?? 100_000)
 const API_DEALS = Number(process.env.BENCH_API_DEALS ?? 1_000_000)
 const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 30)
 const REQUESTS = 50
-const SECRET_KEY = 'bench-secret-key-0123456789abcdef'
+const TEST_SIGNING_KEY = 'bench-secret-key-0123456789abcdef'
 
 const results: Record<string, number> = {}
 const notes: string[] = []
@@ -75,7 +75,14 @@ function startJsonChild(
 async function startServer(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort()
   const child = spawn(process.execPath, ['--import', 'tsx', 'api/src/node.ts'], {
-    env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', SCHEDULER: 'false', SECRET_KEY, ...env },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      SCHEDULER: 'false',
+      SECRET_KEY: TEST_SIGNING_KEY,
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   })
   children.push(child)
@@ -190,7 +197,7 @@ async function inflate(url: string, orgId: string) {
 }
 
 async function cookieFor(orgId: string, userId: string) {
-  const token = await signToken(SECRET_KEY, SESSION_PURPOSE, {
+  const token = await signToken(TEST_SIGNING_KEY, SESSION_PURPOSE, {
     orgId,
     userId,
     exp: Math.floor(Date.now() / 1000) + 7200,
@@ -246,7 +253,7 @@ async function main() {
       ZOHO_REFRESH_TOKEN: sb.refreshToken,
       CURRENCY_API_URL: sb.fxUrl,
       CURRENCY_API_KEY: sb.fxApiKey,
-      SECRET_KEY,
+      SECRET_KEY: TEST_SIGNING_KEY,
       LOG_LEVEL: 'warn',
     }
 

@@ -12,7 +12,7 @@ import { asWidget } from '../helpers/auth'
 import type { Config } from '../../api/src/config'
 import { startWranglerDev, type WranglerDev } from './wrangler'
 
-const SECRET_KEY = 'worker-test-secret-key-0123456789'
+const TEST_SIGNING_KEY = 'worker-test-secret-key-0123456789'
 
 /** Fire a cron as Cloudflare would (wrangler dev's local trigger); on failure, show the Worker's log. */
 async function fireCron(worker: WranglerDev, cron: string) {
@@ -36,7 +36,7 @@ describe('the Worker under wrangler dev, on PostgreSQL through Hyperdrive', () =
     const vars = {
       APP_ENV: 'test',
       LOG_LEVEL: 'warn',
-      SECRET_KEY,
+      SECRET_KEY: TEST_SIGNING_KEY,
       ZOHO_CLIENT_ID: sandbox.clientId,
       ZOHO_CLIENT_SECRET: sandbox.clientSecret,
       ZOHO_ACCOUNTS_URL: sandbox.accountsUrl,
