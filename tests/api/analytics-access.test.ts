@@ -1,3 +1,4 @@
+import { parseCsv } from '../helpers/csv'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
 import { query, type Database } from '../../api/src/db/client'
@@ -12,36 +13,6 @@ import { loadOrgRows, seedOrg, visibleOwners, type OrgRows, type SeedResult } fr
 
 /** Response bodies are checked field by field, so they are read untyped. */
 type JsonResponse = Omit<Response, 'json'> & { json(): Promise<any> }
-
-/** RFC 4180 parser, written for the test (quoted fields with commas, quotes and newlines). */
-function parseCsv(text: string): string[][] {
-  const out: string[][] = []
-  let row: string[] = []
-  let field = ''
-  let quoted = false
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"'
-        i++
-      } else if (ch === '"') quoted = false
-      else field += ch
-    } else if (ch === '"') quoted = true
-    else if (ch === ',') {
-      row.push(field)
-      field = ''
-    } else if (ch === '\r' && text[i + 1] === '\n') {
-      row.push(field)
-      out.push(row)
-      row = []
-      field = ''
-      i++
-    } else field += ch
-  }
-  if (field || row.length) out.push([...row, field])
-  return out
-}
 
 describe(`analytics access, deals, export, settings, docs (${testDbKind})`, () => {
   let database: Database

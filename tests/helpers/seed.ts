@@ -1,3 +1,4 @@
+import type { DealRow } from '../../api/src/sync/map'
 import { sql } from 'drizzle-orm'
 import { query, type Db } from '../../api/src/db/client'
 import { takeSnapshot } from '../../api/src/analytics/snapshot'
@@ -164,33 +165,9 @@ const mulRound2 = (amount: string, rate: string): string => {
 
 // -------------------------------------------------------------------------------------- rows
 
-export interface DealSeedRow {
+/** A deals row as the sync writes it (its raw record aside), plus what the seed sets directly. */
+export type DealSeedRow = Omit<DealRow, 'raw'> & {
   org_id: string
-  id: string
-  name: string
-  stage: string
-  state: 'open' | 'won' | 'lost' | 'unknown'
-  forecast_category: string | null
-  pipeline: string | null
-  owner_id: string | null
-  owner_name: string | null
-  account_name: string | null
-  territory: string | null
-  amount: string | null
-  currency: string
-  zoho_exchange_rate: string | null
-  probability: number | null
-  effective_probability: number | null
-  amount_sgd: string | null
-  weighted_sgd: string | null
-  fx_rate: string | null
-  fx_date: string | null
-  fx_source: string | null
-  fx_estimated: boolean
-  closing_date: string | null
-  created_time: string
-  modified_time: string
-  last_activity_time: string | null
   stage_entered_at: string | null
   closing_push_count: number
   synced_at: string
