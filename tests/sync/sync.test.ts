@@ -208,4 +208,32 @@ describe(`sync engine against the sandbox (${testDbKind})`, () => {
     )
     expect(r2!.deals).toBe(20)
   })
+
+  it("Zoho's Stage_History row replaces the one our sync observed for the same change", async () => {
+    const [d] = await query<{ id: string; stage: string }>(
+      database.db,
+      sql`select id, stage from deals where org_id = ${h.orgId} and state = 'open' and history_backfilled_at is null
+          order by id limit 1`,
+    )
+    const [st] = await query<{ display_value: string }>(
+      database.db,
+      sql`select display_value from stages where org_id = ${h.orgId} and state = 'open' and display_value <> ${d!.stage}
+          order by sequence limit 1`,
+    )
+    h.sb.editDeal(d!.id, { Stage: st!.display_value })
+    await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })
+    const rowsOf = () =>
+      query<{ stage: string; source: string; zoho: boolean }>(
+        database.db,
+        sql`select stage, source, zoho_id is not null as zoho from stage_history
+            where org_id = ${h.orgId} and deal_id = ${d!.id} order by entered_at desc`,
+      )
+    expect((await rowsOf())[0]).toEqual({ stage: st!.display_value, source: 'sync', zoho: false })
+    // The edited deal is the most recently modified one: a budget of one backfills it.
+    const res = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 1 })
+    expect(res.historyCalls).toBe(1)
+    const rows = await rowsOf()
+    expect(rows[0]).toEqual({ stage: st!.display_value, source: 'zoho', zoho: true })
+    expect(rows.every((r) => r.source === 'zoho')).toBe(true)
+  })
 })

@@ -741,10 +741,14 @@ async function backfillHistory(
     if (rows.length)
       await tx.execute(sql`
         insert into stage_history (org_id, deal_id, stage, entered_at, amount, probability, closing_date, source, zoho_id)
-        select ${orgId}, x.deal_id, x.stage, x.entered_at, x.amount, x.probability, x.closing_date, 'zoho', x.zoho_id
+        select distinct on (x.deal_id, x.entered_at, x.stage)
+          ${orgId}, x.deal_id, x.stage, x.entered_at, x.amount, x.probability, x.closing_date, 'zoho', x.zoho_id
         from jsonb_to_recordset(${jsonParam(rows)}) as x(deal_id text, stage text, entered_at timestamptz,
           amount numeric, probability smallint, closing_date date, zoho_id text)
-        on conflict do nothing`)
+        order by x.deal_id, x.entered_at, x.stage, x.zoho_id desc
+        -- A change our sync already observed at the same moment: Zoho's row is the authority.
+        on conflict (org_id, deal_id, entered_at, stage) do update set source = 'zoho', zoho_id = excluded.zoho_id,
+          amount = excluded.amount, probability = excluded.probability, closing_date = excluded.closing_date`)
     if (done.length)
       await tx.execute(sql`
         with ids as (select jsonb_array_elements_text(${jsonParam(done)}) as id),
