@@ -4,7 +4,8 @@
  * load run, and the widget's first-load JS. Prints a table and writes bench-results.json.
  *
  * Env: BENCH_DATABASE_URL (default the local server), BENCH_SYNC_DEALS (100000), BENCH_API_DEALS
- * (1000000), BENCH_LOAD_SECONDS (30).
+ * (1000000), BENCH_LOAD_SECONDS (30). For work on one part: BENCH_ONLY=sync stops after the syncs;
+ * BENCH_KEEP_DB=1 keeps the bench database (its name is printed) for profiling queries by hand.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -25,6 +26,8 @@ const SYNC_DEALS = Number(process.env.BENCH_SYNC_DEALS ?? 100_000)
 const API_DEALS = Number(process.env.BENCH_API_DEALS ?? 1_000_000)
 const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 30)
 const REQUESTS = 50
+const ONLY_SYNC = process.env.BENCH_ONLY === 'sync'
+const KEEP_DB = process.env.BENCH_KEEP_DB === '1'
 const TEST_SIGNING_KEY = 'bench-secret-key-0123456789abcdef'
 
 const results: Record<string, number> = {}
@@ -235,6 +238,14 @@ function widgetFirstJsGzKb(): number {
   return bytes / 1024
 }
 
+function printSync() {
+  for (const [k, v] of Object.entries(results)) console.log(`  ${k.padEnd(34)} ${v}`)
+  console.log(
+    `  sync vs COPY ceiling: ${round((100 * results.sync_full_deals_per_s!) / results.ingest_ceiling_rows_per_s!)}%`,
+  )
+  for (const n of notes) console.log(`  note: ${n}`)
+}
+
 async function main() {
   const benchStarted = performance.now()
   const dbName = `pp_bench_${process.pid}`
@@ -290,8 +301,10 @@ async function main() {
     results.pglite_sync_full_deals_per_s = round(pgl.records / (pgl.ms / 1000), 0)
     results.pglite_sync_peak_rss_mb = round(pgl.peakRssMb)
 
+    if (ONLY_SYNC) return printSync()
     log(`growing to ${API_DEALS} deals and taking snapshots`)
     results.api_deals = await inflate(url, sb.orgId)
+    if (KEEP_DB) log(`org ${sb.orgId}, admin ${sb.adminUserId}`)
     const sql = postgres(url, { max: 1 })
     const [rep] = await sql<{ owner_id: string }[]>`
       select owner_id from deals where org_id = ${sb.orgId} group by owner_id order by count(*) desc limit 1`
@@ -364,7 +377,8 @@ async function main() {
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM')
     await new Promise((r) => setTimeout(r, 500))
-    await admin.unsafe(`drop database if exists ${dbName} with (force)`).catch(() => {})
+    if (KEEP_DB) log(`kept database ${dbName}`)
+    else await admin.unsafe(`drop database if exists ${dbName} with (force)`).catch(() => {})
     await admin.end()
     rmSync(pgliteDir, { recursive: true, force: true })
   }

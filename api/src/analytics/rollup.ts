@@ -6,34 +6,53 @@ import type { Filters } from '#shared/contracts/common'
 import { filterConditions, type AnalyticsContext } from './context'
 import { addDays, type Period } from './period'
 
+const ROLLUP_COLUMNS = (
+  'org_id state close_month owner_id owner_name stage pipeline currency territory forecast_category ' +
+  'deal_count unpriced_count amount_sgd weighted100 cycle_days'
+).split(' ')
+const columns = (alias = '') => sql.raw(ROLLUP_COLUMNS.map((c) => alias + c).join(', '))
+
 /**
- * Rebuild the org's deal_month_rollup from the deals table, set-based in one transaction (readers see
- * the old rollup or the new one, never half). Called after each successful sync run, after FX
- * repricing and by the daily snapshot: every writer of deals ends in one of them.
+ * Bring the org's deal_month_rollup in line with the deals table, set-based in one statement (readers
+ * see the old rollup or the new one, never half). Only groups whose figures changed are rewritten:
+ * a full delete-and-insert after every sync and snapshot left the table mostly dead tuples, and the
+ * summary's scans slowed with it. Called after each successful sync run, after FX repricing and by
+ * the daily snapshot: every writer of deals ends in one of them.
  */
 export async function refreshAnalyticsRollups(db: Db, orgId: string): Promise<void> {
-  await db.transaction(async (tx) => {
-    const t = tx as unknown as Db
-    await t.execute(sql`delete from deal_month_rollup where org_id = ${orgId}`)
-    await t.execute(
-      sql`insert into deal_month_rollup
-            (org_id, state, close_month, owner_id, owner_name, stage, pipeline, currency, territory,
-             forecast_category, deal_count, unpriced_count, amount_sgd, weighted100, cycle_days)
-          select d.org_id, d.state, date_trunc('month', d.closing_date)::date, d.owner_id, max(d.owner_name),
-                 d.stage, d.pipeline, d.currency, d.territory, d.forecast_category, count(*)::int,
-                 count(*) filter (where d.amount_sgd is null)::int, sum(d.amount_sgd),
-                 sum(d.amount_sgd * coalesce(d.effective_probability, 0)),
-                 sum(d.closing_date - (d.created_time at time zone o.time_zone)::date)::int
+  // A group is compared as the text of its whole row (NULLs included), so unchanged rows stay put.
+  await db.execute(
+    sql`with fresh as (
+          select d.org_id, d.state, date_trunc('month', d.closing_date)::date as close_month, d.owner_id,
+                 max(d.owner_name) as owner_name, d.stage, d.pipeline, d.currency, d.territory,
+                 d.forecast_category, count(*)::int as deal_count,
+                 count(*) filter (where d.amount_sgd is null)::int as unpriced_count,
+                 sum(d.amount_sgd) as amount_sgd, sum(d.amount_sgd * coalesce(d.effective_probability, 0)) as weighted100,
+                 sum(d.closing_date - (d.created_time at time zone o.time_zone)::date)::int as cycle_days
           from deals d join orgs o on o.id = d.org_id
           where d.org_id = ${orgId}
           group by d.org_id, d.state, 3, d.owner_id, d.stage, d.pipeline, d.currency, d.territory,
-                   d.forecast_category`,
-    )
-    await t.execute(
-      sql`insert into analytics_rollup_state (org_id, refreshed_at) values (${orgId}, now())
-          on conflict (org_id) do update set refreshed_at = excluded.refreshed_at`,
-    )
-  })
+                   d.forecast_category
+        ),
+        fresh_keyed as (select f.*, row(${columns()})::text as k from fresh f),
+        old as (select row(${columns()})::text as k from deal_month_rollup where org_id = ${orgId}),
+        gone as (
+          delete from deal_month_rollup r where r.org_id = ${orgId}
+            and not exists (select 1 from fresh_keyed f where f.k = row(${columns('r.')})::text)
+          returning 1
+        ),
+        added as (
+          insert into deal_month_rollup (${columns()})
+          select ${columns()} from fresh_keyed f where not exists (select 1 from old where old.k = f.k)
+          returning 1
+        ),
+        state as (
+          insert into analytics_rollup_state (org_id, refreshed_at) values (${orgId}, now())
+          on conflict (org_id) do update set refreshed_at = excluded.refreshed_at
+          returning 1
+        )
+        select (select count(*) from gone)::int as gone, (select count(*) from added)::int as added`,
+  )
 }
 
 /**
