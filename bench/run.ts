@@ -5,7 +5,8 @@
  *
  * Env: BENCH_DATABASE_URL (default the local server), BENCH_SYNC_DEALS (100000), BENCH_API_DEALS
  * (1000000), BENCH_LOAD_SECONDS (30). For work on one part: BENCH_ONLY=sync stops after the syncs;
- * BENCH_KEEP_DB=1 keeps the bench database (its name is printed) for profiling queries by hand.
+ * BENCH_KEEP_DB=1 keeps the bench database (its name is printed) for profiling queries by hand;
+ * BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each sync process there.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -120,7 +121,13 @@ async function sandboxCalls(sandboxUrl: string) {
 async function syncOnce(env: Record<string, string>, kind: 'full' | 'incremental') {
   const out = await run(
     process.execPath,
-    ['--max-old-space-size=96', '--import', 'tsx', 'bench/sync-child.ts'],
+    [
+      '--max-old-space-size=96',
+      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+      '--import',
+      'tsx',
+      'bench/sync-child.ts',
+    ],
     {
       ...env,
       BENCH_KIND: kind,

@@ -39,13 +39,6 @@ CREATE TABLE "deal_month_rollup" (
 	"cycle_days" integer
 );
 --> statement-breakpoint
-CREATE TABLE "deal_raw" (
-	"org_id" text NOT NULL,
-	"id" text NOT NULL,
-	"raw" jsonb NOT NULL,
-	CONSTRAINT "deal_raw_org_id_id_pk" PRIMARY KEY("org_id","id")
-);
---> statement-breakpoint
 CREATE TABLE "deal_snapshots" (
 	"org_id" text NOT NULL,
 	"deal_id" text NOT NULL,

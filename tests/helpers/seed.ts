@@ -165,8 +165,8 @@ const mulRound2 = (amount: string, rate: string): string => {
 
 // -------------------------------------------------------------------------------------- rows
 
-/** A deals row as the sync writes it (its raw record aside), plus what the seed sets directly. */
-export type DealSeedRow = Omit<DealRow, 'raw'> & {
+/** A deals row as the sync writes it, plus what the seed sets directly. */
+export type DealSeedRow = DealRow & {
   org_id: string
   stage_entered_at: string | null
   closing_push_count: number

@@ -91,7 +91,6 @@ describe(`sync engine against the sandbox (${testDbKind})`, () => {
     const [left] = await query<{ n: number }>(
       database.db,
       sql`select ((select count(*) from deals where org_id = ${h.orgId} and id in ${gone})
-                + (select count(*) from deal_raw where org_id = ${h.orgId} and id in ${gone})
                 + (select count(*) from stage_history where org_id = ${h.orgId} and deal_id in ${gone}))::int as n`,
     )
     expect(left!.n).toBe(0)

@@ -164,7 +164,8 @@ export const DEAL_STATES = ['open', 'won', 'lost', 'unknown'] as const
 export const FX_SOURCES = ['identity', 'provider', 'provider_nearest', 'zoho'] as const
 
 /**
- * The hot table the analytics read: narrow and indexed. The raw Zoho record lives in deal_raw.
+ * The hot table the analytics read: narrow and indexed. The Zoho record itself is not kept: the sync
+ * asks only for the fields it maps, so every one of them is a column here.
  * amount_sgd is null exactly when the deal is unpriced.
  */
 export const deals = pgTable(
@@ -226,17 +227,6 @@ export const deals = pgTable(
     index('deals_org_modified_idx').on(t.orgId, t.modifiedTime),
     index('deals_org_created_idx').on(t.orgId, t.createdTime),
   ],
-)
-
-/** The full Zoho record, kept out of the hot table for re-processing custom fields. */
-export const dealRaw = pgTable(
-  'deal_raw',
-  {
-    orgId: text('org_id').notNull(),
-    id: text('id').notNull(),
-    raw: jsonb('raw').notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.orgId, t.id] })],
 )
 
 export const stageHistory = pgTable(

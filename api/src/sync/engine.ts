@@ -139,6 +139,8 @@ export class SyncSession {
    * (a Workflow step), where the fetched page would be thrown away.
    */
   prefetch = false
+  /** The run as the last Deals page committed it: the next page needs no read of sync_runs. */
+  run?: RunRow
   /** The next Deals page in flight, keyed by its request; used only if the checkpoint asks for it. */
   nextPage?: { key: string; result: Promise<{ page: ZohoDealsPage } | { error: unknown }> }
 }
@@ -510,7 +512,9 @@ export async function syncStep(
   s: SyncSession = new SyncSession(),
   leaseSeconds: number = DEFAULTS.leaseSeconds,
 ): Promise<StepResult> {
-  const run = await timed('load_run', () => loadRun(ctx.db, runId))
+  const cached = s.run?.id === runId ? s.run : undefined
+  s.run = undefined
+  const run = cached ?? (await timed('load_run', () => loadRun(ctx.db, runId)))
   if (!run) throw new Error(`No sync run ${runId}`)
   if (run.status === 'succeeded' || run.status === 'failed')
     return { done: true, phase: run.checkpoint.phase }
@@ -563,7 +567,6 @@ export async function syncStep(
         if (!cp.maxModified || ms(r.Modified_Time) > ms(cp.maxModified))
           cp.maxModified = iso(new Date(r.Modified_Time))
       }
-      const write = await timed('map_price', () => writeRecords(ctx, s, run, cp, records, 'sync'))
       cp.windowRecords += records.length
       const more = page.info.more_records && records.length > 0
       if (!more) {
@@ -575,11 +578,13 @@ export async function syncStep(
         cp.windowRecords = 0
       } else cp.pageToken = page.info.next_page_token
       // The page_token chain is sequential, but the next page can be on the wire while this one is
-      // written. It is used only if this commit goes through and the next step asks for it.
+      // mapped and written. It is used only if this commit goes through and the next step asks for it.
       if (s.prefetch && cp.phase === 'deals') prefetchDealsPage(client, s, params())
+      const write = await timed('map_price', () => writeRecords(ctx, s, run, cp, records, 'sync'))
       await timed('write_commit', () =>
         commitPage(ctx, s, run, holder, cp, { pages: 1 }, leaseSeconds, write),
       )
+      s.run = { ...run, checkpoint: cp }
       break
     }
 

@@ -3,8 +3,9 @@ import type { ZohoDealRecord } from '../zoho/types'
 import type { StageMap } from './stages'
 
 /**
- * The Deals fields the sync asks for (≤ 50, `fields` is mandatory). Currency and Exchange_Rate
- * exist only in multi-currency orgs.
+ * The Deals fields the sync asks for (≤ 50, `fields` is mandatory): exactly those mapDeal reads, as
+ * every field asked for costs bytes on each page of every sync. Currency and Exchange_Rate exist
+ * only in multi-currency orgs.
  */
 export const DEAL_FIELDS = [
   'Deal_Name',
@@ -15,18 +16,10 @@ export const DEAL_FIELDS = [
   'Pipeline',
   'Owner',
   'Account_Name',
-  'Contact_Name',
   'Territory',
-  'Type',
-  'Lead_Source',
-  'Next_Step',
-  'Expected_Revenue',
-  'Reason_For_Loss__s',
   'Created_Time',
   'Modified_Time',
   'Last_Activity_Time',
-  'Created_By',
-  'Modified_By',
 ] as const
 export const MULTI_CURRENCY_FIELDS = ['Currency', 'Exchange_Rate'] as const
 
@@ -42,7 +35,7 @@ export interface OrgMeta {
   timeZone: string
 }
 
-/** One deals row (+ its raw record) as written by the page upsert; keys are the SQL column names. */
+/** One deals row as written by the page upsert; keys are the SQL column names. */
 export interface DealRow {
   id: string
   name: string
@@ -69,7 +62,6 @@ export interface DealRow {
   created_time: string
   modified_time: string
   last_activity_time: string | null
-  raw: ZohoDealRecord
 }
 
 function territoryName(t: unknown): string | null {
@@ -139,6 +131,5 @@ export function mapDeal(record: ZohoDealRecord, stages: StageMap, org: OrgMeta, 
     created_time: record.Created_Time,
     modified_time: record.Modified_Time,
     last_activity_time: record.Last_Activity_Time ?? null,
-    raw: record,
   }
 }

@@ -20,7 +20,7 @@ export interface PageCommit {
 }
 
 /**
- * Upserts deals + deal_raw and records the stage changes this sync observes, comparing each
+ * Upserts deals and records the stage changes this sync observes, comparing each
  * incoming row with the stored one (all CTEs read the same pre-statement snapshot):
  * - stage changed → a stage_history row (source 'sync') at Modified_Time, stage_entered_at moves;
  * - new deal → stage_entered_at = Created_Time, and a history row when `recordNew` (incremental
@@ -48,8 +48,7 @@ export async function upsertDeals(
         owner_name text, account_name text, territory text, amount numeric, currency text,
         zoho_exchange_rate numeric, probability smallint, effective_probability smallint, amount_sgd numeric,
         weighted_sgd numeric, fx_rate numeric, fx_date date, fx_source text, fx_estimated boolean,
-        closing_date date, created_time timestamptz, modified_time timestamptz, last_activity_time timestamptz,
-        raw jsonb)
+        closing_date date, created_time timestamptz, modified_time timestamptz, last_activity_time timestamptz)
       ${page ? sql`where exists (select 1 from gate)` : sql``}
     ),
     prev as (
@@ -100,17 +99,10 @@ export async function upsertDeals(
         stage_entered_at = excluded.stage_entered_at, closing_push_count = excluded.closing_push_count,
         synced_at = now()
       returning 1
-    ),
-    raw as (
-      insert into deal_raw (org_id, id, raw)
-      select ${orgId}, f.id, f.raw from fresh f
-      on conflict (org_id, id) do update set raw = excluded.raw
-      returning 1
     )${page ? sql`, progress as (${page.progress(changedCount)})` : sql``}
     select (select count(*) from up)::int as written,
            ${changedCount}::int as changed,
            (select count(*) from hist)::int as history,
-           (select count(*) from raw)::int as raws,
            ${page ? sql`exists (select 1 from gate)` : sql`true`} as gated`,
   )
   return { written: r?.written ?? 0, changed: r?.changed ?? 0, gated: r?.gated ?? false }
@@ -124,9 +116,8 @@ export async function deleteDeals(db: Db, orgId: string, ids: string[]): Promise
     sql`
     with ids as (select jsonb_array_elements_text(${jsonParam(ids)}) as id),
     h as (delete from stage_history s using ids where s.org_id = ${orgId} and s.deal_id = ids.id returning 1),
-    r as (delete from deal_raw w using ids where w.org_id = ${orgId} and w.id = ids.id returning 1),
     d as (delete from deals x using ids where x.org_id = ${orgId} and x.id = ids.id returning 1)
-    select (select count(*) from d)::int as n, (select count(*) from h)::int as h, (select count(*) from r)::int as r`,
+    select (select count(*) from d)::int as n, (select count(*) from h)::int as h`,
   )
   return r?.n ?? 0
 }
@@ -138,9 +129,8 @@ export async function sweepUnseen(db: Db, orgId: string, before: string): Promis
     sql`
     with gone as (select id from deals where org_id = ${orgId} and synced_at < ${before}::timestamptz),
     h as (delete from stage_history s using gone where s.org_id = ${orgId} and s.deal_id = gone.id returning 1),
-    r as (delete from deal_raw w using gone where w.org_id = ${orgId} and w.id = gone.id returning 1),
     d as (delete from deals x using gone where x.org_id = ${orgId} and x.id = gone.id returning 1)
-    select (select count(*) from d)::int as n, (select count(*) from h)::int as h, (select count(*) from r)::int as r`,
+    select (select count(*) from d)::int as n, (select count(*) from h)::int as h`,
   )
   return r?.n ?? 0
 }
