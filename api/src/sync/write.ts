@@ -52,8 +52,12 @@ export async function upsertDeals(
       ${page ? sql`where exists (select 1 from gate)` : sql``}
     ),
     prev as (
+      -- One primary-key probe per incoming row. As a plain join the planner, working from the
+      -- statistics of a table still filling up, hashed every stored deal of the org for each page.
       select d.id, d.stage, d.closing_date, d.stage_entered_at, d.closing_push_count, d.modified_time
-      from deals d join input i on d.org_id = ${orgId} and d.id = i.id
+      from input i cross join lateral (
+        select * from deals d where d.org_id = ${orgId} and d.id = i.id
+      ) d
     ),
     fresh as (
       select i.*, p.id as prev_id, p.stage as prev_stage, p.closing_date as prev_closing,
