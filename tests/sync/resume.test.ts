@@ -105,6 +105,41 @@ describe(`checkpoints, windows and the lease (${testDbKind})`, () => {
     expect(dupes!.n).toBe(0)
   })
 
+  it('a lease taken over mid-run: the page still committing is not written, the run is lost, the next one finishes', async () => {
+    h = await connectSandbox(database, { deals: 900 })
+    // Pages commit in the background while the next one is fetched and mapped. Another holder takes
+    // the lease as the fourth page is fetched: whatever page is committing then must not land.
+    let dealsCalls = 0
+    const ctx = syncContext(database, h.config, async (input, init) => {
+      if (String(input).includes('/crm/v8/Deals?') && ++dealsCalls === 4)
+        await database.db.execute(
+          sql`update sync_state set lease_owner = 'intruder', lease_expires_at = now() + interval '1 hour'
+              where org_id = ${h.orgId}`,
+        )
+      return globalThis.fetch(input, init)
+    })
+    const lost = await runOrgSync(ctx, h.orgId, { trigger: 'cli', historyBudget: 0, perPage: 100 })
+    expect(lost.status).toBe('lost')
+    const [written] = await query<{ n: number }>(
+      database.db,
+      sql`select count(*)::int as n from deals where org_id = ${h.orgId}`,
+    )
+    // Every deal written was counted by a committed checkpoint, and none after the takeover.
+    expect(written!.n).toBe(lost.records)
+    expect(written!.n).toBeLessThan(400)
+
+    await database.db.execute(sql`update sync_state set lease_expires_at = now() - interval '1 second'
+                                  where org_id = ${h.orgId}`)
+    const next = await runOrgSync(syncContext(database, h.config), h.orgId, {
+      trigger: 'cli',
+      historyBudget: 0,
+    })
+    expect(next.runId).toBe(lost.runId)
+    expect(next.status).toBe('succeeded')
+    const t = await truth(h, database)
+    expect(t.equal, t.diff).toBe(true)
+  })
+
   it('past the page_token cap a new If-Modified-Since window continues; an expired token restarts from the checkpoint', async () => {
     h = await connectSandbox(database, { deals: 600 })
     h.sb.resetCalls()

@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm'
 import { query, type Db } from '../db/client'
 import { ensureRateSets, loadRateBook, type RateBook } from '../fx/pricing'
+import { isRefreshDue } from '../fx/store'
 import type { JobContext } from '../jobs'
 import { clientForOrg } from '../zoho/client'
 import { ZohoApiError, ZohoNetworkError } from '../zoho/errors'
@@ -141,8 +142,30 @@ export class SyncSession {
   prefetch = false
   /** The run as the last Deals page committed it: the next page needs no read of sync_runs. */
   run?: RunRow
+  /**
+   * The last Deals page's commit, still in flight while the next page is fetched and mapped (only
+   * when `prefetch` is on). Every step settles it before writing anything itself.
+   */
+  pending?: Promise<void>
   /** The next Deals page in flight, keyed by its request; used only if the checkpoint asks for it. */
   nextPage?: { key: string; result: Promise<{ page: ZohoDealsPage } | { error: unknown }> }
+}
+
+/**
+ * Waits for the page commit in flight. If it failed, the run cached from it is dropped (the stored
+ * checkpoint is the truth again) and its error surfaces here.
+ */
+async function settlePending(s: SyncSession): Promise<void> {
+  const pending = s.pending
+  if (!pending) return
+  s.pending = undefined
+  try {
+    await pending
+  } catch (e) {
+    s.run = undefined
+    s.nextPage = undefined
+    throw e
+  }
 }
 
 const pageKey = (p: ListDealsParams) =>
@@ -481,6 +504,7 @@ async function writeRecords(
   if (!cp.metadataRefreshed && records.some((r) => !stageOf(r, stages).known)) {
     // A stage we do not know: the picklist changed. Refresh once per run.
     ctx.logger.info('unknown stage seen; refreshing metadata', { orgId: run.org_id, runId: run.id })
+    await settlePending(s) // what rewrites stored deals waits for the previous page to land
     await refreshMetadata(ctx, s, run.org_id)
     cp.metadataRefreshed = true
     ;({ org, stages, book } = await prepare(ctx, s, run.org_id))
@@ -489,7 +513,9 @@ async function writeRecords(
     .filter((r) => stageOf(r, stages).state === 'won' || stageOf(r, stages).state === 'lost')
     .map((r) => r.Closing_Date)
     .filter((d): d is string => Boolean(d))
-  // Also refreshes the latest set when it is due (cheap no-op otherwise).
+  // Also refreshes the latest set when it is due (cheap no-op otherwise), repricing stored open
+  // deals: the previous page lands first, or its deals would miss the new set.
+  if (isRefreshDue(book.newest, ctx.now(), ctx.config.CURRENCY_CACHE_DAYS)) await settlePending(s)
   await ensureRateSets(ctx, closedDates, book)
   const rows = latestById(records).map((r) => mapDeal(r, stages, org, book))
   const write: PageWrite = (db, page) =>
@@ -514,6 +540,8 @@ export async function syncStep(
 ): Promise<StepResult> {
   const cached = s.run?.id === runId ? s.run : undefined
   s.run = undefined
+  // Only a following Deals page may run ahead of the previous page's commit.
+  if (cached?.checkpoint.phase !== 'deals') await settlePending(s)
   const run = cached ?? (await timed('load_run', () => loadRun(ctx.db, runId)))
   if (!run) throw new Error(`No sync run ${runId}`)
   if (run.status === 'succeeded' || run.status === 'failed')
@@ -581,10 +609,15 @@ export async function syncStep(
       // mapped and written. It is used only if this commit goes through and the next step asks for it.
       if (s.prefetch && cp.phase === 'deals') prefetchDealsPage(client, s, params())
       const write = await timed('map_price', () => writeRecords(ctx, s, run, cp, records, 'sync'))
-      await timed('write_commit', () =>
-        commitPage(ctx, s, run, holder, cp, { pages: 1 }, leaseSeconds, write),
-      )
+      // Pages commit in order: this one goes out once the previous one is in.
+      await timed('write_commit', () => settlePending(s))
+      const committed = commitPage(ctx, s, run, holder, cp, { pages: 1 }, leaseSeconds, write)
       s.run = { ...run, checkpoint: cp }
+      if (s.prefetch && cp.phase === 'deals') {
+        // The next step maps its page while the database writes this one (two cores, not one).
+        committed.catch(() => {}) // settled (and its error raised) by the next step
+        s.pending = committed
+      } else await timed('write_commit', () => committed)
       break
     }
 
@@ -787,8 +820,15 @@ async function backfillHistory(
 
 // ------------------------------------------------------------------------------------- driving
 
+/** PostgreSQL's deadlock and serialization failures: the statement can simply run again. */
+const RETRYABLE_SQLSTATES = new Set(['40P01', '40001'])
+const sqlState = (e: unknown): unknown =>
+  (e as { code?: unknown } | null)?.code ?? (e as { cause?: { code?: unknown } } | null)?.cause?.code
+
 const TRANSIENT = (e: unknown) =>
-  e instanceof ZohoNetworkError || (e instanceof ZohoApiError && (e.status === 429 || e.status >= 500))
+  e instanceof ZohoNetworkError ||
+  (e instanceof ZohoApiError && (e.status === 429 || e.status >= 500)) ||
+  RETRYABLE_SQLSTATES.has(sqlState(e) as string)
 
 export interface RunOutcome {
   runId: string
@@ -821,6 +861,12 @@ export async function runSteps(
       (budget.maxPages !== undefined && steps >= budget.maxPages) ||
       (budget.timeBudgetMs !== undefined && Date.now() - started >= budget.timeBudgetMs)
     ) {
+      // A last page still committing goes in (or not: the next invocation reads it again).
+      const lost = await settlePending(s).then(
+        () => undefined,
+        (e: unknown) => (e instanceof LeaseLostError ? e : undefined),
+      )
+      if (lost) return { runId, status: 'lost', error: lost.message }
       await releaseLease(ctx.db, orgId, holder)
       return { runId, status: 'stopped' }
     }
@@ -832,6 +878,9 @@ export async function runSteps(
       failures = 0
       if (res.done) return { runId, status: 'succeeded' }
     } catch (e) {
+      // Nothing may still be writing once this run is retried, failed or given up.
+      await settlePending(s).catch(() => {})
+      s.run = undefined
       if (e instanceof LeaseLostError) return { runId, status: 'lost', error: e.message }
       if (TRANSIENT(e) && failures < ctx.config.SYNC_MAX_RETRIES) {
         failures++
