@@ -1,20 +1,10 @@
+import { decimalToString, parseDecimal } from '#shared/money'
+
 /*
- * Exact decimal arithmetic on strings for the few steps SQL leaves to us: rounding a numeric sum
- * half-even to the cent once, exact means and ratios. bigint only: no float ever touches an amount.
+ * The few exact steps SQL leaves to the analytics: rounding a numeric sum half-even to the cent once,
+ * exact means and ratios. Built on shared/money's decimal parsing and text; bigint only, so no float
+ * ever touches an amount.
  */
-
-interface Scaled {
-  n: bigint
-  scale: number
-}
-
-export function parseDecimal(s: string): Scaled {
-  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(s.trim())
-  if (!m) throw new Error(`Not a decimal: ${s}`)
-  const frac = m[3] ?? ''
-  const n = BigInt(m[2]! + frac)
-  return { n: m[1] ? -n : n, scale: frac.length }
-}
 
 const pow10 = (k: number) => 10n ** BigInt(k)
 
@@ -33,18 +23,10 @@ export function divHalfEven(n: bigint, d: bigint): bigint {
   return neg ? -q : q
 }
 
-/** An integer count of 10^-places units as a decimal string, e.g. (12345n, 2) → "123.45". */
-export function formatUnits(units: bigint, places = 2): string {
-  const neg = units < 0n
-  const digits = (neg ? -units : units).toString().padStart(places + 1, '0')
-  const out = places ? `${digits.slice(0, -places)}.${digits.slice(-places)}` : digits
-  return neg && units !== 0n ? `-${out}` : out
-}
-
 /** A decimal string as an integer count of 10^-places units, rounded half-even. */
 export function toUnits(s: string, places = 2): bigint {
-  const { n, scale } = parseDecimal(s)
-  return scale <= places ? n * pow10(places - scale) : divHalfEven(n, pow10(scale - places))
+  const { units, scale } = parseDecimal(s)
+  return scale <= places ? units * pow10(places - scale) : divHalfEven(units, pow10(scale - places))
 }
 
 /** (value ÷ divisor) rounded half-even to `places`, exactly. value may be null (an empty sum) → "0.00". */
@@ -53,9 +35,9 @@ export function divRound(
   divisor: bigint | number = 1n,
   places = 2,
 ): string {
-  const { n, scale } = parseDecimal(value ?? '0')
+  const { units, scale } = parseDecimal(value ?? '0')
   const d = BigInt(divisor) * pow10(scale)
-  return formatUnits(divHalfEven(n * pow10(places), d), places)
+  return decimalToString({ units: divHalfEven(units * pow10(places), d), scale: places })
 }
 
 /** Round a numeric sum half-even to the cent, once. */
@@ -65,22 +47,21 @@ export const cents = (value: string | null | undefined): string => divRound(valu
 export function ratio(numerator: string | number, denominator: string | number, places = 4): string | null {
   const a = parseDecimal(String(numerator))
   const b = parseDecimal(String(denominator))
-  if (b.n === 0n) return null
-  // (a.n / 10^a.scale) / (b.n / 10^b.scale) = a.n * 10^b.scale / (b.n * 10^a.scale)
-  const num = a.n * pow10(b.scale) * pow10(places)
-  const den = b.n * pow10(a.scale)
-  return formatUnits(divHalfEven(num, den), places)
+  if (b.units === 0n) return null
+  // (a / 10^a.scale) / (b / 10^b.scale) = a × 10^b.scale / (b × 10^a.scale)
+  const num = a.units * pow10(b.scale) * pow10(places)
+  const den = b.units * pow10(a.scale)
+  return decimalToString({ units: divHalfEven(num, den), scale: places })
 }
 
+/** Exact a + b + …, at the largest scale among them. */
 export function addDecimals(...values: string[]): string {
-  const max = Math.max(0, ...values.map((v) => parseDecimal(v).scale))
-  return formatUnits(
-    values.reduce((acc, v) => acc + toUnits(v, max), 0n),
-    max,
-  )
+  const scale = Math.max(0, ...values.map((v) => parseDecimal(v).scale))
+  return decimalToString({ units: values.reduce((acc, v) => acc + toUnits(v, scale), 0n), scale })
 }
 
+/** Exact a − b, at the larger scale of the two. */
 export function subtractDecimals(a: string, b: string): string {
-  const max = Math.max(parseDecimal(a).scale, parseDecimal(b).scale)
-  return formatUnits(toUnits(a, max) - toUnits(b, max), max)
+  const scale = Math.max(parseDecimal(a).scale, parseDecimal(b).scale)
+  return decimalToString({ units: toUnits(a, scale) - toUnits(b, scale), scale })
 }

@@ -1,7 +1,8 @@
 import type { Filters } from '#shared/contracts/common'
 import type { VelocityResponse } from '#shared/contracts/funnel'
 import { filterConditions, type AnalyticsContext } from './context'
-import { divHalfEven, divRound, formatUnits, ratio, toUnits } from './decimal'
+import { decimalToString } from '#shared/money'
+import { divHalfEven, divRound, ratio, toUnits } from './decimal'
 import type { Period } from './period'
 import { dealSource } from './source'
 import { headline } from './summary'
@@ -25,7 +26,7 @@ export async function velocity(
     const wonCents = toUnits(r.won_amount ?? '0', 2)
     const num = BigInt(r.open_count) * wonCents * BigInt(r.won_count) * BigInt(r.won_count)
     const den = BigInt(r.won_priced) * BigInt(decided) * BigInt(cycle)
-    perDay = formatUnits(divHalfEven(num, den), 2)
+    perDay = decimalToString({ units: divHalfEven(num, den), scale: 2 })
   }
   return {
     currency: ctx.org.baseCurrency,
