@@ -504,7 +504,6 @@ async function writeRecords(
   if (!cp.metadataRefreshed && records.some((r) => !stageOf(r, stages).known)) {
     // A stage we do not know: the picklist changed. Refresh once per run.
     ctx.logger.info('unknown stage seen; refreshing metadata', { orgId: run.org_id, runId: run.id })
-    await settlePending(s) // what rewrites stored deals waits for the previous page to land
     await refreshMetadata(ctx, s, run.org_id)
     cp.metadataRefreshed = true
     ;({ org, stages, book } = await prepare(ctx, s, run.org_id))
