@@ -77,4 +77,15 @@ describe(`month rollup refresh (${testDbKind})`, () => {
     expect(third.rolled).toEqual(third.direct)
     expect(third.rolled.every((r) => r.startsWith('open|'))).toBe(true)
   })
+
+  it('refreshes running at once (a sync ending while the snapshot job runs) leave each group once', async () => {
+    for (let round = 0; round < 5; round++) {
+      await database.db.execute(
+        sql`update deals set amount_sgd = amount_sgd + 1 where org_id = ${seed.orgId} and amount_sgd is not null`,
+      )
+      await Promise.all([1, 2, 3].map(() => refreshAnalyticsRollups(database.db, seed.orgId)))
+      const { rolled, direct } = await both()
+      expect(rolled).toEqual(direct)
+    }
+  })
 })

@@ -20,7 +20,17 @@ const columns = (alias = '') => sql.raw(ROLLUP_COLUMNS.map((c) => alias + c).joi
  * the daily snapshot: every writer of deals ends in one of them.
  */
 export async function refreshAnalyticsRollups(db: Db, orgId: string): Promise<void> {
-  // A group is compared as the text of its whole row (NULLs included), so unchanged rows stay put.
+  await db.transaction(async (tx) => {
+    const t = tx as unknown as Db
+    // One refresh of an org at a time (a sync ending while the snapshot job runs): the second
+    // waits, then compares against what the first wrote instead of inserting the same groups again.
+    await t.execute(sql`select pg_advisory_xact_lock(hashtext('deal_month_rollup'), hashtext(${orgId}))`)
+    await refreshStatement(t, orgId)
+  })
+}
+
+/** The refresh itself, one statement: a group is compared as the text of its whole row (NULLs included). */
+async function refreshStatement(db: Db, orgId: string): Promise<void> {
   await db.execute(
     sql`with fresh as (
           select d.org_id, d.state, date_trunc('month', d.closing_date)::date as close_month, d.owner_id,
