@@ -20,6 +20,7 @@ import { signToken } from '../api/src/auth/token'
 import { SESSION_COOKIE, SESSION_PURPOSE } from '../api/src/auth/middleware'
 import { connectPostgres } from '../api/src/db/client'
 import { takeSnapshot } from '../api/src/analytics/snapshot'
+import { dealFields } from '../api/src/sync/map'
 import { freePort } from '../tests/helpers/net'
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -171,6 +172,52 @@ async function copyCeiling(url: string): Promise<number> {
   return n / s
 }
 
+/**
+ * The Zoho side's ceiling on this machine: every Deals page the full sync reads, fetched from the
+ * sandbox over HTTP with nothing else done (no parsing, no database), one page_token chain.
+ */
+async function fetchCeiling(sb: Record<string, string>): Promise<number> {
+  const tokenUrl = new URL(`${sb.accountsUrl}/oauth/v2/token`)
+  for (const [k, v] of Object.entries({
+    grant_type: 'refresh_token',
+    client_id: sb.clientId!,
+    client_secret: sb.clientSecret!,
+    refresh_token: sb.refreshToken!,
+  }))
+    tokenUrl.searchParams.set(k, v)
+  const { access_token } = (await (await fetch(tokenUrl, { method: 'POST' })).json()) as {
+    access_token: string
+  }
+  const started = performance.now()
+  let records = 0
+  let token: string | undefined
+  let since: string | undefined
+  let inWindow = 0
+  for (;;) {
+    const u = new URL(`${sb.apiDomain}/crm/v8/Deals`)
+    u.searchParams.set('fields', dealFields(true).join(','))
+    u.searchParams.set('per_page', '200')
+    u.searchParams.set('sort_by', 'Modified_Time')
+    u.searchParams.set('sort_order', 'asc')
+    if (token) u.searchParams.set('page_token', token)
+    const headers: Record<string, string> = { authorization: `Zoho-oauthtoken ${access_token}` }
+    if (since) headers['if-modified-since'] = since
+    const text = await (await fetch(u, { headers })).text()
+    // Only the cursor is read out (a regex, not a parse): the point is the bytes on the wire.
+    const count = text.match(/"Modified_Time":"[^"]+"/g) ?? []
+    records += count.length
+    inWindow += count.length
+    if (!/"more_records":true/.test(text)) break
+    // Past the 100,000-record page_token cap, a new If-Modified-Since window, as the sync does.
+    if (inWindow + 200 > 100_000) {
+      since = count.at(-1)!.slice(17, -1)
+      token = undefined
+      inWindow = 0
+    } else token = /"next_page_token":"([^"]+)"/.exec(text)![1]
+  }
+  return records / ((performance.now() - started) / 1000)
+}
+
 /** Grow the synced org to API_DEALS deals by copying its deals under new ids, then snapshot and analyze. */
 async function inflate(url: string, orgId: string) {
   const sql = postgres(url, { max: 1, onnotice: () => {} })
@@ -288,6 +335,8 @@ async function main() {
 
     log('COPY ceiling')
     results.ingest_ceiling_rows_per_s = round(await copyCeiling(url), 0)
+    log('fetch ceiling')
+    results.zoho_fetch_ceiling_deals_per_s = round(await fetchCeiling(sb), 0)
 
     log('incremental sync')
     const mutate = { edits: 1000, deletes: 200, creates: 300 }
