@@ -87,6 +87,28 @@ describe('sandbox CRM: Deals list rules', () => {
     expect(ids).toEqual([...s.deals()].map((d) => d.id))
   })
 
+  it('sends each record as its fields in the order asked, then id, byte for byte', async () => {
+    const deals = [...s.deals()].slice(0, 30)
+    // A known-to-JS name (toString), an unknown field, a repeat and id in the middle.
+    for (const fields of [
+      'Deal_Name,Stage,Amount,Probability,Closing_Date,Pipeline,Owner,Account_Name,Territory,Created_Time,Modified_Time,Last_Activity_Time,Currency,Exchange_Rate',
+      'Amount,id,Nope,Stage,Amount',
+      'toString,Owner',
+    ]) {
+      const res = await crm(`/Deals?fields=${fields}&per_page=30&sort_by=id&sort_order=asc`)
+      const text = await res.text()
+      const asked = [...new Set(fields.split(','))]
+      const expected = deals.map((d) => {
+        const out: Record<string, unknown> = {}
+        for (const f of asked) if (f in d) out[f] = d[f]
+        out.id = d.id
+        return out
+      })
+      expect(res.headers.get('content-type')).toBe('application/json')
+      expect(text).toBe(JSON.stringify({ data: expected, info: JSON.parse(text).info }))
+    }
+  })
+
   it('binds page_token to the parameters and refuses it with page', async () => {
     const first = await json(crm('/Deals?fields=Deal_Name&per_page=5&sort_by=Modified_Time'))
     const t = first.info.next_page_token

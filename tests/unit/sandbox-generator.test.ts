@@ -8,7 +8,7 @@ import {
   modifiedAt,
   type GenContext,
 } from '../../api/src/sandbox/generator'
-import { buildOrg, stageByValue } from '../../api/src/sandbox/org'
+import { buildOrg, stageByValue, zohoDate, zohoTime } from '../../api/src/sandbox/org'
 import { DealStore } from '../../api/src/sandbox/store'
 import { FX_BASE_RATES, fxRatesFor, mondayOf } from '../../api/src/sandbox/fx-rates'
 
@@ -36,6 +36,22 @@ describe('sandbox deal generator', () => {
       999_990, 999_991, 999_992, 999_993, 999_994, 999_995, 999_996, 999_997, 999_998, 999_999,
     ])
     expect(store.edited.size + store.created.length + store.deleted.size).toBe(0)
+  })
+
+  it('formats times as Date would, in the org offset and without milliseconds', () => {
+    const viaDate = (sec: number, off: number) => {
+      const sign = off >= 0 ? '+' : '-'
+      const hm = [Math.floor(Math.abs(off) / 60), Math.abs(off) % 60].map((n) => String(n).padStart(2, '0'))
+      return `${new Date((sec + off * 60) * 1000).toISOString().slice(0, 19)}${sign}${hm.join(':')}`
+    }
+    const times = [0, 59, 86_399, 86_400, 1_700_000_000.75, -1, 253_402_300_799, anchor - 1]
+    for (let k = 0; k < 2000; k++) times.push(anchor - 800 * 86_400 + k * 34_567)
+    for (const off of [480, 0, -300, 345])
+      for (const t of times) {
+        expect(zohoTime(t, off)).toBe(viaDate(t, off))
+        expect(zohoDate(t, off)).toBe(viaDate(t, off).slice(0, 10))
+      }
+    expect(zohoTime(1_735_689_599, 480)).toBe('2025-01-01T07:59:59+08:00')
   })
 
   it('keeps ids, Created_Time and Modified_Time increasing with the index', () => {

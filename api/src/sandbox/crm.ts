@@ -189,13 +189,7 @@ export function crmApp(d: CrmDeps): Hono<CrmEnv> {
     return Math.floor(t / 1000)
   }
 
-  const project = (deal: DealRecord, fields: string[] | null) => {
-    if (!fields) return deal
-    const out: Record<string, unknown> = {}
-    for (const f of fields) if (f in deal) out[f] = deal[f]
-    out.id = deal.id
-    return out
-  }
+  const project = (deal: DealRecord, fields: string[] | null) => (fields ? projector(fields)(deal) : deal)
 
   const fieldsParam = (c: C): string[] | Response => {
     const raw = c.req.query('fields')
@@ -360,7 +354,7 @@ export function crmApp(d: CrmDeps): Hono<CrmEnv> {
       ? zohoTime(Math.floor((issued + d.pageTokens.ttlMs) / 1000), d.org.offsetMinutes)
       : null
     return c.json({
-      data: rows.map((r) => project(r, fields)),
+      data: rows.map(projector(fields)),
       info: infoOf(perPage, rows.length, sortBy, sortOrder, page, more, next, expiry),
     })
   })
@@ -595,4 +589,35 @@ export function crmApp(d: CrmDeps): Hono<CrmEnv> {
   app.all('/crm/v8/*', (c) => E.notFound(c))
 
   return app
+}
+
+type Projector = (deal: DealRecord) => Record<string, unknown>
+const projectors = new Map<string, Projector>()
+
+/**
+ * A deal projected to `fields`, then id, as Zoho returns it. List pages project every record they
+ * serve, so each field list gets a compiled projector: one object literal with every key in order
+ * (a missing field is undefined there, which JSON.stringify leaves out just the same), cheaper to
+ * build and to stringify than a copy made key by key. Keys enter the source JSON-quoted.
+ * Integer-like and inherited names (toString, __proto__...) have special rules in object literals
+ * and under `in`: field lists with them keep the plain loop.
+ */
+function projector(fields: string[]): Projector {
+  const key = JSON.stringify(fields)
+  let p = projectors.get(key)
+  if (p) return p
+  if (fields.some((f) => /^\d+$/.test(f) || f in Object.prototype)) {
+    p = (deal) => {
+      const out: Record<string, unknown> = {}
+      for (const f of fields) if (f in deal) out[f] = deal[f]
+      out.id = deal.id
+      return out
+    }
+  } else {
+    const keys = [...new Set([...fields, 'id'])].map((k) => JSON.stringify(k))
+    p = new Function('d', `return {${keys.map((k) => `${k}: d[${k}]`).join(', ')}}`) as Projector
+  }
+  if (projectors.size >= 100) projectors.clear()
+  projectors.set(key, p)
+  return p
 }

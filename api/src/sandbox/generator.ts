@@ -1,5 +1,13 @@
 import { pickIndex, unit } from './rng'
-import { DEAL_CURRENCIES, zohoTime, type OrgData, type SandboxUser, type Stage } from './org'
+import {
+  DEAL_CURRENCIES,
+  zohoDate,
+  zohoTime,
+  type OrgData,
+  type Pipeline,
+  type SandboxUser,
+  type Stage,
+} from './org'
 
 /**
  * Deal i of the sandbox org as a pure function of (seed, i): nothing is stored, so 1,000,000 deals
@@ -90,14 +98,25 @@ const SOURCES = [
 const LOSS_REASONS = ['Price', 'Lost to Competitor', 'No Budget', 'No Decision', 'Timing']
 const PRODUCTS = ['Platform Licence', 'Renewal', 'Expansion', 'Services', 'Pilot', 'Support Plan']
 
+/** A pipeline's stages by category, computed once per pipeline (stagePath runs for every deal served). */
+const stagesByCategory = new WeakMap<Pipeline, Record<Stage['deal_category'], Stage[]>>()
+
+function categorized(org: OrgData, pipeline: Pipeline): Record<Stage['deal_category'], Stage[]> {
+  let c = stagesByCategory.get(pipeline)
+  if (!c) {
+    const stages = pipeline.stages.map((s) => org.stages.find((x) => x.display_value === s)!)
+    const of = (cat: Stage['deal_category']) => stages.filter((s) => s.deal_category === cat)
+    c = { Open: of('Open'), 'Closed Won': of('Closed Won'), 'Closed Lost': of('Closed Lost') }
+    stagesByCategory.set(pipeline, c)
+  }
+  return c
+}
+
 /** The history path of a deal: the stages it went through, ending at its current stage. */
 export function stagePath(ctx: GenContext, i: number): { pipeline: string; path: Stage[] } {
   const { org, seed, n } = ctx
   const pipeline = unit(seed, i, 'pipeline') < 0.3 ? org.pipelines[1]! : org.pipelines[0]!
-  const stages = pipeline.stages.map((s) => org.stages.find((x) => x.display_value === s)!)
-  const open = stages.filter((s) => s.deal_category === 'Open')
-  const won = stages.filter((s) => s.deal_category === 'Closed Won')
-  const lost = stages.filter((s) => s.deal_category === 'Closed Lost')
+  const { Open: open, 'Closed Won': won, 'Closed Lost': lost } = categorized(org, pipeline)
   // Older deals are mostly closed; recent ones mostly open.
   const age = n > 1 ? i / (n - 1) : 1
   const pOpen = 0.1 + 0.55 * age * age
@@ -118,10 +137,6 @@ function lookup(u: SandboxUser) {
   return { name: u.full_name, id: u.id, email: u.email }
 }
 
-function dateOf(epochSeconds: number, offsetMinutes: number): string {
-  return zohoTime(epochSeconds, offsetMinutes).slice(0, 10)
-}
-
 /** Minor units → JSON number with the currency's decimals (exact shortest representation). */
 export function money(minor: number, decimals: number): number {
   return minor / 10 ** decimals
@@ -138,7 +153,9 @@ function shown(ctx: GenContext, i: number, s: Stage, salt: string | number): str
 function pathTimes(ctx: GenContext, i: number, steps: number): number[] {
   const c = createdAt(ctx, i)
   const gap = modifiedAt(ctx, i) - c
-  return Array.from({ length: steps }, (_, j) => c + Math.floor((gap * j) / steps))
+  const times: number[] = []
+  for (let j = 0; j < steps; j++) times.push(c + Math.floor((gap * j) / steps))
+  return times
 }
 
 /** Generated deal i with every field, as Zoho returns it. */
@@ -162,10 +179,10 @@ export function generateDeal(ctx: GenContext, i: number): DealRecord {
     cw -= w
   }
   const cur = DEAL_CURRENCIES.find((c) => c.code === currency)!
-  const rateStr = org.exchangeRates.get(currency)!
+  const rate = Number(org.exchangeRates.get(currency)!)
   // Deal size: log-uniform between 2,000 and 500,000 in home currency, expressed in the deal currency.
   const home = 2000 * Math.exp(unit(seed, i, 'size') * Math.log(250))
-  const minor = Math.round(home * Number(rateStr) * 10 ** cur.decimals)
+  const minor = Math.round(home * rate * 10 ** cur.decimals)
   const amount = unit(seed, i, 'nullamount') < 0.03 ? null : money(minor, cur.decimals)
 
   const pr = unit(seed, i, 'prob')
@@ -184,8 +201,8 @@ export function generateDeal(ctx: GenContext, i: number): DealRecord {
 
   const closed = stage.deal_category !== 'Open'
   const closing = closed
-    ? dateOf(times[times.length - 1]!, off)
-    : dateOf(created + (30 + pickIndex(210, seed, i, 'close')) * DAY, off)
+    ? zohoDate(times[times.length - 1]!, off)
+    : zohoDate(created + (30 + pickIndex(210, seed, i, 'close')) * DAY, off)
 
   const account =
     unit(seed, i, 'noacct') < 0.05 ? null : org.accounts[pickIndex(org.accounts.length, seed, i, 'acct')]!
@@ -205,13 +222,14 @@ export function generateDeal(ctx: GenContext, i: number): DealRecord {
     unit(seed, i, 'noact') < 0.1 ? null : created + Math.floor(unit(seed, i, 'act') * (modified - created))
   const product = PRODUCTS[pickIndex(PRODUCTS.length, seed, i, 'product')]!
   const cycle = closed ? Math.round((times[times.length - 1]! - created) / DAY) : null
+  const modifiedTime = zohoTime(modified, off)
 
   return {
     id: dealId(org, i),
     Deal_Name: `${account?.name ?? 'Walk-in'} - ${product} #${i + 1}`,
     Amount: amount,
     Currency: currency,
-    Exchange_Rate: Number(rateStr),
+    Exchange_Rate: rate,
     $currency_symbol: cur.symbol,
     Stage: shown(ctx, i, stage, 'current'),
     Probability: probability,
@@ -235,9 +253,9 @@ export function generateDeal(ctx: GenContext, i: number): DealRecord {
     Created_By: lookup(owner),
     Modified_By: lookup(modifier),
     Created_Time: zohoTime(created, off),
-    Modified_Time: zohoTime(modified, off),
+    Modified_Time: modifiedTime,
     Last_Activity_Time: lastActivity === null ? null : zohoTime(lastActivity, off),
-    Change_Log_Time__s: zohoTime(modified, off),
+    Change_Log_Time__s: modifiedTime,
     Sales_Cycle_Duration: cycle,
     Overall_Sales_Duration: cycle,
     Lead_Conversion_Time: null,
