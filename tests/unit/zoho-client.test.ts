@@ -89,6 +89,51 @@ describe('Zoho client (no server)', () => {
     expect(client.stats.calls).toBe(2)
   })
 
+  it('validates and types every record of a one-chunk Deals page in the page parse', async () => {
+    const body = (bad: Record<string, unknown>) =>
+      `{"data":[${JSON.stringify(deal('11', { Deal_Name: null, Owner: { id: '1' } })).replace('10.5', '12345678901234.567')},` +
+      `${JSON.stringify(deal('12', bad))}],"info":{"more_records":true,"next_page_token":"t2"}}`
+    const bodies = [body({ Probability: '20' }), body({ Amount: 'ten' }), body({ id: undefined })]
+    const z = fakeZoho(() => new Response(bodies.shift()!))
+    const client = createZohoClient({ apiDomain: 'https://x', tokens, fetch: z.fetch })
+    const page = await client.listDeals({ fields: ['Stage'] })
+    expect(page.info).toEqual({ more_records: true, next_page_token: 't2' })
+    expect(page.data[0]).toEqual({
+      ...deal('11'),
+      Deal_Name: null,
+      Amount: '12345678901234.567',
+      Owner: { id: '1', name: null },
+    })
+    expect(page.data[1]).toMatchObject({ id: '12', Amount: '10.5', Probability: 20 })
+    for (const path of ['data.1.Amount: must be a decimal number', 'data.1.id: Invalid input']) {
+      const err = await client.listDeals({ fields: ['Stage'] }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(ZohoApiError)
+      expect(err).toMatchObject({ code: 'UNEXPECTED_RESPONSE' })
+      expect((err as Error).message).toContain(`Deals page: ${path}`)
+    }
+  })
+
+  it('validates records fetched in several field chunks once they are merged', async () => {
+    const extra = [...Array.from({ length: 50 }, (_, i) => `Custom_${i}`), 'Contact_Name']
+    const z = fakeZoho((url) => {
+      const fields = url.searchParams.get('fields')!.split(',')
+      const rows = ['11', '12'].map((id) => {
+        const full: Record<string, unknown> = {
+          ...deal(id),
+          Contact_Name: id === '12' ? { name: 'C' } : null,
+        }
+        return Object.fromEntries([['id', id], ...fields.map((f) => [f, full[f] ?? null])])
+      })
+      return json({ data: rows, info: { more_records: false } })
+    })
+    const client = createZohoClient({ apiDomain: 'https://x', tokens, fetch: z.fetch })
+    const err = await client.listDeals({ fields: extra }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ZohoApiError)
+    expect(err).toMatchObject({ code: 'UNEXPECTED_RESPONSE' })
+    expect((err as Error).message).toContain('Deal 12: Contact_Name.id: ')
+    expect(z.requests).toHaveLength(2)
+  })
+
   it('sends page_token instead of page, caps per_page at 200, and sends sort and If-Modified-Since', async () => {
     const z = fakeZoho(() => new Response(null, { status: 304 }))
     const client = createZohoClient({ apiDomain: 'https://www.zohoapis.com/', tokens, fetch: z.fetch })

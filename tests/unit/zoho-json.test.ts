@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { decimalFromLiteral, parseZohoJson, quoteMoneyNumbers } from '../../api/src/zoho/json'
+import { decimalFromLiteral, MONEY_KEYS, parseZohoJson, quoteMoneyNumbers } from '../../api/src/zoho/json'
 
 describe('lossless money parsing', () => {
   it('rewrites only real money keys, never text inside string values', () => {
@@ -15,6 +15,27 @@ describe('lossless money parsing', () => {
     expect(parsed.list[0].Expected_Revenue).toBe('0')
     expect(parsed.Probability).toBe(10)
     expect(parsed.Amount_Other).toBe(1.1)
+  })
+
+  it('leaves a money key alone when its opening quote is escaped (text inside another string)', () => {
+    // Keys `x"Amount` and `y\"Amount` (an escaped backslash, then an escaped quote), values with
+    // `"Amount": 5` written inside them, then real keys after even runs of backslashes.
+    const text =
+      String.raw`{"x\"Amount":1.5,"y\\\"Amount" : 2.5,"Deal_Name":"a \"Amount\": 5 \\\"Amount\":6",` +
+      String.raw`"z":"\\","Amount":7.10,"w":"\\\\","Expected_Revenue":1e-2}`
+    expect(parseZohoJson(text)).toEqual({
+      'x"Amount': 1.5,
+      'y\\"Amount': 2.5,
+      Deal_Name: 'a "Amount": 5 \\"Amount":6',
+      z: '\\',
+      Amount: '7.10',
+      w: '\\\\',
+      Expected_Revenue: '0.01',
+    })
+  })
+
+  it('refuses extra money keys that are not API names', () => {
+    expect(() => parseZohoJson('{}', ['Bad"Key'])).toThrow(/not an API name/)
   })
 
   it('leaves null, strings and bodies without money untouched', () => {
@@ -57,6 +78,40 @@ describe('lossless money parsing', () => {
         expect(out.data[0]).toEqual({ note: noise, Amount: amount, Expected_Revenue: amount })
       }),
       { numRuns: 300 },
+    )
+  })
+
+  it('rewrites exactly the money keys of any JSON document, whatever its strings hold', () => {
+    // Keys and strings drawn from money keys, quotes, backslashes and `"Amount": 1` fragments.
+    const bits = ['Amount', 'Expected_Revenue', '"', '\\', '"Amount": 1', '\\"Amount\\":2', ': 3', ' ', 'x']
+    const text = fc.array(fc.constantFrom(...bits), { maxLength: 6 }).map((xs) => xs.join(''))
+    const key = fc.oneof(fc.constantFrom('Amount', 'Exchange_Rate', 'exchange_rate', 'Probability'), text)
+    const { value } = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.integer(),
+        text,
+        fc.constant(null),
+        fc.array(tie('value'), { maxLength: 3 }),
+        fc.dictionary(key, tie('value'), { maxKeys: 4 }),
+      ),
+    }))
+    // The oracle: JSON.parse, then every money key's number as the decimal of its literal.
+    const expected = (v: unknown, k?: string): unknown => {
+      if (typeof v === 'number' && k !== undefined && MONEY_KEYS.has(k))
+        return decimalFromLiteral(JSON.stringify(v))
+      if (Array.isArray(v)) return v.map((x) => expected(x))
+      if (v && typeof v === 'object')
+        return Object.fromEntries(Object.entries(v).map(([kk, x]) => [kk, expected(x, kk)]))
+      return v
+    }
+    fc.assert(
+      fc.property(value, fc.constantFrom(0, 1), (v, indent) => {
+        const body = JSON.stringify(v, null, indent)
+        expect(parseZohoJson(body)).toEqual(expected(JSON.parse(body)))
+      }),
+      { numRuns: 500 },
     )
   })
 })

@@ -8,6 +8,7 @@ import { trimBase } from './oauth'
 import {
   currenciesSchema,
   dealSchema,
+  dealsPageSchema,
   deletedPageSchema,
   errorEnvelopeSchema,
   fieldsSchema,
@@ -526,8 +527,11 @@ export function createZohoClient(opts: ZohoClientOptions): ZohoRestClient {
           info: { more_records: false },
           status: res.status === 304 ? 'not_modified' : 'empty',
         }
+      // One field chunk (the sync's case): every record validated in the page parse. More chunks:
+      // records are complete, and so validated, only once merged.
+      if (!rest.length) return { ...parse(dealsPageSchema, res.body, 'Deals page'), status: 'ok' }
       const page = parse(recordsPageSchema, res.body, 'Deals page')
-      const records = rest.length ? await completeRecords(page.data, rest) : page.data
+      const records = await completeRecords(page.data, rest)
       return { data: records.map(toDeal), info: page.info, status: 'ok' }
     },
 

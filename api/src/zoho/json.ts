@@ -13,8 +13,6 @@ export const MONEY_KEYS: ReadonlySet<string> = new Set([
   'exchange_rate',
 ])
 
-const NUMBER_RE = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y
-
 /** A JSON number literal as a plain decimal string ("1.5E3" → "1500"), digits untouched. */
 export function decimalFromLiteral(lit: string): string {
   const m = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(lit)
@@ -33,54 +31,46 @@ export function decimalFromLiteral(lit: string): string {
   return `${sign}${whole}${rest ? '.' + rest : ''}`
 }
 
-/** Index just past the closing quote of the string literal that opens at `start`. */
-function stringEnd(text: string, start: number): number {
-  let i = start + 1
-  for (;;) {
-    const q = text.indexOf('"', i)
-    if (q < 0) throw new SyntaxError('Unterminated string in JSON')
-    let backslashes = 0
-    for (let j = q - 1; text.charCodeAt(j) === 92; j--) backslashes++
-    if (backslashes % 2 === 0) return q + 1
-    i = q + 1
-  }
+/** `"key" : 123.4e5` for one set of keys; groups: key-and-colon, digits, exponent. */
+function moneyPattern(keys: readonly string[]): RegExp {
+  // API names only: the proof in quoteMoneyNumbers needs keys with no quote, backslash or
+  // punctuation (and none of them is special in a regex).
+  for (const k of keys) if (!/^\w+$/.test(k)) throw new Error(`Money key is not an API name: ${k}`)
+  const ws = '[ \\t\\n\\r]*'
+  return new RegExp(
+    `("(?:${keys.join('|')})"${ws}:${ws})(-?(?:0|[1-9]\\d*)(?:\\.\\d+)?)([eE][+-]?\\d+)?`,
+    'g',
+  )
 }
+const patterns = new Map<string, RegExp>()
 
-const isWs = (c: number) => c === 32 || c === 9 || c === 10 || c === 13
+/** True when the quote at `i` is escaped (an odd run of backslashes before it). */
+function escaped(text: string, i: number): boolean {
+  let j = i
+  while (text.charCodeAt(j - 1) === 92 /* \\ */) j--
+  return (i - j) % 2 === 1
+}
 
 /**
  * Rewrites `"<money key>": <number>` into `"<money key>": "<decimal>"`, only where the key really is
- * an object key (strings are skipped as whole tokens, so text inside values is never touched).
+ * an object key. One regex pass instead of tokenizing every string: in valid JSON an unescaped `"`
+ * followed by a key (word characters, so not a closing quote: only ws , : } ] may follow one) opens a
+ * string; that string ends at the key's closing quote, and a string followed by `:` is a key. So a
+ * match is a key unless its opening quote is escaped, i.e. it sits inside some other string.
  */
-export function quoteMoneyNumbers(text: string, keys: ReadonlySet<string> = MONEY_KEYS): string {
-  let out = ''
-  let copied = 0
-  let i = 0
-  const n = text.length
-  while (i < n) {
-    i = text.indexOf('"', i)
-    if (i < 0) break
-    const end = stringEnd(text, i)
-    const key = text.slice(i + 1, end - 1)
-    i = end
-    if (!keys.has(key)) continue
-    let j = end
-    while (j < n && isWs(text.charCodeAt(j))) j++
-    if (text.charCodeAt(j) !== 58 /* : */) continue
-    j++
-    while (j < n && isWs(text.charCodeAt(j))) j++
-    NUMBER_RE.lastIndex = j
-    const m = NUMBER_RE.exec(text)
-    if (!m) continue
-    out += text.slice(copied, j) + '"' + decimalFromLiteral(m[0]) + '"'
-    copied = j + m[0].length
-    i = copied
-  }
-  return copied === 0 ? text : out + text.slice(copied)
+export function quoteMoneyNumbers(text: string, keys: Iterable<string> = MONEY_KEYS): string {
+  const list = [...keys]
+  const id = list.join('|')
+  let re = patterns.get(id)
+  if (!re) patterns.set(id, (re = moneyPattern(list)))
+  return text.replace(
+    re,
+    (match: string, head: string, digits: string, exp: string | undefined, at: number) =>
+      escaped(text, at) ? match : `${head}"${exp ? decimalFromLiteral(digits + exp) : digits}"`,
+  )
 }
 
 /** JSON.parse with money kept exact; extra money keys (custom currency fields) may be added. */
 export function parseZohoJson(text: string, extraMoneyKeys?: Iterable<string>): unknown {
-  const keys = extraMoneyKeys ? new Set([...MONEY_KEYS, ...extraMoneyKeys]) : MONEY_KEYS
-  return JSON.parse(quoteMoneyNumbers(text, keys))
+  return JSON.parse(quoteMoneyNumbers(text, extraMoneyKeys ? [...MONEY_KEYS, ...extraMoneyKeys] : MONEY_KEYS))
 }

@@ -50,14 +50,19 @@ export const zohoDateTime = z
 /** A plain date (Closing_Date): never converted. */
 export const zohoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')
 
-/** Missing (not requested) and null (empty) both become null for the typed fields. */
-const nullish = <T extends z.ZodType>(t: T) => t.nullish().transform((v) => (v ?? null) as z.output<T> | null)
+/**
+ * Missing (not requested) and null (empty) both become null for the typed fields. A default, not a
+ * transform: zod returns it for undefined without a pipe per field.
+ */
+const nullish = <T extends z.ZodType>(t: T) => t.nullable().default(null)
 
 const intLike = z.union([z.number(), z.string().regex(DECIMAL).transform(Number)])
 
-export const lookupSchema = z
-  .looseObject({ id: zohoId, name: z.string().nullish(), email: z.string().nullish() })
-  .transform((l): ZohoLookup => ({ ...l, name: l.name ?? null }))
+export const lookupSchema = z.looseObject({
+  id: zohoId,
+  name: nullish(z.string()),
+  email: z.string().nullish(),
+}) satisfies z.ZodType<ZohoLookup, unknown>
 
 export const pageInfoSchema = z.looseObject({
   more_records: z.boolean().default(false),
@@ -102,33 +107,35 @@ export type ZohoTokenResponse = z.infer<typeof tokenResponseSchema>
 /** One chunk of a record as returned (only requested fields are present). */
 export const recordChunkSchema = z.looseObject({ id: zohoId })
 
-export const dealSchema = z
-  .looseObject({
-    id: zohoId,
-    Deal_Name: nullish(z.string()),
-    Stage: nullish(z.string()),
-    Amount: nullish(zohoMoney),
-    Currency: z.string().nullish(),
-    Exchange_Rate: zohoMoney.nullish(),
-    Expected_Revenue: zohoMoney.nullish(),
-    Probability: nullish(intLike),
-    Closing_Date: nullish(zohoDate),
-    Pipeline: z.string().nullish(),
-    Owner: nullish(lookupSchema),
-    Account_Name: lookupSchema.nullish(),
-    Contact_Name: lookupSchema.nullish(),
-    Type: z.string().nullish(),
-    Lead_Source: z.string().nullish(),
-    Created_Time: zohoDateTime,
-    Modified_Time: zohoDateTime,
-    Last_Activity_Time: zohoDateTime.nullish(),
-  })
-  .transform((d) => d as ZohoDealRecord)
+/** Typed by annotation, not by a transform: the output is the parsed object itself. */
+export const dealSchema: z.ZodType<ZohoDealRecord, unknown> = z.looseObject({
+  id: zohoId,
+  Deal_Name: nullish(z.string()),
+  Stage: nullish(z.string()),
+  Amount: nullish(zohoMoney),
+  Currency: z.string().nullish(),
+  Exchange_Rate: zohoMoney.nullish(),
+  Expected_Revenue: zohoMoney.nullish(),
+  Probability: nullish(intLike),
+  Closing_Date: nullish(zohoDate),
+  Pipeline: z.string().nullish(),
+  Owner: nullish(lookupSchema),
+  Account_Name: lookupSchema.nullish(),
+  Contact_Name: lookupSchema.nullish(),
+  Type: z.string().nullish(),
+  Lead_Source: z.string().nullish(),
+  Created_Time: zohoDateTime,
+  Modified_Time: zohoDateTime,
+  Last_Activity_Time: zohoDateTime.nullish(),
+})
 
 export const recordsPageSchema = z.object({
   data: z.array(recordChunkSchema),
   info: pageInfoSchema.default({ more_records: false }),
 })
+
+/** A Deals page whose records need no merging: every record validated in the same pass. */
+export const dealsPageSchema = recordsPageSchema.extend({ data: z.array(dealSchema) })
 
 export const deletedRecordSchema = z.looseObject({
   id: zohoId,
@@ -144,17 +151,15 @@ export const deletedPageSchema = z.object({
   info: pageInfoSchema.default({ more_records: false }),
 })
 
-export const stageHistoryRowSchema = z
-  .looseObject({
-    id: zohoId,
-    Stage: z.string(),
-    Amount: nullish(zohoMoney),
-    Expected_Revenue: zohoMoney.nullish(),
-    Probability: nullish(intLike),
-    Close_Date: nullish(zohoDate),
-    Modified_Time: zohoDateTime,
-  })
-  .transform((r) => r as ZohoStageHistoryRow)
+export const stageHistoryRowSchema: z.ZodType<ZohoStageHistoryRow, unknown> = z.looseObject({
+  id: zohoId,
+  Stage: z.string(),
+  Amount: nullish(zohoMoney),
+  Expected_Revenue: zohoMoney.nullish(),
+  Probability: nullish(intLike),
+  Close_Date: nullish(zohoDate),
+  Modified_Time: zohoDateTime,
+})
 
 export const stageHistoryPageSchema = z.object({
   data: z.array(stageHistoryRowSchema),
