@@ -4,7 +4,6 @@ import {
   dinero,
   halfEven,
   toDecimal,
-  transformScale,
   type Dinero,
   type DineroCurrency,
 } from 'dinero.js/bigint'
@@ -34,8 +33,16 @@ export interface ExactRate {
   den: bigint
 }
 
+/** The common shape (CRM amounts, provider quotes): parsed without the general pattern's groups. */
+const PLAIN_DECIMAL = /^-?\d+(?:\.\d+)?$/
+
 /** Parse a decimal string ("-12.50", "1.5E7", ".25") exactly; throws on anything else. */
 export function parseDecimal(value: string): Decimal {
+  if (PLAIN_DECIMAL.test(value)) {
+    const dot = value.indexOf('.')
+    if (dot < 0) return { units: BigInt(value), scale: 0 }
+    return { units: BigInt(value.slice(0, dot) + value.slice(dot + 1)), scale: value.length - dot - 1 }
+  }
   const m = DECIMAL.exec(value.trim())
   if (!m) throw new RangeError(`Not a decimal number: ${JSON.stringify(value)}`)
   const sign = (m[1] ?? m[5]) === '-' ? -1n : 1n
@@ -88,9 +95,17 @@ export function currencyOf(code: string): DineroCurrency<bigint> {
   return CURRENCIES[code.toUpperCase()] ?? { code: code.toUpperCase(), base: 10n, exponent: 2n }
 }
 
-/** Minor-unit digits of a currency: JPY 0, SGD 2, KWD 3. Unknown codes: 2. */
+const EXPONENTS = new Map<string, number>()
+
+/** Minor-unit digits of a currency: JPY 0, SGD 2, KWD 3. Unknown codes: 2. Memoised per code. */
 export function currencyExponent(code: string): number {
-  return Number(currencyOf(code).exponent)
+  let exp = EXPONENTS.get(code)
+  if (exp === undefined) {
+    exp = Number(currencyOf(code).exponent)
+    if (EXPONENTS.size >= 1024) EXPONENTS.clear() // codes come from CRM data: keep the memo bounded
+    EXPONENTS.set(code, exp)
+  }
+  return exp
 }
 
 /** A dinero object holding a decimal string exactly, at the string's own scale (≥ the exponent). */
@@ -104,10 +119,17 @@ export function toDinero(value: string, currency: string): Dinero<bigint> {
 /** Round half-even to `digits` fraction digits (dinero rounds down unless told otherwise). */
 export function roundHalfEven(value: string, digits: number): string {
   const d = parseDecimal(value)
-  if (d.scale <= digits)
-    return decimalToString({ units: d.units * 10n ** BigInt(digits - d.scale), scale: digits })
-  const money = dinero({ amount: d.units, currency: currencyOf('XXX'), scale: BigInt(d.scale) })
-  return toDecimal(transformScale(money, BigInt(digits), halfEven))
+  return decimalToString({ units: roundUnits(d, digits), scale: digits })
+}
+
+/**
+ * The units of a decimal rounded half-even to `digits` fraction digits (exact when it has no more
+ * digits than that): the same rounding dinero's transformScale(…, halfEven) does, without the object.
+ */
+function roundUnits(d: Decimal, digits: number): bigint {
+  return d.scale <= digits
+    ? d.units * pow10(digits - d.scale)
+    : divideHalfEven(d.units, pow10(d.scale - digits))
 }
 
 /** Round half-even to the currency's minor unit: roundMoney('61.705', 'SGD') = '61.70'. */
@@ -117,8 +139,10 @@ export function roundMoney(value: string, currency: string): string {
 
 // ------------------------------------------------------------------------------------------ rates
 
+const POW10: bigint[] = Array.from({ length: 64 }, (_, i) => 10n ** BigInt(i))
+
 function pow10(n: number): bigint {
-  return 10n ** BigInt(n)
+  return POW10[n] ?? 10n ** BigInt(n)
 }
 
 function gcd(a: bigint, b: bigint): bigint {
@@ -174,13 +198,52 @@ function divideHalfEven(num: bigint, den: bigint): bigint {
  */
 export function convertToBase(amount: string | null, rate: ExactRate, baseCurrency = 'SGD'): string {
   const exp = currencyExponent(baseCurrency)
-  const a = parseDecimal(amount ?? '0')
-  const units = divideHalfEven(a.units * rate.num * pow10(exp), rate.den * pow10(a.scale))
-  return toDecimal(dinero({ amount: units, currency: currencyOf(baseCurrency), scale: BigInt(exp) }))
+  return decimalToString({ units: convertUnits(parseDecimal(amount ?? '0'), rate, exp), scale: exp })
 }
 
-/** Per rate object: its exact text, or its 30-digit neighbours (rates are reused across deals). */
-const RATE_DIGITS = new WeakMap<ExactRate, { exact?: string; approx?: [Decimal, Decimal, 'lo' | 'hi'] }>()
+/**
+ * convertToBase on a parsed amount (null Amount: { units: 0n, scale: 0 }): the value's units at `exp`
+ * fraction digits, `exp` being the base currency's minor-unit digits.
+ */
+export function convertUnits(amount: Decimal, rate: ExactRate, exp: number): bigint {
+  // an integer rate (SGD → SGD is 1) and an amount within the minor unit: exact, nothing to round
+  if (rate.den === 1n && amount.scale <= exp) return amount.units * rate.num * pow10(exp - amount.scale)
+  return divideHalfEven(amount.units * rate.num * pow10(exp), rate.den * pow10(amount.scale))
+}
+
+/**
+ * Per rate object: its exact text, or its 30-digit neighbours, nearest first, with their texts
+ * (rates are reused across deals).
+ */
+type RateDigits =
+  | { exact: string }
+  | { exact?: undefined; first: Decimal; second: Decimal; firstText: string; secondText: string }
+const RATE_DIGITS = new WeakMap<ExactRate, RateDigits>()
+
+function rateDigits(rate: ExactRate): RateDigits {
+  let digits = RATE_DIGITS.get(rate)
+  if (!digits) {
+    const exact = terminatingDecimal(rate, 40)
+    if (exact) digits = { exact: decimalToString(trimDecimal(exact)) }
+    else {
+      const [lo, hi, nearest] = approximate(rate, 30)
+      const [first, second] = nearest === 'lo' ? [lo, hi] : [hi, lo]
+      digits = {
+        first,
+        second,
+        firstText: decimalToString(trimDecimal(first)),
+        secondText: decimalToString(trimDecimal(second)),
+      }
+    }
+    RATE_DIGITS.set(rate, digits)
+  }
+  return digits
+}
+
+/** roundHalfEven(multiplyDecimals(amount, r), exp) as units at `exp` digits, in bigint arithmetic. */
+function productUnits(amount: Decimal, r: Decimal, exp: number): bigint {
+  return roundUnits({ units: amount.units * r.units, scale: amount.scale + r.scale }, exp)
+}
 
 /**
  * The rate as a decimal string that reproduces the value: roundHalfEven(amount × rate, exponent)
@@ -196,20 +259,24 @@ export function rateToDecimal(
   /** convertToBase(amount, rate, baseCurrency) when the caller has it already. */
   value?: string,
 ): string {
-  let digits = RATE_DIGITS.get(rate)
-  if (!digits) {
-    const exact = terminatingDecimal(rate, 40)
-    digits = exact ? { exact: decimalToString(trimDecimal(exact)) } : { approx: approximate(rate, 30) }
-    RATE_DIGITS.set(rate, digits)
-  }
+  const digits = rateDigits(rate)
   if (digits.exact !== undefined) return digits.exact
-  const [lo, hi, nearest] = digits.approx!
-  const target = value ?? convertToBase(amount, rate, baseCurrency)
   const exp = currencyExponent(baseCurrency)
-  const check = (r: Decimal) => roundHalfEven(multiplyDecimals(amount ?? '0', decimalToString(r)), exp)
-  const first = nearest === 'lo' ? lo : hi
-  const second = nearest === 'lo' ? hi : lo
-  return decimalToString(trimDecimal(check(first) === target ? first : second))
+  const a = parseDecimal(amount ?? '0')
+  if (value === undefined) return rateText(rate, a, exp, convertUnits(a, rate, exp))
+  const units = productUnits(a, digits.first, exp)
+  return decimalToString({ units, scale: exp }) === value ? digits.firstText : digits.secondText
+}
+
+/**
+ * rateToDecimal on a parsed amount (null Amount: { units: 0n, scale: 0 }), `valueUnits` being
+ * convertUnits(amount, rate, exp): the nearer 30-digit neighbour unless only the other one rounds
+ * to the same units. No strings are built but the cached rate texts.
+ */
+export function rateText(rate: ExactRate, amount: Decimal, exp: number, valueUnits: bigint): string {
+  const digits = rateDigits(rate)
+  if (digits.exact !== undefined) return digits.exact
+  return productUnits(amount, digits.first, exp) === valueUnits ? digits.firstText : digits.secondText
 }
 
 /** Lower and upper neighbours of the rate at `sig` significant digits, and which one is nearer. */
@@ -272,11 +339,24 @@ export function multiplyDecimals(a: string, b: string): string {
  * keeps at least the base currency's minor digits: weighted('123.45', 50) = '61.725'.
  */
 export function weighted(amountBase: string, probability: number, baseCurrency = 'SGD'): string {
+  checkProbability(probability)
+  return weightedExact(parseDecimal(amountBase), probability, currencyExponent(baseCurrency))
+}
+
+function checkProbability(probability: number): void {
   if (!Number.isInteger(probability) || probability < 0 || probability > 100)
     throw new RangeError(`Probability must be an integer 0-100, got ${probability}`)
-  const a = parseDecimal(amountBase)
-  const exact = { units: a.units * BigInt(probability), scale: a.scale + 2 }
-  return decimalToString(trimDecimal(exact, Math.max(currencyExponent(baseCurrency), 0)))
+}
+
+/** weighted() on a parsed base value, `exp` being the base currency's minor-unit digits. */
+export function weightedText(amountBase: Decimal, probability: number, exp: number): string {
+  checkProbability(probability)
+  return weightedExact(amountBase, probability, exp)
+}
+
+function weightedExact(amountBase: Decimal, probability: number, exp: number): string {
+  const exact = { units: amountBase.units * BigInt(probability), scale: amountBase.scale + 2 }
+  return decimalToString(trimDecimal(exact, Math.max(exp, 0)))
 }
 
 /** Exact sum of decimal strings (nulls skipped), at the largest scale among them. */

@@ -147,6 +147,51 @@ describe('pricing: currencies', () => {
     )
   })
 
+  it('counts an Amount missing from the record (undefined) as 0 too', () => {
+    const p = priceDeal(book, deal({ amount: undefined as unknown as null }))
+    expect(p).toMatchObject({ amountSgd: '0.00', weightedSgd: '0.00', fxSource: 'provider' })
+  })
+
+  it('stores the fx_rate neighbour that reproduces amount_sgd on a half-cent tie', () => {
+    // a set quoting TRI at 3 and TWO at 1.5 per USD with SGD at 1: non-terminating rates 1/3 and 2/3
+    const ties = rateBookFrom('SGD', [{ weekDate: '2026-11-23', rates: { SGD: '1', TRI: '3', TWO: '1.5' } }])
+    const check = (amount: string, currency: string, amountSgd: string, fxRate: string) => {
+      const p = priceDeal(ties, deal({ amount, currency, probability: 50 }))
+      expect(p).toMatchObject({ amountSgd, fxRate })
+      expect(roundHalfEven(multiplyDecimals(amount, p.fxRate!), 2)).toBe(amountSgd)
+    }
+    // 3.045 ÷ 3 = 1.015 → 1.02: the nearer 0.333…3 would give 1.01, so 0.333…34 is stored
+    check('3.045', 'TRI', '1.02', `0.${'3'.repeat(29)}4`)
+    check('3.015', 'TRI', '1.00', `0.${'3'.repeat(30)}`)
+    // 1.5075 × 2/3 = 1.005 → 1.00: the nearer 0.666…67 would give 1.01, so 0.666…66 is stored
+    check('1.5075', 'TWO', '1.00', `0.${'6'.repeat(30)}`)
+    check('1.5225', 'TWO', '1.02', `0.${'6'.repeat(29)}7`)
+    check('-3.045', 'TRI', '-1.02', `0.${'3'.repeat(29)}4`)
+    expect(priceDeal(ties, deal({ amount: '3.045', currency: 'TRI', probability: 50 })).weightedSgd).toBe(
+      '0.51',
+    )
+  })
+
+  it('rounds to the base currency’s minor unit on a tie when the base is JPY or KWD', () => {
+    const rates = { USD: '1', JPY: '1', KWD: '1', TRI: '3', TWO: '1.5' }
+    const jpy = rateBookFrom('JPY', [{ weekDate: '2026-11-23', rates }])
+    const kwd = rateBookFrom('KWD', [{ weekDate: '2026-11-23', rates }])
+    // JPY: 3.75 × 2/3 = 2.5 → 2 (lower neighbour); 2.25 × 2/3 = 1.5 → 2 (upper neighbour)
+    const a = priceDeal(jpy, deal({ amount: '3.75', currency: 'TWO', probability: 30 }))
+    expect(a).toMatchObject({ amountSgd: '2', weightedSgd: '0.6', fxRate: `0.${'6'.repeat(30)}` })
+    const b = priceDeal(jpy, deal({ amount: '2.25', currency: 'TWO' }))
+    expect(b).toMatchObject({ amountSgd: '2', fxRate: `0.${'6'.repeat(29)}7` })
+    // KWD: 3.0045 ÷ 3 = 1.0015 → 1.002 (upper neighbour); weighted 1.002 × 40 ÷ 100 = 0.4008
+    const c = priceDeal(kwd, deal({ amount: '3.0045', currency: 'TRI' }))
+    expect(c).toMatchObject({ amountSgd: '1.002', weightedSgd: '0.4008', fxRate: `0.${'3'.repeat(29)}4` })
+    for (const [p, amount, exp] of [
+      [a, '3.75', 0],
+      [b, '2.25', 0],
+      [c, '3.0045', 3],
+    ] as const)
+      expect(roundHalfEven(multiplyDecimals(amount, p.fxRate!), exp)).toBe(p.amountSgd)
+  })
+
   it('weights a deal without any probability at 0, as the analytics sums do', () => {
     expect(priceDeal(book, deal({ probability: null }))).toMatchObject({
       amountSgd: '8860.41',

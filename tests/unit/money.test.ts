@@ -2,12 +2,15 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   convertToBase,
+  convertUnits,
   crossRate,
   currencyExponent,
+  decimalToString,
   formatMoney,
   multiplyDecimals,
   parseDecimal,
   rateFromDecimal,
+  rateText,
   rateToDecimal,
   roundHalfEven,
   roundMoney,
@@ -15,6 +18,7 @@ import {
   sumMoney,
   viaHomeRate,
   weighted,
+  weightedText,
 } from '#shared/money'
 
 /*
@@ -127,6 +131,82 @@ describe('money: the stored fx_rate', () => {
   })
 })
 
+describe('money: the stored fx_rate on a half-unit tie', () => {
+  const reproduces = (amount: string, rate: ReturnType<typeof crossRate>, base: string) => {
+    const value = convertToBase(amount, rate, base)
+    const r = rateToDecimal(rate, amount, base)
+    expect(roundHalfEven(multiplyDecimals(amount, r), currencyExponent(base))).toBe(value)
+    // the parsed-amount path used by priceDeal picks the same text
+    const a = parseDecimal(amount)
+    const exp = currencyExponent(base)
+    expect(rateText(rate, a, exp, convertUnits(a, rate, exp))).toBe(r)
+    // and so does the caller passing the value it already has
+    expect(rateToDecimal(rate, amount, base, value)).toBe(r)
+    return { value, r }
+  }
+
+  it('falls back to the lower neighbour when the nearer (upper) one rounds past the tie', () => {
+    // 2/3 ≈ 0.666…67 (nearer neighbour: up). 1.5075 × 2/3 = 1.005 exactly → 1.00 (half-even);
+    // 1.5075 × 0.666…67 = 1.00500…005 would round to 1.01, so the stored rate is 0.666…66
+    const twoThirds = crossRate('2', '3')
+    expect(reproduces('1.5075', twoThirds, 'SGD')).toEqual({ value: '1.00', r: `0.${'6'.repeat(30)}` })
+    // 1.5225 × 2/3 = 1.015 → 1.02: the upper neighbour rounds the same way and is kept
+    expect(reproduces('1.5225', twoThirds, 'SGD')).toEqual({ value: '1.02', r: `0.${'6'.repeat(29)}7` })
+  })
+
+  it('handles ties at exponents 0 and 3, and negative amounts', () => {
+    const third = crossRate('1', '3')
+    const twoThirds = crossRate('2', '3')
+    // JPY base: 3.75 × 2/3 = 2.5 → 2 (lower neighbour); 2.25 × 2/3 = 1.5 → 2 (upper neighbour)
+    expect(reproduces('3.75', twoThirds, 'JPY')).toEqual({ value: '2', r: `0.${'6'.repeat(30)}` })
+    expect(reproduces('2.25', twoThirds, 'JPY')).toEqual({ value: '2', r: `0.${'6'.repeat(29)}7` })
+    // KWD base: 3.0015 ÷ 3 = 1.0005 → 1.000; 3.0045 ÷ 3 = 1.0015 → 1.002 (needs 0.333…34)
+    expect(reproduces('3.0015', third, 'KWD')).toEqual({ value: '1.000', r: `0.${'3'.repeat(30)}` })
+    expect(reproduces('3.0045', third, 'KWD')).toEqual({ value: '1.002', r: `0.${'3'.repeat(29)}4` })
+    // credit notes mirror: -3.045 ÷ 3 = -1.015 → -1.02; -1.5075 × 2/3 = -1.005 → -1.00
+    expect(reproduces('-3.045', third, 'SGD')).toEqual({ value: '-1.02', r: `0.${'3'.repeat(29)}4` })
+    expect(reproduces('-1.5075', twoThirds, 'SGD')).toEqual({ value: '-1.00', r: `0.${'6'.repeat(30)}` })
+    // a tiny negative value rounds to zero, never "-0.00"
+    expect(reproduces('-0.01', third, 'SGD').value).toBe('0.00')
+  })
+
+  it('keeps the string and parsed-amount APIs in step for any amount, rate and exponent', () => {
+    // amounts of either sign below 10^13 (Zoho's largest is 9,999,999,999,999.99) with 0-3 decimals
+    const amount = fc
+      .integer({ min: 0, max: 3 })
+      .chain((scale) =>
+        fc
+          .bigInt({ min: -(10n ** BigInt(13 + scale)) + 1n, max: 10n ** BigInt(13 + scale) - 1n })
+          .map((units) => decimalToString({ units, scale })),
+      )
+    const quote = fc.bigInt({ min: 1n, max: 10n ** 12n }).map((units) => decimalToString({ units, scale: 6 }))
+    fc.assert(
+      fc.property(
+        amount,
+        quote,
+        quote,
+        fc.constantFrom('SGD', 'JPY', 'KWD'),
+        fc.integer({ min: 0, max: 100 }),
+        (amount, rBase, rCur, base, probability) => {
+          const rate = crossRate(rBase, rCur)
+          const exp = currencyExponent(base)
+          const a = parseDecimal(amount)
+          const units = convertUnits(a, rate, exp)
+          const value = convertToBase(amount, rate, base)
+          expect(decimalToString({ units, scale: exp })).toBe(value)
+          expect(weightedText({ units, scale: exp }, probability, exp)).toBe(
+            weighted(value, probability, base),
+          )
+          const r = rateText(rate, a, exp, units)
+          expect(r).toBe(rateToDecimal(rate, amount, base))
+          expect(roundHalfEven(multiplyDecimals(amount, r), exp)).toBe(value)
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+})
+
 describe('money: weighted values and sums', () => {
   it('weights exactly and rounds sums once', () => {
     // 123.45 × 50 ÷ 100 = 61.725 (kept exact, not rounded per deal)
@@ -153,6 +233,14 @@ describe('money: parsing, rounding, formatting', () => {
     expect(parseDecimal('.25')).toEqual({ units: 25n, scale: 2 })
     expect(() => parseDecimal('12,5')).toThrow(/Not a decimal/)
     expect(() => parseDecimal('NaN')).toThrow()
+    // the plain shape and the general pattern agree
+    expect(parseDecimal('-0.05')).toEqual({ units: -5n, scale: 2 })
+    expect(parseDecimal('007.50')).toEqual({ units: 750n, scale: 2 })
+    expect(parseDecimal('-0')).toEqual({ units: 0n, scale: 0 })
+    expect(parseDecimal(' -12.5 ')).toEqual({ units: -125n, scale: 1 })
+    expect(parseDecimal('+7.')).toEqual({ units: 7n, scale: 0 })
+    expect(() => parseDecimal('1.2.3')).toThrow(/Not a decimal/)
+    expect(() => parseDecimal('-')).toThrow(/Not a decimal/)
   })
 
   it('rounds half-even where dinero would round down', () => {
@@ -163,12 +251,20 @@ describe('money: parsing, rounding, formatting', () => {
     expect(roundMoney('1234.5675', 'KWD')).toBe('1234.568')
     expect(roundMoney('1234.5', 'JPY')).toBe('1234')
     expect(roundMoney('1235.5', 'JPY')).toBe('1236')
+    // negative ties mirror, and a value rounding to zero has no sign
+    expect(roundHalfEven('-1.005', 2)).toBe('-1.00')
+    expect(roundHalfEven('-1.015', 2)).toBe('-1.02')
+    expect(roundHalfEven('-0.004', 2)).toBe('0.00')
+    expect(roundHalfEven('-0.006', 2)).toBe('-0.01')
   })
 
   it('knows currency exponents', () => {
     expect([currencyExponent('JPY'), currencyExponent('SGD'), currencyExponent('BHD')]).toEqual([0, 2, 3])
     expect(currencyExponent('IDR')).toBe(2)
     expect(currencyExponent('XYZ')).toBe(2)
+    // memoised per code as given: a lower-case code still finds its ISO exponent, every time
+    expect([currencyExponent('jpy'), currencyExponent('jpy'), currencyExponent('JPY')]).toEqual([0, 0, 0])
+    expect([currencyExponent('kwd'), currencyExponent('KWD')]).toEqual([3, 3])
   })
 
   it('formats with the currency minor unit, half-even, without float loss', () => {

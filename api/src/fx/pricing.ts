@@ -1,17 +1,18 @@
 import { sql, type SQL } from 'drizzle-orm'
 import {
   approximate,
-  convertToBase,
+  convertUnits,
   crossRate,
   currencyExponent,
   decimalToString,
   IDENTITY_RATE,
   isDecimal,
-  rateToDecimal,
+  parseDecimal,
+  rateText,
   terminatingDecimal,
   trimDecimal,
   viaHomeRate,
-  weighted,
+  weightedText,
   type ExactRate,
 } from '#shared/money'
 import type { Config } from '../config'
@@ -173,9 +174,21 @@ export function chooseSet(book: RateBook, closingMonday: string | null): SetChoi
   return pickSet(book.byWeek.values(), closingMonday)
 }
 
+const MONDAYS = new Map<string, string>()
+/** mondayOf, memoised (a sync prices many closed deals per closing date). */
+function mondayOfDate(date: string): string {
+  let monday = MONDAYS.get(date)
+  if (monday === undefined) {
+    monday = mondayOf(date) // throws on a bad date, which is then not memoised
+    if (MONDAYS.size >= 10_000) MONDAYS.clear()
+    MONDAYS.set(date, monday)
+  }
+  return monday
+}
+
 /** The Monday whose set a deal needs, or null when it takes the newest set. */
 export function closingMondayOf(state: PricingInput['state'], closingDate: string | null): string | null {
-  return (state === 'won' || state === 'lost') && closingDate ? mondayOf(closingDate) : null
+  return (state === 'won' || state === 'lost') && closingDate ? mondayOfDate(closingDate) : null
 }
 
 export interface RateChoice {
@@ -276,6 +289,8 @@ export const UNPRICED: Pricing = {
   fxEstimated: false,
 }
 
+const ZERO = { units: 0n, scale: 0 } as const
+
 export function priceDeal(book: RateBook, input: PricingInput): Pricing {
   const choice = chooseRate(book, {
     currency: input.currency,
@@ -284,11 +299,15 @@ export function priceDeal(book: RateBook, input: PricingInput): Pricing {
     closingMonday: closingMondayOf(input.state, input.closingDate),
   })
   if (!choice) return UNPRICED
-  const amountSgd = convertToBase(input.amount, choice.rate, book.base)
+  // one parse per deal; the value stays in bigint units until it is formatted once
+  const exp = currencyExponent(book.base)
+  const amount = input.amount == null ? ZERO : parseDecimal(input.amount)
+  const units = convertUnits(amount, choice.rate, exp)
+  const value = { units, scale: exp }
   return {
-    amountSgd,
-    weightedSgd: weighted(amountSgd, input.probability ?? 0, book.base),
-    fxRate: rateToDecimal(choice.rate, input.amount, book.base, amountSgd),
+    amountSgd: decimalToString(value),
+    weightedSgd: weightedText(value, input.probability ?? 0, exp),
+    fxRate: rateText(choice.rate, amount, exp, units),
     fxDate: choice.fxDate,
     fxSource: choice.fxSource,
     fxEstimated: choice.fxEstimated,
