@@ -6,7 +6,7 @@
  * Env: BENCH_DATABASE_URL (default the local server), BENCH_SYNC_DEALS (100000), BENCH_API_DEALS
  * (1000000), BENCH_LOAD_SECONDS (30). For work on one part: BENCH_ONLY=sync stops after the syncs;
  * BENCH_KEEP_DB=1 keeps the bench database (its name is printed) for profiling queries by hand;
- * BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each sync process there.
+ * BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each sync process and the sandbox there.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -30,6 +30,9 @@ const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 30)
 const REQUESTS = 50
 const ONLY_SYNC = process.env.BENCH_ONLY === 'sync'
 const KEEP_DB = process.env.BENCH_KEEP_DB === '1'
+const cpuProf = process.env.BENCH_CPU_PROF
+  ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+  : []
 const TEST_SIGNING_KEY = 'bench-secret-key-0123456789abcdef'
 
 const results: Record<string, number> = {}
@@ -62,7 +65,7 @@ function startJsonChild(
   env: Record<string, string> = {},
 ): Promise<{ child: ChildProcess; info: any }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    const child = spawn(process.execPath, [...cpuProf, '--import', 'tsx', ...args], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     })
@@ -122,13 +125,7 @@ async function sandboxCalls(sandboxUrl: string) {
 async function syncOnce(env: Record<string, string>, kind: 'full' | 'incremental') {
   const out = await run(
     process.execPath,
-    [
-      '--max-old-space-size=96',
-      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
-      '--import',
-      'tsx',
-      'bench/sync-child.ts',
-    ],
+    ['--max-old-space-size=96', ...cpuProf, '--import', 'tsx', 'bench/sync-child.ts'],
     {
       ...env,
       BENCH_KIND: kind,
@@ -142,6 +139,7 @@ async function syncOnce(env: Record<string, string>, kind: 'full' | 'incremental
     ms: number
     peakRssMb: number
     stages?: Record<string, number>
+    cpuMs?: { user: number; system: number }
   }
 }
 
@@ -332,6 +330,7 @@ async function main() {
     results.sync_full_deals_calls = fullCalls.deals
     results.sync_peak_rss_mb = round(full.peakRssMb)
     notes.push(`full sync stage wall times (ms, fetch overlaps writes): ${JSON.stringify(full.stages ?? {})}`)
+    notes.push(`full sync process CPU (ms): ${JSON.stringify(full.cpuMs ?? {})}`)
 
     log('COPY ceiling')
     results.ingest_ceiling_rows_per_s = round(await copyCeiling(url), 0)

@@ -1,11 +1,12 @@
 /**
  * One sync in its own process so the bench can read this process's peak RSS. Env: the product's
  * config (DATABASE_URL or DATA_DIR, ZOHO_*, CURRENCY_*) plus BENCH_KIND=full|incremental.
- * Prints one JSON line: the sync summary, wall time and peak RSS.
+ * Prints one JSON line: the sync summary, wall time, peak RSS, stage times and CPU time.
  */
 import { loadConfig } from '../api/src/config'
 import { connectPostgres } from '../api/src/db/client'
 import { connectPglite } from '../api/src/db/pglite'
+import { nodePostgresOptions } from '../api/src/db/postgres-node'
 import { runMigrations } from '../api/src/db/migrate'
 import { createLogger } from '../api/src/observability/logger'
 import { bootstrapConnection } from '../api/src/sync/bootstrap'
@@ -15,7 +16,7 @@ import { runJob, JOBS } from '../api/src/jobs'
 const config = loadConfig(process.env)
 const logger = createLogger('warn')
 const database = config.DATABASE_URL
-  ? connectPostgres(config.DATABASE_URL)
+  ? connectPostgres(config.DATABASE_URL, nodePostgresOptions)
   : await connectPglite(config.DATA_DIR)
 await runMigrations(database)
 const ctx = { config, db: database.db, logger, fetch: globalThis.fetch, now: () => new Date() }
@@ -23,8 +24,14 @@ if (JOBS.fx) await runJob('fx', ctx)
 const { orgId } = await bootstrapConnection(ctx, config.ZOHO_REFRESH_TOKEN!)
 const kind = process.env.BENCH_KIND === 'incremental' ? 'incremental' : 'full'
 const started = performance.now()
+const cpuBefore = process.cpuUsage()
 const summary = await runOrgSync(ctx, orgId, { trigger: 'cli', kind, historyBudget: 0 })
 const ms = performance.now() - started
+const cpu = process.cpuUsage(cpuBefore)
 await database.close()
 const stages = Object.fromEntries(Object.entries(stageTimes).map(([k, v]) => [k, Math.round(v)]))
-console.log(JSON.stringify({ ...summary, ms, peakRssMb: process.resourceUsage().maxRSS / 1024, stages }))
+const cpuMs = { user: Math.round(cpu.user / 1000), system: Math.round(cpu.system / 1000) }
+
+console.log(
+  JSON.stringify({ ...summary, ms, peakRssMb: process.resourceUsage().maxRSS / 1024, stages, cpuMs }),
+)

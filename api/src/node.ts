@@ -7,6 +7,7 @@ import { createApp } from './app'
 import { ConfigError, loadConfig, type Config } from './config'
 import { connectPostgres, type Database } from './db/client'
 import { connectPglite } from './db/pglite'
+import { nodePostgresOptions } from './db/postgres-node'
 import { runMigrations } from './db/migrate'
 import { runJob } from './jobs'
 import { createLogger, type Logger } from './observability/logger'
@@ -20,7 +21,7 @@ import { runOrgSync } from './sync/engine'
 
 export async function openDatabase(config: Config): Promise<Database> {
   const database = config.DATABASE_URL
-    ? connectPostgres(config.DATABASE_URL)
+    ? connectPostgres(config.DATABASE_URL, nodePostgresOptions)
     : await connectPglite(config.DATA_DIR)
   await runMigrations(database)
   return database

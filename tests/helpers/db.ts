@@ -4,6 +4,7 @@ import postgres from 'postgres'
 import { inject } from 'vitest'
 import { connectPostgres, type Database } from '../../api/src/db/client'
 import { connectPglite } from '../../api/src/db/pglite'
+import { nodePostgresOptions } from '../../api/src/db/postgres-node'
 import { withDatabase } from './global-setup'
 
 export type TestDbKind = 'pglite' | 'postgres'
@@ -26,7 +27,7 @@ export async function createTestDatabase(kind: TestDbKind = testDbKind): Promise
   const name = `${template}_${randomBytes(4).toString('hex')}`
   const admin = postgres(url, { max: 1, onnotice: () => {} })
   await admin.unsafe(`create database ${name} template ${template}`)
-  const database = connectPostgres(withDatabase(url, name), { max: 4 })
+  const database = connectPostgres(withDatabase(url, name), { ...nodePostgresOptions, max: 4 })
   return {
     ...database,
     close: async () => {

@@ -26,6 +26,21 @@ export async function query<T = Record<string, unknown>>(db: Db, statement: SQL)
 export interface PostgresOptions {
   /** Pool size. Workers allow 6 sockets per invocation: keep it ≤ 5 there. */
   max?: number
+  /** A connected socket per connection (Node: see postgres-node.ts); postgres.js does not type it. */
+  socket?: (o: { host: string[]; port: number[]; path?: string | false }) => Promise<unknown>
+  /** Page writes may use COPY FROM STDIN on this connection (Node only: see copyClientOf). */
+  copy?: boolean
+}
+
+/** postgres.js clients whose databases take COPY (keyed by their drizzle db). */
+const copyClients = new WeakMap<Db, postgres.Sql>()
+
+/**
+ * The raw postgres.js client of a database opened with `copy: true`, for bulk writes that bypass
+ * the query builder; undefined on PGlite, Workers and transactions (they use plain statements).
+ */
+export function copyClientOf(db: Db): postgres.Sql | undefined {
+  return copyClients.get(db)
 }
 
 /** postgres.js + drizzle. On Workers create one per request (I/O objects cannot cross requests). */
@@ -34,8 +49,10 @@ export function connectPostgres(url: string, opts: PostgresOptions = {}): Databa
     max: opts.max ?? 10,
     fetch_types: false,
     onnotice: () => {},
+    ...(opts.socket ? ({ socket: opts.socket } as object) : {}),
     // Serialize bigints as strings like PGlite does in ours (we never rely on JS numbers for ids).
   })
   const db = drizzlePostgres({ client, schema }) as unknown as Db
+  if (opts.copy) copyClients.set(db, client)
   return { db, kind: 'postgres', close: () => client.end({ timeout: 5 }) }
 }

@@ -443,8 +443,8 @@ function progressSql(run: RunRow, cp: Checkpoint, s: SyncSession, p: Progress, r
 }
 
 /**
- * Writes a page of deals and commits its checkpoint (lease renewal, progress) in ONE statement, so
- * the page is atomic without a transaction and costs one round trip.
+ * Writes a page of deals and commits its checkpoint (lease renewal, progress) atomically with it:
+ * one statement, or one transaction on the COPY path (write.ts).
  */
 async function commitPage(
   ctx: SyncContext,
@@ -459,7 +459,7 @@ async function commitPage(
   s.committingCalls = undefined
   const r = await write(ctx.db, {
     gate: renewLeaseSql(run.org_id, holder, leaseSeconds),
-    progress: (changed) => sql`${progressSql(run, cp, s, p, changed)} and exists (select 1 from gate)`,
+    progress: (changed) => progressSql(run, cp, s, p, changed),
   })
   if (!r.gated) throw new LeaseLostError(run.org_id)
   if (s.committingCalls !== undefined) s.countedCalls = s.committingCalls

@@ -1,23 +1,62 @@
 import { sql, type SQL } from 'drizzle-orm'
-import { query, type Db } from '../db/client'
+import { PgDialect } from 'drizzle-orm/pg-core'
+import type postgres from 'postgres'
+import { copyClientOf, query, type Db } from '../db/client'
 import type { DealRow } from './map'
 import { jsonParam } from './metadata'
 
 /**
- * Page writes. Each is ONE statement over a single jsonb bind parameter (jsonb_to_recordset), so a
- * page of 200 costs one round trip and never nears postgres.js's 65,534-parameter cap.
+ * Page writes. Each is ONE statement over a single json bind parameter (json_to_recordset), so a
+ * page of 200 costs one round trip and never nears postgres.js's 65,534-parameter cap. On Node's
+ * PostgreSQL, the deals a full sync has never stored go in by COPY instead (see writeByCopy).
  */
 
 /**
- * The rest of a page's commit, folded into the upsert statement so a page costs one round trip and
- * needs no explicit transaction (one statement is atomic): `gate` is a data-modifying statement (the
- * lease renewal) that returns a row when the page may be written; nothing is written without it.
- * `progress(changed)` is a statement (the checkpoint update) run only when the gate passed.
+ * The rest of a page's commit, written with it atomically: `gate` is a data-modifying statement
+ * (the lease renewal) that returns a row when the page may be written; nothing is written without
+ * it. `progress(changed)` is the checkpoint update, run only when the gate passed.
  */
 export interface PageCommit {
   gate: SQL
   progress(changed: SQL): SQL
 }
+
+/** The deals columns a page writes (DealRow's keys, in order) and their SQL types. */
+const PAGE_COLUMNS = {
+  id: 'text',
+  name: 'text',
+  stage: 'text',
+  state: 'text',
+  forecast_category: 'text',
+  pipeline: 'text',
+  owner_id: 'text',
+  owner_name: 'text',
+  account_name: 'text',
+  territory: 'text',
+  amount: 'numeric',
+  currency: 'text',
+  zoho_exchange_rate: 'numeric',
+  probability: 'smallint',
+  effective_probability: 'smallint',
+  amount_sgd: 'numeric',
+  weighted_sgd: 'numeric',
+  fx_rate: 'numeric',
+  fx_date: 'date',
+  fx_source: 'text',
+  fx_estimated: 'boolean',
+  closing_date: 'date',
+  created_time: 'timestamptz',
+  modified_time: 'timestamptz',
+  last_activity_time: 'timestamptz',
+} as const satisfies Record<keyof DealRow, string>
+const COLUMN_NAMES = Object.keys(PAGE_COLUMNS) as (keyof DealRow)[]
+const RECORDSET_TYPES = sql.raw(
+  Object.entries(PAGE_COLUMNS)
+    .map(([c, t]) => `${c} ${t}`)
+    .join(', '),
+)
+
+type PageResult = { written: number; changed: number; gated: boolean }
 
 /**
  * Upserts deals and records the stage changes this sync observes, comparing each
@@ -33,31 +72,38 @@ export async function upsertDeals(
   db: Db,
   orgId: string,
   rows: DealRow[],
-  opts: { recordNew: boolean; source?: 'sync' | 'watch'; page?: PageCommit },
-): Promise<{ written: number; changed: number; gated: boolean }> {
+  opts: WriteOptions,
+): Promise<PageResult> {
+  if (!rows.length && !opts.page) return { written: 0, changed: 0, gated: true }
+  // An incremental run records new deals' first stage: only the statement does that.
+  const client = opts.recordNew ? undefined : copyClientOf(db)
+  if (client) return writeByCopy(client, orgId, rows, opts)
+  const [r] = await query<PageResult>(db, upsertStatement(orgId, rows, opts))
+  return { written: r?.written ?? 0, changed: r?.changed ?? 0, gated: r?.gated ?? false }
+}
+
+interface WriteOptions {
+  recordNew: boolean
+  source?: 'sync' | 'watch'
+  page?: PageCommit
+}
+
+function upsertStatement(orgId: string, rows: DealRow[], opts: WriteOptions): SQL {
   const page = opts.page
-  if (!rows.length && !page) return { written: 0, changed: 0, gated: true }
   const changedCount = sql`(select count(*) from fresh f where f.prev_modified is distinct from f.modified_time)`
-  const [r] = await query<{ written: number; changed: number; gated: boolean }>(
-    db,
-    sql`
+  return sql`
     with ${page ? sql`gate as (${page.gate}),` : sql``}
     input as (
       -- json, not jsonb: read once, row by row, with no binary document built first (5% faster).
-      select * from json_to_recordset(${JSON.stringify(rows)}::json) as x(
-        id text, name text, stage text, state text, forecast_category text, pipeline text, owner_id text,
-        owner_name text, account_name text, territory text, amount numeric, currency text,
-        zoho_exchange_rate numeric, probability smallint, effective_probability smallint, amount_sgd numeric,
-        weighted_sgd numeric, fx_rate numeric, fx_date date, fx_source text, fx_estimated boolean,
-        closing_date date, created_time timestamptz, modified_time timestamptz, last_activity_time timestamptz)
+      select * from json_to_recordset(${JSON.stringify(rows)}::json) as x(${RECORDSET_TYPES})
       ${page ? sql`where exists (select 1 from gate)` : sql``}
     ),
     prev as (
-      -- One primary-key probe per incoming row. As a plain join the planner, working from the
-      -- statistics of a table still filling up, hashed every stored deal of the org for each page.
+      -- One primary-key probe per incoming row ("limit 1" stops the planner flattening it into a
+      -- join that, from the statistics of a table still filling up, hashes every deal of the org).
       select d.id, d.stage, d.closing_date, d.stage_entered_at, d.closing_push_count, d.modified_time
       from input i cross join lateral (
-        select * from deals d where d.org_id = ${orgId} and d.id = i.id
+        select * from deals d where d.org_id = ${orgId} and d.id = i.id limit 1
       ) d
     ),
     fresh as (
@@ -104,13 +150,114 @@ export async function upsertDeals(
         stage_entered_at = excluded.stage_entered_at, closing_push_count = excluded.closing_push_count,
         synced_at = now()
       returning 1
-    )${page ? sql`, progress as (${page.progress(changedCount)})` : sql``}
+    )${page ? sql`, progress as (${page.progress(changedCount)} and exists (select 1 from gate))` : sql``}
     select (select count(*) from up)::int as written,
            ${changedCount}::int as changed,
            (select count(*) from hist)::int as history,
-           ${page ? sql`exists (select 1 from gate)` : sql`true`} as gated`,
-  )
-  return { written: r?.written ?? 0, changed: r?.changed ?? 0, gated: r?.gated ?? false }
+           ${page ? sql`exists (select 1 from gate)` : sql`true`} as gated`
+}
+
+// ------------------------------------------------------------------------------------- COPY path
+
+const dialect = new PgDialect()
+
+/** A drizzle statement on a raw postgres.js transaction. */
+function run<T>(t: postgres.Sql, statement: SQL): Promise<T[]> {
+  const q = dialect.sqlToQuery(statement)
+  return t.unsafe(q.sql, q.params as never[]) as unknown as Promise<T[]>
+}
+
+/**
+ * A full sync's page on Node's PostgreSQL, in one transaction: the gate and a primary-key probe of
+ * the page's ids, then the deals not stored yet by COPY (what the database ingests fastest: ~1.8x
+ * the rows/s of the statement), and the stored ones through the upsert statement, which compares
+ * them with what is stored. One writer per org (the lease) keeps the probe true until the commit.
+ */
+async function writeByCopy(
+  client: postgres.Sql,
+  orgId: string,
+  rows: DealRow[],
+  opts: WriteOptions,
+): Promise<PageResult> {
+  const page = opts.page
+  const ids = rows.map((r) => r.id)
+  // Primary-key probes: `limit 1` keeps the lateral a per-row index lookup. Without it the planner
+  // flattens it into a join and, from the statistics of a table still filling up, hashes every
+  // stored deal of the org on every page.
+  const stored = sql`(select coalesce(json_agg(d.id), '[]')::text
+    from json_array_elements_text(${JSON.stringify(ids)}::json) as i(id)
+    cross join lateral (select id from deals where org_id = ${orgId} and id = i.id limit 1) as d)`
+  // Four round trips: BEGIN with the gate and the probe, the COPY (two), the checkpoint with COMMIT;
+  // pipelined on one reserved connection, as each costs a wait on the busy event loop of the sync.
+  const t = await client.reserve()
+  try {
+    const begun = t.unsafe('begin')
+    const probed = run<{ gated: boolean; stored: string }>(
+      t,
+      page
+        ? sql`with gate as (${page.gate}) select exists (select 1 from gate) as gated, ${stored} as stored`
+        : sql`select true as gated, ${stored} as stored`,
+    )
+    const [, [probe]] = await Promise.all([begun, probed])
+    if (!probe?.gated) {
+      await t.unsafe('rollback')
+      return { written: 0, changed: 0, gated: false }
+    }
+    const known = new Set(JSON.parse(probe.stored) as string[])
+    const fresh = rows.filter((r) => !known.has(r.id))
+    let written = fresh.length
+    let changed = fresh.length
+    if (fresh.length) await copyDeals(t, orgId, fresh)
+    if (known.size) {
+      const [r] = await run<PageResult>(
+        t,
+        upsertStatement(
+          orgId,
+          rows.filter((r) => known.has(r.id)),
+          { ...opts, page: undefined },
+        ),
+      )
+      written += r?.written ?? 0
+      changed += r?.changed ?? 0
+    }
+    // Should the checkpoint fail, PostgreSQL turns the COMMIT into a ROLLBACK.
+    await Promise.all([page && run(t, page.progress(sql`${changed}`)), t.unsafe('commit')])
+    return { written, changed, gated: true }
+  } catch (e) {
+    await t.unsafe('rollback').catch(() => {})
+    throw e
+  } finally {
+    t.release()
+  }
+}
+
+/** New deals by COPY: stage entered at creation, no closing-date pushes yet, synced_at = now(). */
+async function copyDeals(t: postgres.Sql, orgId: string, rows: DealRow[]): Promise<void> {
+  const org = copyValue(orgId)
+  let text = ''
+  for (const r of rows) {
+    text += org
+    for (const c of COLUMN_NAMES) text += '\t' + copyValue(r[c])
+    text += '\t' + copyValue(r.created_time) + '\n'
+  }
+  const writer = await t
+    .unsafe(`copy deals (org_id, ${COLUMN_NAMES.join(', ')}, stage_entered_at) from stdin`)
+    .writable()
+  await new Promise<void>((resolve, reject) => {
+    writer.on('finish', resolve) // postgres.js finishes on CommandComplete: the rows are in
+    writer.on('error', reject)
+    writer.end(text)
+  })
+}
+
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' }
+
+/** One field in COPY's text format. */
+function copyValue(v: string | number | boolean | null): string {
+  if (v === null) return '\\N'
+  if (typeof v === 'boolean') return v ? 't' : 'f'
+  const s = String(v)
+  return /[\\\t\n\r]/.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : s
 }
 
 /** Removes deleted deals from every table the figures read. Returns how many deals existed. */
