@@ -30,6 +30,8 @@ export interface PostgresOptions {
   socket?: (o: { host: string[]; port: number[]; path?: string | false }) => Promise<unknown>
   /** Page writes may use COPY FROM STDIN on this connection (Node only: see copyClientOf). */
   copy?: boolean
+  /** Server settings sent in each connection's startup packet (Node: see postgres-node.ts). */
+  connection?: Record<string, string>
 }
 
 /** postgres.js clients whose databases take COPY (keyed by their drizzle db). */
@@ -50,6 +52,7 @@ export function connectPostgres(url: string, opts: PostgresOptions = {}): Databa
     fetch_types: false,
     onnotice: () => {},
     ...(opts.socket ? ({ socket: opts.socket } as object) : {}),
+    ...(opts.connection ? { connection: opts.connection } : {}),
     // Serialize bigints as strings like PGlite does in ours (we never rely on JS numbers for ids).
   })
   const db = drizzlePostgres({ client, schema }) as unknown as Db
