@@ -16,6 +16,27 @@ describe(`month rollup refresh (${testDbKind})`, () => {
     await database?.close()
   })
 
+  /** The org totals (by state, month and stage) as text rows, and the same from the deals table. */
+  async function totals() {
+    const rolled = await query<{ r: string }>(
+      database.db,
+      sql`select concat_ws('|', state, close_month, stage, deal_count, unpriced_count, amount_sgd, weighted100,
+                 cycle_days) as r
+          from deal_month_totals where org_id = ${seed.orgId} order by 1`,
+    )
+    const direct = await query<{ r: string }>(
+      database.db,
+      sql`select concat_ws('|', state, date_trunc('month', closing_date)::date, stage, count(*),
+                 count(*) filter (where amount_sgd is null), sum(amount_sgd),
+                 sum(amount_sgd * coalesce(effective_probability, 0)),
+                 sum(closing_date - (created_time at time zone 'Asia/Singapore')::date)) as r
+          from deals where org_id = ${seed.orgId}
+          group by state, date_trunc('month', closing_date), stage
+          order by 1`,
+    )
+    return { rolled: rolled.map((x) => x.r), direct: direct.map((x) => x.r) }
+  }
+
   /** The rollup as text rows, and the same figures aggregated straight from the deals table. */
   async function both() {
     const key = `state, close_month, owner_id, stage, pipeline, currency, territory, forecast_category`
@@ -47,6 +68,10 @@ describe(`month rollup refresh (${testDbKind})`, () => {
     const first = await both()
     expect(first.rolled.length).toBeGreaterThan(5)
     expect(first.rolled).toEqual(first.direct)
+    const firstTotals = await totals()
+    expect(firstTotals.rolled.length).toBeGreaterThan(5)
+    expect(firstTotals.rolled.length).toBeLessThan(first.rolled.length)
+    expect(firstTotals.rolled).toEqual(firstTotals.direct)
 
     // Nothing changed: not one row is rewritten (no dead tuples for the summary to scan past).
     const before = await versions()
@@ -69,6 +94,9 @@ describe(`month rollup refresh (${testDbKind})`, () => {
     const second = await both()
     expect(second.rolled).toEqual(second.direct)
     expect(second.rolled).not.toEqual(first.rolled)
+    const secondTotals = await totals()
+    expect(secondTotals.rolled).toEqual(secondTotals.direct)
+    expect(secondTotals.rolled).not.toEqual(firstTotals.rolled)
 
     // Deals gone: their groups go too.
     await database.db.execute(sql`delete from deals where org_id = ${seed.orgId} and state <> 'open'`)
@@ -76,6 +104,9 @@ describe(`month rollup refresh (${testDbKind})`, () => {
     const third = await both()
     expect(third.rolled).toEqual(third.direct)
     expect(third.rolled.every((r) => r.startsWith('open|'))).toBe(true)
+    const thirdTotals = await totals()
+    expect(thirdTotals.rolled).toEqual(thirdTotals.direct)
+    expect(thirdTotals.rolled.every((r) => r.startsWith('open|'))).toBe(true)
   })
 
   it('refreshes running at once (a sync ending while the snapshot job runs) leave each group once', async () => {
@@ -86,6 +117,8 @@ describe(`month rollup refresh (${testDbKind})`, () => {
       await Promise.all([1, 2, 3].map(() => refreshAnalyticsRollups(database.db, seed.orgId)))
       const { rolled, direct } = await both()
       expect(rolled).toEqual(direct)
+      const t = await totals()
+      expect(t.rolled).toEqual(t.direct)
     }
   })
 })

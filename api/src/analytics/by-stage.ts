@@ -7,7 +7,7 @@ import { filterConditions, type AnalyticsContext } from './context'
 import { cents, divRound } from './decimal'
 import type { Period } from './period'
 import { dealSource, type DealSource } from './source'
-import { rollupConditions, wholeMonths } from './rollup'
+import { stageRollup, wholeMonths } from './rollup'
 
 interface StageAgg {
   stage: string
@@ -39,14 +39,14 @@ export async function openByStage(ctx: AnalyticsContext, where: SQL, src: DealSo
   }))
 }
 
-/** openByStage from the month rollup (aliased d). */
-export async function rollupOpenByStage(ctx: AnalyticsContext, where: SQL) {
+/** openByStage from a month rollup (aliased d). */
+export async function rollupOpenByStage(ctx: AnalyticsContext, rollup: { table: SQL; where: SQL }) {
   const rows = await query<StageAgg>(
     ctx.db,
     sql`select g.* from (
           select d.stage, sum(d.deal_count)::int as count, sum(d.amount_sgd) as amount,
                  sum(d.weighted100) as weighted100
-          from deal_month_rollup d where ${where} and d.state = 'open' group by d.stage
+          from ${rollup.table} d where ${rollup.where} and d.state = 'open' group by d.stage
         ) g ${stageOrder(ctx.org.id)}`,
   )
   return rows.map((r) => ({
@@ -64,12 +64,12 @@ export async function pipelineByStage(
   period: Period,
 ): Promise<z.infer<typeof byStageResponse>> {
   const src = dealSource(ctx)
-  const rolled = wholeMonths(period) ? await rollupConditions(ctx, filters, 'd') : null
-  const where = rolled ?? (await filterConditions(ctx, filters, 'd'))
+  const rolled = wholeMonths(period) ? await stageRollup(ctx, filters, 'd') : null
+  const where = rolled?.where ?? (await filterConditions(ctx, filters, 'd'))
   const agg = rolled
     ? sql`select d.stage, min(d.state) as state, sum(d.deal_count)::int as count, sum(d.amount_sgd) as amount,
                  sum(d.weighted100) as weighted100
-          from deal_month_rollup d
+          from ${rolled.table} d
           where ${where}
             and (d.state in ('open', 'unknown') or d.close_month between ${period.from} and ${period.to})
           group by d.stage`

@@ -10,14 +10,16 @@ const ROLLUP_COLUMNS = (
   'org_id state close_month owner_id owner_name stage pipeline currency territory forecast_category ' +
   'deal_count unpriced_count amount_sgd weighted100 cycle_days'
 ).split(' ')
-const columns = (alias = '') => sql.raw(ROLLUP_COLUMNS.map((c) => alias + c).join(', '))
+const TOTALS_COLUMNS =
+  'org_id state close_month stage deal_count unpriced_count amount_sgd weighted100 cycle_days'.split(' ')
 
 /**
- * Bring the org's deal_month_rollup in line with the deals table, set-based in one statement (readers
- * see the old rollup or the new one, never half). Only groups whose figures changed are rewritten:
- * a full delete-and-insert after every sync and snapshot left the table mostly dead tuples, and the
- * summary's scans slowed with it. Called after each successful sync run, after FX repricing and by
- * the daily snapshot: every writer of deals ends in one of them.
+ * Bring the org's deal_month_rollup in line with the deals table, then deal_month_totals in line
+ * with the rollup, set-based in one transaction (readers see the old figures or the new ones, never
+ * half). Only groups whose figures changed are rewritten: a full delete-and-insert after every sync
+ * and snapshot left the tables mostly dead tuples, and the summary's scans slowed with them. Called
+ * after each successful sync run, after FX repricing and by the daily snapshot: every writer of
+ * deals ends in one of them.
  */
 export async function refreshAnalyticsRollups(db: Db, orgId: string): Promise<void> {
   await db.transaction(async (tx) => {
@@ -25,15 +27,12 @@ export async function refreshAnalyticsRollups(db: Db, orgId: string): Promise<vo
     // One refresh of an org at a time (a sync ending while the snapshot job runs): the second
     // waits, then compares against what the first wrote instead of inserting the same groups again.
     await t.execute(sql`select pg_advisory_xact_lock(hashtext('deal_month_rollup'), hashtext(${orgId}))`)
-    await refreshStatement(t, orgId)
-  })
-}
-
-/** The refresh itself, one statement: a group is compared as the text of its whole row (NULLs included). */
-async function refreshStatement(db: Db, orgId: string): Promise<void> {
-  await db.execute(
-    sql`with fresh as (
-          select d.org_id, d.state, date_trunc('month', d.closing_date)::date as close_month, d.owner_id,
+    await refreshTable(
+      t,
+      orgId,
+      'deal_month_rollup',
+      ROLLUP_COLUMNS,
+      sql`select d.org_id, d.state, date_trunc('month', d.closing_date)::date as close_month, d.owner_id,
                  max(d.owner_name) as owner_name, d.stage, d.pipeline, d.currency, d.territory,
                  d.forecast_category, count(*)::int as deal_count,
                  count(*) filter (where d.amount_sgd is null)::int as unpriced_count,
@@ -42,23 +41,43 @@ async function refreshStatement(db: Db, orgId: string): Promise<void> {
           from deals d join orgs o on o.id = d.org_id
           where d.org_id = ${orgId}
           group by d.org_id, d.state, 3, d.owner_id, d.stage, d.pipeline, d.currency, d.territory,
-                   d.forecast_category
-        ),
+                   d.forecast_category`,
+    )
+    // Sums of sums: a sum over groups is null only when every group's is (every deal unpriced).
+    await refreshTable(
+      t,
+      orgId,
+      'deal_month_totals',
+      TOTALS_COLUMNS,
+      sql`select org_id, state, close_month, stage, sum(deal_count)::int as deal_count,
+                 sum(unpriced_count)::int as unpriced_count, sum(amount_sgd) as amount_sgd,
+                 sum(weighted100) as weighted100, sum(cycle_days)::int as cycle_days
+          from deal_month_rollup where org_id = ${orgId}
+          group by org_id, state, close_month, stage`,
+    )
+    await t.execute(sql`insert into analytics_rollup_state (org_id, refreshed_at) values (${orgId}, now())
+      on conflict (org_id) do update set refreshed_at = excluded.refreshed_at`)
+  })
+}
+
+/**
+ * One rollup table made equal to `fresh` (its columns, in order) for the org, in one statement: a
+ * group is compared as the text of its whole row (NULLs included); unchanged rows are not touched.
+ */
+async function refreshTable(db: Db, orgId: string, table: string, cols: string[], fresh: SQL): Promise<void> {
+  const columns = (alias = '') => sql.raw(cols.map((c) => alias + c).join(', '))
+  await db.execute(
+    sql`with fresh as (${fresh}),
         fresh_keyed as (select f.*, row(${columns()})::text as k from fresh f),
-        old as (select row(${columns()})::text as k from deal_month_rollup where org_id = ${orgId}),
+        old as (select row(${columns()})::text as k from ${sql.identifier(table)} where org_id = ${orgId}),
         gone as (
-          delete from deal_month_rollup r where r.org_id = ${orgId}
+          delete from ${sql.identifier(table)} r where r.org_id = ${orgId}
             and not exists (select 1 from fresh_keyed f where f.k = row(${columns('r.')})::text)
           returning 1
         ),
         added as (
-          insert into deal_month_rollup (${columns()})
+          insert into ${sql.identifier(table)} (${columns()})
           select ${columns()} from fresh_keyed f where not exists (select 1 from old where old.k = f.k)
-          returning 1
-        ),
-        state as (
-          insert into analytics_rollup_state (org_id, refreshed_at) values (${orgId}, now())
-          on conflict (org_id) do update set refreshed_at = excluded.refreshed_at
           returning 1
         )
         select (select count(*) from gone)::int as gone, (select count(*) from added)::int as added`,
@@ -105,4 +124,21 @@ export async function rollupConditions(
   if (!ctx.org.rollupReady) return null
   if ((f.closeFrom && !isMonthStart(f.closeFrom)) || (f.closeTo && !isMonthEnd(f.closeTo))) return null
   return filterConditions(ctx, f, alias, 'close_month')
+}
+
+/**
+ * The month rollup for a figure keyed by stage (aliased `alias`), or null as for rollupConditions:
+ * the org's totals when neither the viewer's scope nor a filter narrows below a stage (the
+ * manager's whole-org view, ~60x fewer rows), else the full rollup.
+ */
+export async function stageRollup(
+  ctx: AnalyticsContext,
+  f: Filters,
+  alias: string,
+): Promise<{ table: SQL; where: SQL } | null> {
+  const where = await rollupConditions(ctx, f, alias)
+  if (!where) return null
+  // Columns deal_month_totals sums away; org, stage and closing month are kept.
+  const narrowed = ctx.scope.ownerIds !== null || f.owner || f.team || f.pipeline || f.currency || f.territory
+  return { table: sql.raw(narrowed ? 'deal_month_rollup' : 'deal_month_totals'), where }
 }

@@ -7,7 +7,7 @@ import { addDecimals, cents, divRound, ratio } from './decimal'
 import type { Period } from './period'
 import { dealSource, type DealSource } from './source'
 import { openByStage, rollupOpenByStage } from './by-stage'
-import { rollupConditions, wholeMonths } from './rollup'
+import { stageRollup, wholeMonths } from './rollup'
 import { snapshotCoverage } from './trend'
 import { badRequest } from '../http/errors'
 
@@ -42,8 +42,8 @@ export async function pipelineSummary(
       )
   }
   const src = dealSource(ctx, asOf)
-  const rolled = asOf || !wholeMonths(period) ? null : await rollupConditions(ctx, filters, 'd')
-  const where = rolled ?? (await filterConditions(ctx, filters, 'd'))
+  const rolled = asOf || !wholeMonths(period) ? null : await stageRollup(ctx, filters, 'd')
+  const where = rolled?.where ?? (await filterConditions(ctx, filters, 'd'))
   const [row, byStage, syncedAt] = await Promise.all([
     rolled ? rollupHeadline(ctx, rolled, period) : headline(ctx, where, src, period),
     rolled ? rollupOpenByStage(ctx, rolled) : openByStage(ctx, where, src),
@@ -74,8 +74,8 @@ export async function headline(ctx: AnalyticsContext, where: SQL, src: DealSourc
   return r!
 }
 
-/** headline() from the month rollup (aliased d): P is whole months, no asOf. */
-async function rollupHeadline(ctx: AnalyticsContext, where: SQL, period: Period) {
+/** headline() from a month rollup (aliased d): P is whole months, no asOf. */
+async function rollupHeadline(ctx: AnalyticsContext, rollup: { table: SQL; where: SQL }, period: Period) {
   const inP = sql`d.close_month between ${period.from} and ${period.to}`
   const n = (cond: SQL) => sql`coalesce(sum(d.deal_count) filter (where ${cond}), 0)::int`
   const won = sql`d.state = 'won' and ${inP}`
@@ -93,8 +93,8 @@ async function rollupHeadline(ctx: AnalyticsContext, where: SQL, period: Period)
           sum(d.amount_sgd) filter (where ${lost}) as lost_amount,
           coalesce(sum(d.unpriced_count), 0)::int as unpriced,
           sum(d.cycle_days) filter (where ${won})::int as cycle_days
-        from deal_month_rollup d
-        where ${where} and (d.state = 'open' or (d.state in ('won', 'lost') and ${inP}))`,
+        from ${rollup.table} d
+        where ${rollup.where} and (d.state = 'open' or (d.state in ('won', 'lost') and ${inP}))`,
   )
   return r!
 }

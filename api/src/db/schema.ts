@@ -346,6 +346,27 @@ export const dealMonthRollup = pgTable(
   (t) => [index('deal_month_rollup_org_idx').on(t.orgId, t.state, t.closeMonth)],
 )
 
+/**
+ * deal_month_rollup summed over owner, pipeline, currency, territory and forecast category: what
+ * the whole-org summary and by-stage read when no filter narrows below a stage (about 500 rows at
+ * 1M deals, against 32k in the full rollup). Refreshed with it, in the same transaction.
+ */
+export const dealMonthTotals = pgTable(
+  'deal_month_totals',
+  {
+    orgId: text('org_id').notNull(),
+    state: text('state', { enum: DEAL_STATES }).notNull(),
+    closeMonth: day('close_month'),
+    stage: text('stage').notNull(),
+    dealCount: integer('deal_count').notNull(),
+    unpricedCount: integer('unpriced_count').notNull(),
+    amountSgd: money('amount_sgd'),
+    weighted100: money('weighted100'),
+    cycleDays: integer('cycle_days'),
+  },
+  (t) => [index('deal_month_totals_org_idx').on(t.orgId, t.state, t.closeMonth)],
+)
+
 /** When an org's rollups were last rebuilt: no row, no rollup (the analytics read the deals table). */
 export const analyticsRollupState = pgTable('analytics_rollup_state', {
   orgId: text('org_id').primaryKey(),
