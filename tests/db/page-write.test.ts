@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
-import { copyClientOf, query, type Database } from '../../api/src/db/client'
+import { query, type Database } from '../../api/src/db/client'
 import type { DealRow } from '../../api/src/sync/map'
 import { upsertDeals, type PageCommit } from '../../api/src/sync/write'
 import { createTestDatabase, testDbKind } from '../helpers/db'
 
 /*
- * Page writes as a full sync makes them. On Node's PostgreSQL new deals go in by COPY and stored
- * ones through the upsert statement, in one transaction with the lease gate and the checkpoint;
- * on PGlite everything takes the statement. Both must store exactly what the page said.
+ * Page writes as a full sync makes them, each one statement with the lease gate and the
+ * checkpoint. A page expected to be new takes a plain INSERT; should a deal of it be stored, that
+ * statement fails whole and the upsert statement, which compares with stored rows, writes the page.
+ * Either way the table must hold exactly what the page said, and the checkpoint count it once.
  */
 
 const ORG = 'org-page-write'
@@ -90,7 +91,6 @@ describe(`page writes (${testDbKind})`, () => {
   const epoch = (t: string) => Date.parse(t) / 1000
 
   it('stores every field exactly as the page gave it, text that needs escaping included', async () => {
-    if (testDbKind === 'postgres') expect(copyClientOf(database.db)).toBeDefined()
     const awkward = [
       'Tab\there',
       'Line\nbreak\r\nCRLF',
@@ -102,8 +102,12 @@ describe(`page writes (${testDbKind})`, () => {
       deal(i, { name, account_name: i % 2 ? `Acme\\${i}` : null, territory: i === 1 ? 'APAC\tNorth' : null }),
     )
     rows.push(deal(9, { amount: null, amount_sgd: null, weighted_sgd: null, fx_rate: null, fx_date: null }))
-    const r = await upsertDeals(database.db, ORG, rows, { recordNew: false, page: page('me') })
-    expect(r).toEqual({ written: rows.length, changed: rows.length, gated: true })
+    const r = await upsertDeals(database.db, ORG, rows, {
+      recordNew: false,
+      page: page('me'),
+      expectNew: true,
+    })
+    expect(r).toEqual({ written: rows.length, changed: rows.length, gated: true, stored: 0 })
     expect(await changedSoFar()).toBe(rows.length)
 
     const got = await stored()
@@ -141,7 +145,7 @@ describe(`page writes (${testDbKind})`, () => {
     }
   })
 
-  it('a page mixing stored and new deals: new ones inserted, stored ones compared and updated', async () => {
+  it('a page expected new but mixing stored deals: the insert fails whole, the upsert writes it once', async () => {
     const before = await changedSoFar()
     const rows = [
       // stored, moved on: stage change at Modified_Time, closing date pushed later
@@ -158,8 +162,15 @@ describe(`page writes (${testDbKind})`, () => {
       // new
       deal(20, { name: 'Brand new' }),
     ]
-    const r = await upsertDeals(database.db, ORG, rows, { recordNew: false, page: page('me') })
-    expect(r).toEqual({ written: 3, changed: 2, gated: true })
+    const count = (await stored()).length
+    const r = await upsertDeals(database.db, ORG, rows, {
+      recordNew: false,
+      page: page('me'),
+      expectNew: true,
+    })
+    expect(r).toEqual({ written: 3, changed: 2, gated: true, stored: 3 })
+    // The failed insert left nothing behind: one new row, one checkpoint count.
+    expect((await stored()).length).toBe(count + 1)
     expect((await changedSoFar()) - before).toBe(2)
 
     const byId = new Map((await stored()).map((g) => [g.id, g]))
@@ -179,11 +190,19 @@ describe(`page writes (${testDbKind})`, () => {
 
   it('writes nothing, not even new deals or progress, once the lease is held by someone else', async () => {
     const before = { deals: (await stored()).length, changed: await changedSoFar() }
-    const r = await upsertDeals(database.db, ORG, [deal(30), deal(0, { name: 'lost' })], {
-      recordNew: false,
-      page: page('someone-else'),
-    })
-    expect(r.gated).toBe(false)
+    for (const expectNew of [true, false]) {
+      for (const rows of [
+        [deal(30), deal(31)],
+        [deal(30), deal(0, { name: 'lost' })],
+      ]) {
+        const r = await upsertDeals(database.db, ORG, rows, {
+          recordNew: false,
+          page: page('someone-else'),
+          expectNew,
+        })
+        expect(r.gated).toBe(false)
+      }
+    }
     expect((await stored()).length).toBe(before.deals)
     expect((await stored()).find((g) => g.name === 'lost')).toBeUndefined()
     expect(await changedSoFar()).toBe(before.changed)

@@ -23,26 +23,17 @@ export async function query<T = Record<string, unknown>>(db: Db, statement: SQL)
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[]
 }
 
+/** The SQLSTATE of a database error, bare (postgres.js, PGlite) or wrapped by drizzle (`cause`). */
+export const sqlState = (e: unknown): unknown =>
+  (e as { code?: unknown } | null)?.code ?? (e as { cause?: { code?: unknown } } | null)?.cause?.code
+
 export interface PostgresOptions {
   /** Pool size. Workers allow 6 sockets per invocation: keep it ≤ 5 there. */
   max?: number
   /** A connected socket per connection (Node: see postgres-node.ts); postgres.js does not type it. */
   socket?: (o: { host: string[]; port: number[]; path?: string | false }) => Promise<unknown>
-  /** Page writes may use COPY FROM STDIN on this connection (Node only: see copyClientOf). */
-  copy?: boolean
   /** Server settings sent in each connection's startup packet (Node: see postgres-node.ts). */
   connection?: Record<string, string>
-}
-
-/** postgres.js clients whose databases take COPY (keyed by their drizzle db). */
-const copyClients = new WeakMap<Db, postgres.Sql>()
-
-/**
- * The raw postgres.js client of a database opened with `copy: true`, for bulk writes that bypass
- * the query builder; undefined on PGlite, Workers and transactions (they use plain statements).
- */
-export function copyClientOf(db: Db): postgres.Sql | undefined {
-  return copyClients.get(db)
 }
 
 /** postgres.js + drizzle. On Workers create one per request (I/O objects cannot cross requests). */
@@ -56,6 +47,5 @@ export function connectPostgres(url: string, opts: PostgresOptions = {}): Databa
     // Serialize bigints as strings like PGlite does in ours (we never rely on JS numbers for ids).
   })
   const db = drizzlePostgres({ client, schema }) as unknown as Db
-  if (opts.copy) copyClients.set(db, client)
   return { db, kind: 'postgres', close: () => client.end({ timeout: 5 }) }
 }

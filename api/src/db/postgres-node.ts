@@ -12,9 +12,10 @@ interface SocketOptions {
 }
 
 /**
- * A connected socket with TCP_NODELAY. COPY sends its rows and CopyDone as two writes; with Nagle's
- * algorithm on, the second waits for the delayed ACK of the first: 40 ms per COPY on loopback.
- * Hosts are tried in order, as postgres.js does for a multi-host URL.
+ * A connected socket with TCP_NODELAY. A sync page's statement (~100 KB) is one write spanning
+ * several segments, and pipelined queries go out as separate writes; with Nagle's algorithm on, a
+ * small segment behind unacknowledged data waits for the delayed ACK (40 ms on loopback). Hosts
+ * are tried in order, as postgres.js does for a multi-host URL.
  */
 async function noDelaySocket(o: SocketOptions): Promise<net.Socket> {
   if (o.path) return connected(net.connect({ path: o.path }))
@@ -48,5 +49,5 @@ function connected(s: net.Socket): Promise<net.Socket> {
  */
 const SERVER_SETTINGS = { max_parallel_workers_per_gather: '0' }
 
-/** Spread into connectPostgres options on Node: no-delay sockets, COPY for page writes, settings. */
-export const nodePostgresOptions = { socket: noDelaySocket, copy: true, connection: SERVER_SETTINGS } as const
+/** Spread into connectPostgres options on Node: no-delay sockets and the settings above. */
+export const nodePostgresOptions = { socket: noDelaySocket, connection: SERVER_SETTINGS } as const

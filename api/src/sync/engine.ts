@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm'
-import { query, type Db } from '../db/client'
+import { query, sqlState, type Db } from '../db/client'
 import { ensureRateSets, loadRateBook, type RateBook } from '../fx/pricing'
 import { isRefreshDue } from '../fx/store'
 import type { JobContext } from '../jobs'
@@ -142,6 +142,11 @@ export class SyncSession {
   prefetch = false
   /** The run as the last Deals page committed it: the next page needs no read of sync_runs. */
   run?: RunRow
+  /**
+   * The last Deals page written held no stored deal (true before the first): the next full-sync
+   * page is tried as a plain insert (write.ts insertStatement).
+   */
+  expectNew = true
   /**
    * The last Deals page's commit, still in flight while the next page is fetched and mapped (only
    * when `prefetch` is on). Every step settles it before writing anything itself.
@@ -462,6 +467,7 @@ async function commitPage(
     progress: (changed) => progressSql(run, cp, s, p, changed),
   })
   if (!r.gated) throw new LeaseLostError(run.org_id)
+  s.expectNew = r.stored === 0
   if (s.committingCalls !== undefined) s.countedCalls = s.committingCalls
 }
 
@@ -518,7 +524,7 @@ async function writeRecords(
   await ensureRateSets(ctx, closedDates, book)
   const rows = latestById(records).map((r) => mapDeal(r, stages, org, book))
   const write: PageWrite = (db, page) =>
-    upsertDeals(db, run.org_id, rows, { recordNew: cp.kind !== 'full', source, page })
+    upsertDeals(db, run.org_id, rows, { recordNew: cp.kind !== 'full', source, page, expectNew: s.expectNew })
   return write
 }
 
@@ -821,8 +827,6 @@ async function backfillHistory(
 
 /** PostgreSQL's deadlock and serialization failures: the statement can simply run again. */
 const RETRYABLE_SQLSTATES = new Set(['40P01', '40001'])
-const sqlState = (e: unknown): unknown =>
-  (e as { code?: unknown } | null)?.code ?? (e as { cause?: { code?: unknown } } | null)?.cause?.code
 
 const TRANSIENT = (e: unknown) =>
   e instanceof ZohoNetworkError ||

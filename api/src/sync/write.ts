@@ -1,14 +1,13 @@
 import { sql, type SQL } from 'drizzle-orm'
-import { PgDialect } from 'drizzle-orm/pg-core'
-import type postgres from 'postgres'
-import { copyClientOf, query, type Db } from '../db/client'
+import { query, sqlState, type Db } from '../db/client'
 import type { DealRow } from './map'
 import { jsonParam } from './metadata'
 
 /**
  * Page writes. Each is ONE statement over a single json bind parameter (json_to_recordset), so a
- * page of 200 costs one round trip and never nears postgres.js's 65,534-parameter cap. On Node's
- * PostgreSQL, the deals a full sync has never stored go in by COPY instead (see writeByCopy).
+ * page of 200 costs one round trip, commits with its checkpoint, and never nears postgres.js's
+ * 65,534-parameter cap. Deals a full sync has never stored take a plain INSERT (insertStatement);
+ * the rest the upsert statement, which compares each with what is stored.
  */
 
 /**
@@ -56,7 +55,8 @@ const RECORDSET_TYPES = sql.raw(
     .join(', '),
 )
 
-type PageResult = { written: number; changed: number; gated: boolean }
+/** written/changed as below; stored: how many of the page's deals were stored before it. */
+type PageResult = { written: number; changed: number; gated: boolean; stored: number }
 
 /**
  * Upserts deals and records the stage changes this sync observes, comparing each
@@ -74,18 +74,57 @@ export async function upsertDeals(
   rows: DealRow[],
   opts: WriteOptions,
 ): Promise<PageResult> {
-  if (!rows.length && !opts.page) return { written: 0, changed: 0, gated: true }
-  // An incremental run records new deals' first stage: only the statement does that.
-  const client = opts.recordNew ? undefined : copyClientOf(db)
-  if (client) return writeByCopy(client, orgId, rows, opts)
+  if (!rows.length && !opts.page) return { written: 0, changed: 0, gated: true, stored: 0 }
+  // An incremental run records new deals' first stage: only the upsert statement does that.
+  if (opts.expectNew && !opts.recordNew && rows.length) {
+    try {
+      const [r] = await query<PageResult>(db, insertStatement(orgId, rows, opts.page))
+      return { written: r?.written ?? 0, changed: r?.written ?? 0, gated: r?.gated ?? false, stored: 0 }
+    } catch (e) {
+      if (sqlState(e) !== UNIQUE_VIOLATION) throw e
+    }
+  }
   const [r] = await query<PageResult>(db, upsertStatement(orgId, rows, opts))
-  return { written: r?.written ?? 0, changed: r?.changed ?? 0, gated: r?.gated ?? false }
+  return {
+    written: r?.written ?? 0,
+    changed: r?.changed ?? 0,
+    gated: r?.gated ?? false,
+    stored: r?.stored ?? 0,
+  }
 }
 
 interface WriteOptions {
   recordNew: boolean
   source?: 'sync' | 'watch'
   page?: PageCommit
+  /**
+   * A full sync whose previous page held no stored deal (or its first page): try insertStatement.
+   * Only outside a transaction, where the statement it may fail does not abort anything else.
+   */
+  expectNew?: boolean
+}
+
+const UNIQUE_VIOLATION = '23505'
+
+/**
+ * A full sync's page of deals never stored (an org's first sync: every page): a plain INSERT with
+ * the lease gate and the checkpoint in one statement, one round trip, with no comparison against
+ * stored rows (stage entered at creation, no closing-date pushes, as upsertStatement would store
+ * them). Should any deal of the page be stored already, the primary key fails the whole statement,
+ * nothing is written, and the caller takes upsertStatement instead.
+ */
+function insertStatement(orgId: string, rows: DealRow[], page: PageCommit | undefined): SQL {
+  return sql`
+    with ${page ? sql`gate as (${page.gate}),` : sql``}
+    ins as (
+      insert into deals (org_id, ${sql.raw(COLUMN_NAMES.join(', '))}, stage_entered_at)
+      select ${orgId}, ${sql.raw(COLUMN_NAMES.map((c) => `x.${c}`).join(', '))}, x.created_time
+      from json_to_recordset(${JSON.stringify(rows)}::json) as x(${RECORDSET_TYPES})
+      ${page ? sql`where exists (select 1 from gate)` : sql``}
+      returning 1
+    )${page ? sql`, progress as (${page.progress(sql`${rows.length}`)} and exists (select 1 from gate))` : sql``}
+    select (select count(*) from ins)::int as written,
+           ${page ? sql`exists (select 1 from gate)` : sql`true`} as gated`
 }
 
 function upsertStatement(orgId: string, rows: DealRow[], opts: WriteOptions): SQL {
@@ -154,110 +193,8 @@ function upsertStatement(orgId: string, rows: DealRow[], opts: WriteOptions): SQ
     select (select count(*) from up)::int as written,
            ${changedCount}::int as changed,
            (select count(*) from hist)::int as history,
+           (select count(*) from prev)::int as stored,
            ${page ? sql`exists (select 1 from gate)` : sql`true`} as gated`
-}
-
-// ------------------------------------------------------------------------------------- COPY path
-
-const dialect = new PgDialect()
-
-/** A drizzle statement on a raw postgres.js transaction. */
-function run<T>(t: postgres.Sql, statement: SQL): Promise<T[]> {
-  const q = dialect.sqlToQuery(statement)
-  return t.unsafe(q.sql, q.params as never[]) as unknown as Promise<T[]>
-}
-
-/**
- * A full sync's page on Node's PostgreSQL, in one transaction: the gate and a primary-key probe of
- * the page's ids, then the deals not stored yet by COPY (what the database ingests fastest: ~1.8x
- * the rows/s of the statement), and the stored ones through the upsert statement, which compares
- * them with what is stored. One writer per org (the lease) keeps the probe true until the commit.
- */
-async function writeByCopy(
-  client: postgres.Sql,
-  orgId: string,
-  rows: DealRow[],
-  opts: WriteOptions,
-): Promise<PageResult> {
-  const page = opts.page
-  const ids = rows.map((r) => r.id)
-  // Primary-key probes: `limit 1` keeps the lateral a per-row index lookup. Without it the planner
-  // flattens it into a join and, from the statistics of a table still filling up, hashes every
-  // stored deal of the org on every page.
-  const stored = sql`(select coalesce(json_agg(d.id), '[]')::text
-    from json_array_elements_text(${JSON.stringify(ids)}::json) as i(id)
-    cross join lateral (select id from deals where org_id = ${orgId} and id = i.id limit 1) as d)`
-  // Four round trips: BEGIN with the gate and the probe, the COPY (two), the checkpoint with COMMIT;
-  // pipelined on one reserved connection, as each costs a wait on the busy event loop of the sync.
-  const t = await client.reserve()
-  try {
-    const begun = t.unsafe('begin')
-    const probed = run<{ gated: boolean; stored: string }>(
-      t,
-      page
-        ? sql`with gate as (${page.gate}) select exists (select 1 from gate) as gated, ${stored} as stored`
-        : sql`select true as gated, ${stored} as stored`,
-    )
-    const [, [probe]] = await Promise.all([begun, probed])
-    if (!probe?.gated) {
-      await t.unsafe('rollback')
-      return { written: 0, changed: 0, gated: false }
-    }
-    const known = new Set(JSON.parse(probe.stored) as string[])
-    const fresh = rows.filter((r) => !known.has(r.id))
-    let written = fresh.length
-    let changed = fresh.length
-    if (fresh.length) await copyDeals(t, orgId, fresh)
-    if (known.size) {
-      const [r] = await run<PageResult>(
-        t,
-        upsertStatement(
-          orgId,
-          rows.filter((r) => known.has(r.id)),
-          { ...opts, page: undefined },
-        ),
-      )
-      written += r?.written ?? 0
-      changed += r?.changed ?? 0
-    }
-    // Should the checkpoint fail, PostgreSQL turns the COMMIT into a ROLLBACK.
-    await Promise.all([page && run(t, page.progress(sql`${changed}`)), t.unsafe('commit')])
-    return { written, changed, gated: true }
-  } catch (e) {
-    await t.unsafe('rollback').catch(() => {})
-    throw e
-  } finally {
-    t.release()
-  }
-}
-
-/** New deals by COPY: stage entered at creation, no closing-date pushes yet, synced_at = now(). */
-async function copyDeals(t: postgres.Sql, orgId: string, rows: DealRow[]): Promise<void> {
-  const org = copyValue(orgId)
-  let text = ''
-  for (const r of rows) {
-    text += org
-    for (const c of COLUMN_NAMES) text += '\t' + copyValue(r[c])
-    text += '\t' + copyValue(r.created_time) + '\n'
-  }
-  const writer = await t
-    .unsafe(`copy deals (org_id, ${COLUMN_NAMES.join(', ')}, stage_entered_at) from stdin`)
-    .writable()
-  await new Promise<void>((resolve, reject) => {
-    writer.on('finish', resolve) // postgres.js finishes on CommandComplete: the rows are in
-    writer.on('error', reject)
-    writer.end(text)
-  })
-}
-
-const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' }
-
-/** One field in COPY's text format. */
-function copyValue(v: string | number | boolean | null): string {
-  if (v === null) return '\\N'
-  if (typeof v === 'boolean') return v ? 't' : 'f'
-  const s = String(v)
-  return /[\\\t\n\r]/.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : s
 }
 
 /** Removes deleted deals from every table the figures read. Returns how many deals existed. */
