@@ -7,7 +7,7 @@ import { clientForOrg } from '../zoho/client'
 import { ZohoApiError, ZohoNetworkError } from '../zoho/errors'
 import type { ListDealsParams, ZohoClient, ZohoDealRecord, ZohoDealsPage } from '../zoho/types'
 import { acquireLease, LeaseLostError, releaseLease, renewLease, renewLeaseSql } from './lease'
-import { dealFields, mapDeal, stageOf, type OrgMeta } from './map'
+import { dealFields, mapDeal, stageOf, type DealRow, type OrgMeta } from './map'
 import { jsonParam, syncMetadata } from './metadata'
 import { loadStageMap, type StageMap } from './stages'
 import { deleteDeals, sweepUnseen, upsertDeals, type PageCommit } from './write'
@@ -152,6 +152,15 @@ export class SyncSession {
    * when `prefetch` is on). Every step settles it before writing anything itself.
    */
   pending?: Promise<void>
+  /** Whether `pending` has settled (pages are held back only while it runs). */
+  pendingSettled = true
+  /**
+   * Deals pages read and mapped while the previous page's commit was still running, not written
+   * yet: the next commit writes them with its own page, so when the database is the slower side it
+   * gets fewer, bigger statements. In memory only and bounded (MAX_HELD_ROWS); the stored checkpoint
+   * stays behind them, so a crash or a retried step reads them again. Valid only with `run`.
+   */
+  held?: HeldPages
   /** The next Deals page in flight, keyed by its request; used only if the checkpoint asks for it. */
   nextPage?: { key: string; result: Promise<{ page: ZohoDealsPage } | { error: unknown }> }
 }
@@ -448,8 +457,8 @@ function progressSql(run: RunRow, cp: Checkpoint, s: SyncSession, p: Progress, r
 }
 
 /**
- * Writes a page of deals and commits its checkpoint (lease renewal, progress) atomically with it:
- * one statement, or one transaction on the COPY path (write.ts).
+ * Writes a page of deals and commits its checkpoint (lease renewal, progress) atomically with it, in
+ * one statement (write.ts), and notes whether the page held stored deals for the next one.
  */
 async function commitPage(
   ctx: SyncContext,
@@ -498,6 +507,34 @@ function latestById(records: ZohoDealRecord[]): ZohoDealRecord[] {
   return [...m.values()]
 }
 
+/** Deals pages held back from the database (SyncSession.held). */
+interface HeldPages {
+  records: ZohoDealRecord[]
+  rows: DealRow[]
+  pages: number
+  /** The latest rate set the rows were priced with. */
+  newest: RateBook['newest']
+}
+
+/** At most this many rows wait for one commit (about 2 MB with their records): well inside the sync's memory budget. */
+const MAX_HELD_ROWS = 1000
+
+/** Held pages plus one more; a deal on both keeps its newest copy. */
+function holdPage(
+  held: HeldPages | undefined,
+  records: ZohoDealRecord[],
+  rows: DealRow[],
+  newest: RateBook['newest'],
+) {
+  if (!held) return { records, rows, pages: 1, newest }
+  const byId = new Map(held.rows.map((r) => [r.id, r]))
+  for (const r of rows) {
+    const had = byId.get(r.id)
+    if (!had || ms(had.modified_time) <= ms(r.modified_time)) byId.set(r.id, r)
+  }
+  return { records: [...held.records, ...records], rows: [...byId.values()], pages: held.pages + 1, newest }
+}
+
 async function writeRecords(
   ctx: SyncContext,
   s: SyncSession,
@@ -506,6 +543,54 @@ async function writeRecords(
   records: ZohoDealRecord[],
   source: 'sync' | 'watch',
 ) {
+  return pageWrite(s, run, cp, await mapRecords(ctx, s, run, cp, records), source)
+}
+
+/** Writes the pages held back (if any) with this checkpoint, after the commit in flight. */
+async function flushHeld(
+  ctx: SyncContext,
+  s: SyncSession,
+  run: RunRow,
+  cp: Checkpoint,
+  holder: string,
+  leaseSeconds: number,
+) {
+  const held = s.held
+  s.held = undefined
+  if (!held) return
+  await settlePending(s)
+  await commitPage(
+    ctx,
+    s,
+    run,
+    holder,
+    cp,
+    { pages: held.pages },
+    leaseSeconds,
+    pageWrite(s, run, cp, held.rows, 'sync'),
+  )
+}
+
+/** The write of mapped rows, as commitPage runs it. */
+function pageWrite(
+  s: SyncSession,
+  run: RunRow,
+  cp: Checkpoint,
+  rows: DealRow[],
+  source: 'sync' | 'watch',
+): PageWrite {
+  return (db, page) =>
+    upsertDeals(db, run.org_id, rows, { recordNew: cp.kind !== 'full', source, page, expectNew: s.expectNew })
+}
+
+/** A page's records as deals rows: converted, priced, and checked against the stage picklist. */
+async function mapRecords(
+  ctx: SyncContext,
+  s: SyncSession,
+  run: RunRow,
+  cp: Checkpoint,
+  records: ZohoDealRecord[],
+): Promise<DealRow[]> {
   let { org, stages, book } = await prepare(ctx, s, run.org_id)
   if (!cp.metadataRefreshed && records.some((r) => !stageOf(r, stages).known)) {
     // A stage we do not know: the picklist changed. Refresh once per run.
@@ -522,10 +607,11 @@ async function writeRecords(
   // deals: the previous page lands first, or its deals would miss the new set.
   if (isRefreshDue(book.newest, ctx.now(), ctx.config.CURRENCY_CACHE_DAYS)) await settlePending(s)
   await ensureRateSets(ctx, closedDates, book)
-  const rows = latestById(records).map((r) => mapDeal(r, stages, org, book))
-  const write: PageWrite = (db, page) =>
-    upsertDeals(db, run.org_id, rows, { recordNew: cp.kind !== 'full', source, page, expectNew: s.expectNew })
-  return write
+  const map = (rs: ZohoDealRecord[]) => latestById(rs).map((r) => mapDeal(r, stages, org, book))
+  // Pages held back were priced before the latest set was refreshed: price them again.
+  if (s.held && s.held.newest !== book.newest)
+    s.held = { ...s.held, rows: map(s.held.records), newest: book.newest }
+  return map(records)
 }
 
 type PageWrite = (db: Db, page: PageCommit) => ReturnType<typeof upsertDeals>
@@ -545,6 +631,7 @@ export async function syncStep(
 ): Promise<StepResult> {
   const cached = s.run?.id === runId ? s.run : undefined
   s.run = undefined
+  if (!cached) s.held = undefined
   // Only a following Deals page may run ahead of the previous page's commit.
   if (cached?.checkpoint.phase !== 'deals') await settlePending(s)
   const run = cached ?? (await timed('load_run', () => loadRun(ctx.db, runId)))
@@ -588,7 +675,9 @@ export async function syncStep(
           cp.windowSince = nextWindowSince(cp)
           cp.pageToken = null
           cp.windowRecords = 0
-          await save({})
+          // Pages held back go in with this checkpoint, which moves past them.
+          if (s.held) await flushHeld(ctx, s, run, cp, holder, leaseSeconds)
+          else await save({})
           break
         }
         throw e
@@ -613,14 +702,32 @@ export async function syncStep(
       // The page_token chain is sequential, but the next page can be on the wire while this one is
       // mapped and written. It is used only if this commit goes through and the next step asks for it.
       if (s.prefetch && cp.phase === 'deals') prefetchDealsPage(client, s, params())
-      const write = await timed('map_price', () => writeRecords(ctx, s, run, cp, records, 'sync'))
-      // Pages commit in order: this one goes out once the previous one is in.
-      await timed('write_commit', () => settlePending(s))
-      const committed = commitPage(ctx, s, run, holder, cp, { pages: 1 }, leaseSeconds, write)
+      const rows = await timed('map_price', () => mapRecords(ctx, s, run, cp, records))
+      const held = holdPage(s.held, records, rows, s.book!.newest)
+      s.held = undefined
       s.run = { ...run, checkpoint: cp }
+      if (
+        s.prefetch &&
+        cp.phase === 'deals' &&
+        s.pending &&
+        !s.pendingSettled &&
+        held.rows.length + cp.perPage <= MAX_HELD_ROWS
+      ) {
+        // The previous commit is still running: hold this page and read the next one.
+        s.held = held
+        break
+      }
+      // Pages commit in order: these go out once the previous ones are in.
+      await timed('write_commit', () => settlePending(s))
+      const write = pageWrite(s, run, cp, held.rows, 'sync')
+      const committed = commitPage(ctx, s, run, holder, cp, { pages: held.pages }, leaseSeconds, write)
       if (s.prefetch && cp.phase === 'deals') {
         // The next step maps its page while the database writes this one (two cores, not one).
-        committed.catch(() => {}) // settled (and its error raised) by the next step
+        s.pendingSettled = false
+        committed.then(
+          () => (s.pendingSettled = true),
+          () => (s.pendingSettled = true), // and its error is raised by the next step
+        )
         s.pending = committed
       } else await timed('write_commit', () => committed)
       break
@@ -864,11 +971,17 @@ export async function runSteps(
       (budget.maxPages !== undefined && steps >= budget.maxPages) ||
       (budget.timeBudgetMs !== undefined && Date.now() - started >= budget.timeBudgetMs)
     ) {
-      // A last page still committing goes in (or not: the next invocation reads it again).
-      const lost = await settlePending(s).then(
-        () => undefined,
-        (e: unknown) => (e instanceof LeaseLostError ? e : undefined),
+      // A last page still committing goes in, and any held back (or not: the next invocation
+      // reads them again).
+      const run = s.run
+      const lost = await (
+        run ? flushHeld(ctx, s, run, run.checkpoint, holder, leaseSeconds) : Promise.resolve()
       )
+        .then(() => settlePending(s))
+        .then(
+          () => undefined,
+          (e: unknown) => (e instanceof LeaseLostError ? e : undefined),
+        )
       if (lost) return { runId, status: 'lost', error: lost.message }
       await releaseLease(ctx.db, orgId, holder)
       return { runId, status: 'stopped' }
