@@ -516,7 +516,7 @@ interface HeldPages {
   newest: RateBook['newest']
 }
 
-/** At most this many rows wait for one commit (about 2 MB with their records): well inside the sync's memory budget. */
+/** At most this many rows wait for one commit: about 2 MB with their records, well inside the budget. */
 const MAX_HELD_ROWS = 1000
 
 /** Held pages plus one more; a deal on both keeps its newest copy. */
