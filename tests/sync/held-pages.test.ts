@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
 import { query, type Database } from '../../api/src/db/client'
-import { runOrgSync } from '../../api/src/sync/engine'
+import { runOrgSync, type SyncContext } from '../../api/src/sync/engine'
 import { createTestDatabase, testDbKind } from '../helpers/db'
 import { connectSandbox, crmCalls, syncContext, truth, type Harness } from './setup'
 
@@ -51,10 +51,28 @@ describe(`pages held back while the database is slower (${testDbKind})`, () => {
       )
     )[0]!
 
+  /**
+   * A sync context whose fetch (the network edge) counts Deals requests and lets `onDeals` act on
+   * the nth one: change the sandbox before it goes out, or fail it with a network error.
+   */
+  function dealsCountingContext(onDeals: (n: number) => Error | void) {
+    const seen = { deals: 0 }
+    const ctx = syncContext(database, h.config, (input, init) => {
+      if (String(input).includes('/crm/v8/Deals?')) {
+        const failure = onDeals(++seen.deals)
+        if (failure) return Promise.reject(failure)
+      }
+      return globalThis.fetch(input, init)
+    })
+    return { ctx, seen }
+  }
+  const fullSync = (ctx: SyncContext) =>
+    runOrgSync(ctx, h.orgId, { trigger: 'manual', historyBudget: 0, perPage: 50 })
+
   it('go in several per statement: the database equals Zoho, every page read and counted once', async () => {
     h = await connectSandbox(database, { deals: 600 })
     h.sb.resetCalls()
-    const run = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0, perPage: 50 })
+    const run = await fullSync(h.ctx)
     expect(run.status, run.error).toBe('succeeded')
     const t = await truth(h, database)
     expect(t.equal, t.diff).toBe(true)
@@ -68,13 +86,11 @@ describe(`pages held back while the database is slower (${testDbKind})`, () => {
   it('a page token refused while pages wait: they go in with the new window, nothing lost', async () => {
     h = await connectSandbox(database, { deals: 600 })
     // The fourth Deals request goes out with a token Zoho no longer takes.
-    let dealsRequests = 0
-    const ctx = syncContext(database, h.config, (input, init) => {
-      if (String(input).includes('/crm/v8/Deals?') && ++dealsRequests === 4) h.sb.expirePageTokens()
-      return globalThis.fetch(input, init)
+    const { ctx } = dealsCountingContext((n) => {
+      if (n === 4) h.sb.expirePageTokens()
     })
     h.sb.resetCalls()
-    const run = await runOrgSync(ctx, h.orgId, { trigger: 'manual', historyBudget: 0, perPage: 50 })
+    const run = await fullSync(ctx)
     expect(run.status, run.error).toBe('succeeded')
     const t = await truth(h, database)
     expect(t.equal, t.diff).toBe(true)
@@ -89,7 +105,7 @@ describe(`pages held back while the database is slower (${testDbKind})`, () => {
     h = await connectSandbox(database, { deals: 2000 })
     await database.db.execute(sql`insert into page_fault values (2)`)
     h.sb.resetCalls()
-    const run = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0, perPage: 50 })
+    const run = await fullSync(h.ctx)
     expect(run.status, run.error).toBe('succeeded')
     const t = await truth(h, database)
     expect(t.equal, t.diff).toBe(true)
@@ -103,34 +119,24 @@ describe(`pages held back while the database is slower (${testDbKind})`, () => {
     h = await connectSandbox(database, { deals: 600 })
     // Deals requests 6 to 9 fail at the network: more than the client's three retries, so the
     // step fails and the run retries it from the stored checkpoint (the waiting pages are dropped).
-    let dealsRequests = 0
-    const ctx = syncContext(database, h.config, (input, init) => {
-      const n = String(input).includes('/crm/v8/Deals?') ? ++dealsRequests : 0
-      if (n >= 6 && n <= 9) return Promise.reject(new TypeError('fetch failed'))
-      return globalThis.fetch(input, init)
-    })
+    const { ctx, seen } = dealsCountingContext((n) =>
+      n >= 6 && n <= 9 ? new TypeError('fetch failed') : undefined,
+    )
     h.sb.resetCalls()
-    const run = await runOrgSync(ctx, h.orgId, { trigger: 'manual', historyBudget: 0, perPage: 50 })
+    const run = await fullSync(ctx)
     expect(run.status, run.error).toBe('succeeded')
     const t = await truth(h, database)
     expect(t.equal, t.diff).toBe(true)
-    expect(dealsRequests).toBeGreaterThan(12)
+    expect(seen.deals).toBeGreaterThan(12)
     expect(await runRow(run.runId!)).toEqual({ pages: 12, records: 600 })
   })
 
   it('the latest rate set refreshed while pages wait: they are priced with it, as stored open deals are', async () => {
     h = await connectSandbox(database, { deals: 600 })
     // From the fifth Deals request on, the clock reads 30 days later: the latest set is due again.
-    let dealsRequests = 0
     const later = Date.now() + 30 * 86_400_000
-    const ctx = {
-      ...syncContext(database, h.config, (input, init) => {
-        if (String(input).includes('/crm/v8/Deals?')) dealsRequests++
-        return globalThis.fetch(input, init)
-      }),
-      now: () => new Date(dealsRequests >= 5 ? later : Date.now()),
-    }
-    const run = await runOrgSync(ctx, h.orgId, { trigger: 'manual', historyBudget: 0, perPage: 50 })
+    const { ctx, seen } = dealsCountingContext(() => undefined)
+    const run = await fullSync({ ...ctx, now: () => new Date(seen.deals >= 5 ? later : Date.now()) })
     expect(run.status, run.error).toBe('succeeded')
     const sets = await query<{ week_date: string }>(
       database.db,
