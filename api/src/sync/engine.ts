@@ -497,12 +497,12 @@ function nextWindowSince(cp: Checkpoint): string | null {
   return since
 }
 
-/** Keeps the newest copy of each id (a page can repeat an id across token windows). */
-function latestById(records: ZohoDealRecord[]): ZohoDealRecord[] {
-  const m = new Map<string, ZohoDealRecord>()
-  for (const r of records) {
+/** Keeps the newest copy of each id (a page can repeat an id across token windows, held pages too). */
+function latestById<T extends { id: string }>(items: T[], modified: (t: T) => string): T[] {
+  const m = new Map<string, T>()
+  for (const r of items) {
     const had = m.get(r.id)
-    if (!had || ms(had.Modified_Time) <= ms(r.Modified_Time)) m.set(r.id, r)
+    if (!had || ms(modified(had)) <= ms(modified(r))) m.set(r.id, r)
   }
   return [...m.values()]
 }
@@ -527,12 +527,12 @@ function holdPage(
   newest: RateBook['newest'],
 ) {
   if (!held) return { records, rows, pages: 1, newest }
-  const byId = new Map(held.rows.map((r) => [r.id, r]))
-  for (const r of rows) {
-    const had = byId.get(r.id)
-    if (!had || ms(had.modified_time) <= ms(r.modified_time)) byId.set(r.id, r)
+  return {
+    records: [...held.records, ...records],
+    rows: latestById([...held.rows, ...rows], (r) => r.modified_time),
+    pages: held.pages + 1,
+    newest,
   }
-  return { records: [...held.records, ...records], rows: [...byId.values()], pages: held.pages + 1, newest }
 }
 
 async function writeRecords(
@@ -607,7 +607,8 @@ async function mapRecords(
   // deals: the previous page lands first, or its deals would miss the new set.
   if (isRefreshDue(book.newest, ctx.now(), ctx.config.CURRENCY_CACHE_DAYS)) await settlePending(s)
   await ensureRateSets(ctx, closedDates, book)
-  const map = (rs: ZohoDealRecord[]) => latestById(rs).map((r) => mapDeal(r, stages, org, book))
+  const map = (rs: ZohoDealRecord[]) =>
+    latestById(rs, (r) => r.Modified_Time).map((r) => mapDeal(r, stages, org, book))
   // Pages held back were priced before the latest set was refreshed: price them again.
   if (s.held && s.held.newest !== book.newest)
     s.held = { ...s.held, rows: map(s.held.records), newest: book.newest }
