@@ -164,6 +164,26 @@ describe(`checkpoints, windows and the lease (${testDbKind})`, () => {
     expect((await runRow(database, first.runId!)).records).toBe(600)
   })
 
+  it('each page is requested once its predecessor is in, and only if read: across token windows, every Deals call is a page read', async () => {
+    h = await connectSandbox(database, { deals: 1000 })
+    h.sb.resetCalls()
+    // 100 a page, a new window every 300 records: some next_page_tokens are not followed.
+    const res = await runOrgSync(h.ctx, h.orgId, {
+      trigger: 'manual',
+      historyBudget: 0,
+      perPage: 100,
+      tokenWindowRecords: 300,
+    })
+    expect(res.status).toBe('succeeded')
+    const t = await truth(h, database)
+    expect(t.equal, t.diff).toBe(true)
+    const deals = crmCalls(h.sb, '/crm/v8/Deals')
+    expect(deals.every((c) => c.status === 200)).toBe(true)
+    expect(deals.filter((c) => !c.query.page_token).length).toBeGreaterThanOrEqual(4) // the windows
+    // Nothing requested ahead was thrown away: the run read (and counted) every page it asked for.
+    expect((await runRow(database, res.runId!)).pages).toBe(deals.length)
+  })
+
   it('two concurrent syncs of one org: one runs, the other is refused', async () => {
     h = await connectSandbox(database, { deals: 300 })
     const other = syncContext(database, h.config)

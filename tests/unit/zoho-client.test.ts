@@ -5,6 +5,7 @@ import {
   chunkFields,
   createZohoClient,
   formatModifiedSince,
+  pageInfoAtEnd,
   REQUIRED_DEAL_FIELDS,
   type TokenSource,
 } from '../../api/src/zoho/client'
@@ -283,5 +284,56 @@ describe('Zoho client (no server)', () => {
     )
     const client = createZohoClient({ apiDomain: 'https://x', tokens, fetch: z.fetch })
     expect(await client.getCurrencies()).toBeNull()
+  })
+
+  it("reads a page's info off the end of its body only when the body ends with it", () => {
+    const info = { call: false, per_page: 2, next_page_token: 'c85}82', count: 2, more_records: true }
+    const page = { data: [deal('11', { Deal_Name: '"info":{"more_records":false}}' }), deal('12')], info }
+    expect(pageInfoAtEnd(JSON.stringify(page))).toEqual(info)
+    // Zoho's own layout (the reference sample): indented, info last.
+    expect(pageInfoAtEnd(JSON.stringify(page, null, 2) + '\n')).toEqual(info)
+    // Anything else is no hint at all: info first, info with an object inside, a body cut short,
+    // an info that is not one (wrong types), not JSON.
+    expect(pageInfoAtEnd(JSON.stringify({ info, data: page.data }))).toBeUndefined()
+    expect(pageInfoAtEnd(JSON.stringify({ data: [], info: { ...info, extra: { a: 1 } } }))).toBeUndefined()
+    expect(pageInfoAtEnd(JSON.stringify(page).slice(0, -1))).toBeUndefined()
+    expect(pageInfoAtEnd('{"data":[],"info":{"more_records":"yes"}}')).toBeUndefined()
+    expect(pageInfoAtEnd('{"data":[],"info":{"more_records":tru}}')).toBeUndefined()
+  })
+
+  it('hands a Deals page its info before parsing it, and lets the request it starts go out first', async () => {
+    const order: string[] = []
+    const z = fakeZoho((url) => {
+      const token = url.searchParams.get('page_token')
+      order.push(`request ${token ?? 'first'}`)
+      if (token === 'next') return new Response(null, { status: 204 })
+      return json({ data: [deal('11')], info: { more_records: true, next_page_token: 'next', count: 1 } })
+    })
+    const client = createZohoClient({ apiDomain: 'https://x', tokens, fetch: z.fetch })
+    let second: Promise<unknown> | undefined
+    const page = await client.listDeals(
+      { fields: ['Stage'] },
+      {
+        onInfo: (info) => {
+          order.push(`info ${info.next_page_token}`)
+          second = client.listDeals(
+            { fields: ['Stage'], pageToken: info.next_page_token! },
+            {
+              onInfo: () => {
+                order.push('info of an empty page')
+                return false
+              },
+            },
+          )
+          return true
+        },
+      },
+    )
+    order.push('parsed')
+    expect(page.data.map((d) => d.id)).toEqual(['11'])
+    expect(page.info.next_page_token).toBe('next')
+    expect(await second).toMatchObject({ data: [], status: 'empty' })
+    // The second request was made before the first page's records were parsed; a 204 has no info.
+    expect(order).toEqual(['request first', 'info next', 'request next', 'parsed'])
   })
 })

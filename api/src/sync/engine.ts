@@ -5,9 +5,9 @@ import { isRefreshDue } from '../fx/store'
 import type { JobContext } from '../jobs'
 import { clientForOrg } from '../zoho/client'
 import { ZohoApiError, ZohoNetworkError } from '../zoho/errors'
-import type { ListDealsParams, ZohoClient, ZohoDealRecord, ZohoDealsPage } from '../zoho/types'
+import type { ListDealsParams, ZohoClient, ZohoDealRecord, ZohoDealsPage, ZohoPageInfo } from '../zoho/types'
 import { acquireLease, LeaseLostError, releaseLease, renewLease, renewLeaseSql } from './lease'
-import { dealFields, mapDeal, stageOf, type DealRow, type OrgMeta } from './map'
+import { dealFields, mapDeal, priceRow, stageOf, type DealRow, type OrgMeta } from './map'
 import { jsonParam, syncMetadata } from './metadata'
 import { loadStageMap, type StageMap } from './stages'
 import { deleteDeals, sweepUnseen, upsertDeals, type PageCommit } from './write'
@@ -136,8 +136,8 @@ export class SyncSession {
   committingCalls?: number
   /**
    * Set by a driver that will run another step in this session (runSteps): the deals step then
-   * starts fetching the next page while it writes the current one. Off for one-step sessions
-   * (a Workflow step), where the fetched page would be thrown away.
+   * fetches the next page while it writes the current one. Off for one-step sessions (a Workflow
+   * step), where the fetched page would be thrown away.
    */
   prefetch = false
   /** The run as the last Deals page committed it: the next page needs no read of sync_runs. */
@@ -161,8 +161,23 @@ export class SyncSession {
    * stays behind them, so a crash or a retried step reads them again. Valid only with `run`.
    */
   held?: HeldPages
-  /** The next Deals page in flight, keyed by its request; used only if the checkpoint asks for it. */
-  nextPage?: { key: string; result: Promise<{ page: ZohoDealsPage } | { error: unknown }> }
+  /** The next Deals page, requested before the step that reads it; used only if the checkpoint asks for it. */
+  nextPage?: PageRequest
+  /** The Deals page the current step reads: once its info is in, the next page is requested. */
+  reading?: PageRequest
+}
+
+/** A Deals page requested, with what the checkpoint knew when it was. */
+interface PageRequest {
+  key: string
+  params: ListDealsParams
+  /** The checkpoint's windowRecords before this page, and its limits. */
+  windowRecords: number
+  perPage: number
+  tokenWindowRecords: number
+  result: Promise<{ page: ZohoDealsPage } | { error: unknown }>
+  /** The page after it, once its info is in (null: none, or not one to request ahead). */
+  next?: { params: PageRequest['params']; windowRecords: number } | null
 }
 
 /**
@@ -178,6 +193,7 @@ async function settlePending(s: SyncSession): Promise<void> {
   } catch (e) {
     s.run = undefined
     s.nextPage = undefined
+    s.reading = undefined
     throw e
   }
 }
@@ -185,29 +201,81 @@ async function settlePending(s: SyncSession): Promise<void> {
 const pageKey = (p: ListDealsParams) =>
   JSON.stringify([p.modifiedSince ?? null, p.pageToken ?? null, p.perPage])
 
-/** The Deals page a checkpoint asks for: the prefetched one when it matches, else a fresh call. */
+/** The Deals page a checkpoint asks for: the one requested ahead when it matches, else a fresh call. */
 async function fetchDealsPage(
   client: ZohoClient,
   s: SyncSession,
+  cp: Checkpoint,
   params: ListDealsParams,
 ): Promise<ZohoDealsPage> {
-  const ahead = s.nextPage
+  let page = s.nextPage
   s.nextPage = undefined
-  if (ahead && ahead.key === pageKey(params)) {
-    const r = await ahead.result
-    if ('page' in r) return r.page
-    throw r.error
-  }
-  return client.listDeals(params)
+  if (page?.key !== pageKey(params)) page = requestPage(client, s, cp, params, cp.windowRecords)
+  s.reading = page
+  requestNext(client, s, page)
+  const r = await page.result
+  if ('page' in r) return r.page
+  throw r.error
 }
 
-function prefetchDealsPage(client: ZohoClient, s: SyncSession, params: ListDealsParams): void {
-  // Settled into a value so an abandoned prefetch never becomes an unhandled rejection.
-  const result = client.listDeals(params).then(
-    (page) => ({ page }),
-    (error: unknown) => ({ error }),
-  )
-  s.nextPage = { key: pageKey(params), result }
+/** Requests the page after the current one (the checkpoint's next request), unless it already was. */
+function prefetchDealsPage(
+  client: ZohoClient,
+  s: SyncSession,
+  cp: Checkpoint,
+  params: ListDealsParams,
+): void {
+  if (s.nextPage?.key !== pageKey(params)) s.nextPage = requestPage(client, s, cp, params, cp.windowRecords)
+}
+
+/** A Deals page request; `windowRecords`: the records of its token window before it. */
+function requestPage(
+  client: ZohoClient,
+  s: SyncSession,
+  limits: Pick<Checkpoint, 'perPage' | 'tokenWindowRecords'>,
+  params: ListDealsParams,
+  windowRecords: number,
+): PageRequest {
+  const page: PageRequest = {
+    key: pageKey(params),
+    params,
+    windowRecords,
+    perPage: limits.perPage,
+    tokenWindowRecords: limits.tokenWindowRecords,
+    // Settled into a value so an abandoned page never becomes an unhandled rejection.
+    result: client
+      .listDeals(params, {
+        // The page_token chain is the sync's critical path: as soon as this body is in, before
+        // its parse, the next request goes out (if this is the page being read).
+        onInfo: (info) => {
+          page.next = pageAfter(page, info)
+          return requestNext(client, s, page)
+        },
+      })
+      .then(
+        (p) => ({ page: p }),
+        (error: unknown) => ({ error }),
+      ),
+  }
+  return page
+}
+
+/**
+ * The request after `page` as the step reading it will make it (same window, its next_page_token),
+ * or null when that step decides otherwise (last page, a new window).
+ */
+function pageAfter(page: PageRequest, info: ZohoPageInfo): PageRequest['next'] {
+  const windowRecords = page.windowRecords + (info.count ?? 0)
+  if (!info.more_records || !info.next_page_token || !info.count) return null
+  if (windowRecords + page.perPage > page.tokenWindowRecords) return null
+  return { params: { ...page.params, pageToken: info.next_page_token }, windowRecords }
+}
+
+/** Requests the page after the one being read, once its info is in. True when it did. */
+function requestNext(client: ZohoClient, s: SyncSession, page: PageRequest): boolean {
+  if (!s.prefetch || s.reading !== page || !page.next || s.nextPage) return false
+  s.nextPage = requestPage(client, s, page, page.next.params, page.next.windowRecords)
+  return true
 }
 
 async function clientOf(ctx: SyncContext, s: SyncSession, orgId: string): Promise<ZohoClient> {
@@ -509,26 +577,19 @@ function latestById<T extends { id: string }>(items: T[], modified: (t: T) => st
 
 /** Deals pages held back from the database (SyncSession.held). */
 interface HeldPages {
-  records: ZohoDealRecord[]
   rows: DealRow[]
   pages: number
   /** The latest rate set the rows were priced with. */
   newest: RateBook['newest']
 }
 
-/** At most this many rows wait for one commit: about 2 MB with their records, well inside the budget. */
+/** At most this many rows wait for one commit: about 1 MB, well inside the memory budget. */
 const MAX_HELD_ROWS = 1000
 
 /** Held pages plus one more; a deal on both keeps its newest copy. */
-function holdPage(
-  held: HeldPages | undefined,
-  records: ZohoDealRecord[],
-  rows: DealRow[],
-  newest: RateBook['newest'],
-) {
-  if (!held) return { records, rows, pages: 1, newest }
+function holdPage(held: HeldPages | undefined, rows: DealRow[], newest: RateBook['newest']) {
+  if (!held) return { rows, pages: 1, newest }
   return {
-    records: [...held.records, ...records],
     rows: latestById([...held.rows, ...rows], (r) => r.modified_time),
     pages: held.pages + 1,
     newest,
@@ -607,12 +668,12 @@ async function mapRecords(
   // deals: the previous page lands first, or its deals would miss the new set.
   if (isRefreshDue(book.newest, ctx.now(), ctx.config.CURRENCY_CACHE_DAYS)) await settlePending(s)
   await ensureRateSets(ctx, closedDates, book)
-  const map = (rs: ZohoDealRecord[]) =>
-    latestById(rs, (r) => r.Modified_Time).map((r) => mapDeal(r, stages, org, book))
   // Pages held back were priced before the latest set was refreshed: price them again.
-  if (s.held && s.held.newest !== book.newest)
-    s.held = { ...s.held, rows: map(s.held.records), newest: book.newest }
-  return map(records)
+  if (s.held && s.held.newest !== book.newest) {
+    for (const row of s.held.rows) priceRow(row, org.homeCurrency, book)
+    s.held.newest = book.newest
+  }
+  return latestById(records, (r) => r.Modified_Time).map((r) => mapDeal(r, stages, org, book))
 }
 
 type PageWrite = (db: Db, page: PageCommit) => ReturnType<typeof upsertDeals>
@@ -668,7 +729,7 @@ export async function syncStep(
       })
       let page
       try {
-        page = await timed('fetch_parse', () => fetchDealsPage(client, s, params()))
+        page = await timed('fetch_parse', () => fetchDealsPage(client, s, cp, params()))
       } catch (e) {
         if (e instanceof ZohoApiError && (e.restartPagination || e.code === 'PAGINATION_LIMIT_EXCEEDED')) {
           // The token expired, no longer matches, or hit its cap: a new window from the last record seen.
@@ -684,12 +745,18 @@ export async function syncStep(
         throw e
       }
       const records = page.data
+      // Each Modified_Time parsed once (records carry offsets, so strings do not compare).
+      let first = cp.firstModified ? ms(cp.firstModified) : Infinity
+      let max = cp.maxModified ? ms(cp.maxModified) : -Infinity
       for (const r of records) {
-        if (!cp.firstModified || ms(r.Modified_Time) < ms(cp.firstModified))
+        const t = ms(r.Modified_Time)
+        if (t < first) {
+          first = t
           cp.firstModified = r.Modified_Time
-        if (!cp.maxModified || ms(r.Modified_Time) > ms(cp.maxModified))
-          cp.maxModified = iso(new Date(r.Modified_Time))
+        }
+        if (t > max) max = t
       }
+      if (max > (cp.maxModified ? ms(cp.maxModified) : -Infinity)) cp.maxModified = iso(new Date(max))
       cp.windowRecords += records.length
       const more = page.info.more_records && records.length > 0
       if (!more) {
@@ -702,9 +769,9 @@ export async function syncStep(
       } else cp.pageToken = page.info.next_page_token
       // The page_token chain is sequential, but the next page can be on the wire while this one is
       // mapped and written. It is used only if this commit goes through and the next step asks for it.
-      if (s.prefetch && cp.phase === 'deals') prefetchDealsPage(client, s, params())
+      if (s.prefetch && cp.phase === 'deals') prefetchDealsPage(client, s, cp, params())
       const rows = await timed('map_price', () => mapRecords(ctx, s, run, cp, records))
-      const held = holdPage(s.held, records, rows, s.book!.newest)
+      const held = holdPage(s.held, rows, s.book!.newest)
       s.held = undefined
       s.run = { ...run, checkpoint: cp }
       if (
@@ -771,10 +838,12 @@ export async function syncStep(
     case 'sweep': {
       let deletions = 0
       cp.phase = 'history'
-      await inTx(ctx, s, async (tx) => {
-        deletions = await sweepUnseen(tx, orgId, cp.sweepBefore!)
-        await commit(tx, run, holder, cp, s, { deletions }, leaseSeconds)
-      })
+      await timed('sweep', () =>
+        inTx(ctx, s, async (tx) => {
+          deletions = await sweepUnseen(tx, orgId, cp.sweepBefore!)
+          await commit(tx, run, holder, cp, s, { deletions }, leaseSeconds)
+        }),
+      )
       break
     }
 
@@ -821,7 +890,7 @@ export async function syncStep(
           error = null where id = ${run.id}`)
         await releaseLease(tx, orgId, holder)
       })
-      await refreshRollupsAfterSync(ctx.db, orgId, ctx.logger)
+      await timed('rollups', () => refreshRollupsAfterSync(ctx.db, orgId, ctx.logger))
       return { done: true, phase: 'finalize' }
     }
   }

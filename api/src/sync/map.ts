@@ -94,42 +94,58 @@ export function stageOf(record: ZohoDealRecord, stages: StageMap) {
 /** Zoho record → deals row: stage matched, state, forecast category, effective probability, SGD pricing. */
 export function mapDeal(record: ZohoDealRecord, stages: StageMap, org: OrgMeta, book: RateBook): DealRow {
   const st = stageOf(record, stages)
-  const currency = (org.multiCurrency && record.Currency) || org.homeCurrency
-  const effectiveProbability = record.Probability ?? st.probability
+  return priceRow(
+    {
+      id: record.id,
+      name: record.Deal_Name ?? '',
+      stage: st.stage,
+      state: st.state,
+      forecast_category: st.forecastCategory,
+      pipeline: record.Pipeline ?? null,
+      owner_id: record.Owner?.id ?? null,
+      owner_name: record.Owner?.name ?? null,
+      account_name: record.Account_Name?.name ?? null,
+      territory: territoryName(record.Territory),
+      amount: record.Amount,
+      currency: (org.multiCurrency && record.Currency) || org.homeCurrency,
+      zoho_exchange_rate: record.Exchange_Rate ?? null,
+      probability: record.Probability,
+      effective_probability: record.Probability ?? st.probability,
+      amount_sgd: null,
+      weighted_sgd: null,
+      fx_rate: null,
+      fx_date: null,
+      fx_source: null,
+      fx_estimated: false,
+      closing_date: record.Closing_Date,
+      created_time: record.Created_Time,
+      modified_time: record.Modified_Time,
+      last_activity_time: record.Last_Activity_Time ?? null,
+    },
+    org.homeCurrency,
+    book,
+  )
+}
+
+/**
+ * Sets a row's SGD pricing (in place) from its own amount, currency, Zoho rate, state, closing date
+ * and effective probability: a newer rate book re-prices rows without their Zoho records.
+ */
+export function priceRow(row: DealRow, homeCurrency: string, book: RateBook): DealRow {
   const price = priceDeal(book, {
-    amount: record.Amount,
-    currency,
-    zohoExchangeRate: record.Exchange_Rate ?? null,
-    homeCurrency: org.homeCurrency,
-    state: st.state,
-    closingDate: record.Closing_Date,
-    probability: effectiveProbability,
+    amount: row.amount,
+    currency: row.currency,
+    zohoExchangeRate: row.zoho_exchange_rate,
+    homeCurrency,
+    state: row.state,
+    closingDate: row.closing_date,
+    probability: row.effective_probability,
   })
-  return {
-    id: record.id,
-    name: record.Deal_Name ?? '',
-    stage: st.stage,
-    state: st.state,
-    forecast_category: st.forecastCategory,
-    pipeline: record.Pipeline ?? null,
-    owner_id: record.Owner?.id ?? null,
-    owner_name: record.Owner?.name ?? null,
-    account_name: record.Account_Name?.name ?? null,
-    territory: territoryName(record.Territory),
-    amount: record.Amount,
-    currency,
-    zoho_exchange_rate: record.Exchange_Rate ?? null,
-    probability: record.Probability,
-    effective_probability: effectiveProbability,
-    amount_sgd: price.amountSgd,
-    weighted_sgd: price.weightedSgd,
-    fx_rate: price.fxRate,
-    fx_date: price.fxDate,
-    fx_source: price.fxSource,
-    fx_estimated: price.fxEstimated,
-    closing_date: record.Closing_Date,
-    created_time: record.Created_Time,
-    modified_time: record.Modified_Time,
-    last_activity_time: record.Last_Activity_Time ?? null,
-  }
+  row.amount_sgd = price.amountSgd
+  row.weighted_sgd = price.weightedSgd
+  row.fx_rate = price.fxRate
+  row.fx_date = price.fxDate
+  row.fx_source = price.fxSource
+  row.fx_estimated = price.fxEstimated
+  return row
 }

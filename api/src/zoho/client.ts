@@ -14,6 +14,7 @@ import {
   fieldsSchema,
   layoutsSchema,
   orgEnvelopeSchema,
+  pageInfoSchema,
   parseZohoJson,
   pipelinesSchema,
   profilesSchema,
@@ -24,6 +25,7 @@ import {
   type ZohoField,
 } from './schemas'
 import type {
+  ListDealsOptions,
   ListDealsParams,
   ZohoCallStats,
   ZohoClient,
@@ -151,6 +153,31 @@ export const STAGE_HISTORY_FIELDS = [
 const NO_CURRENCIES = new Set(['FEATURE_NOT_SUPPORTED', 'CURRENCIES_NOT_ENABLED', 'NOT_SUPPORTED'])
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+/** One turn of the event loop, so that I/O just started is written out. */
+const nextTurn = () =>
+  new Promise<void>((r) => (typeof setImmediate === 'function' ? setImmediate(r) : setTimeout(r, 0)))
+
+/**
+ * `"info": {…}` closing the body, where Zoho puts a list page's info: an object of strings and
+ * scalars (a string may hold braces; a nested object is not matched).
+ */
+const INFO_AT_END = /"info"[ \t\n\r]*:[ \t\n\r]*(\{(?:"(?:[^"\\]|\\.)*"|[^{}"])*\})[ \t\n\r]*\}[ \t\n\r]*$/
+
+/**
+ * A list page's info read off the end of its raw body, without parsing the records; undefined
+ * when the body does not end that way. Only a hint (ListDealsOptions.onInfo): the page itself is
+ * parsed and validated as usual.
+ */
+export function pageInfoAtEnd(text: string): ZohoPageInfo | undefined {
+  const m = INFO_AT_END.exec(text.length > 4096 ? text.slice(-4096) : text)
+  if (!m) return undefined
+  try {
+    const r = pageInfoSchema.safeParse(JSON.parse(m[1]!))
+    return r.success ? r.data : undefined
+  } catch {
+    return undefined
+  }
+}
 
 /**
  * If-Modified-Since value: ISO 8601 with its offset (or Z) and no milliseconds. An offset string is
@@ -238,6 +265,7 @@ export function createZohoClient(opts: ZohoClientOptions): ZohoRestClient {
     headers: Record<string, string>,
     method = 'GET',
     payload?: string,
+    peek?: (text: string) => boolean,
   ): Promise<Attempt> {
     await takeBudget()
     return slots.run(async () => {
@@ -257,6 +285,8 @@ export function createZohoClient(opts: ZohoClientOptions): ZohoRestClient {
         if (credits !== null && /^\d+$/.test(credits.trim())) stats.creditsRemaining = Number(credits)
         // Read the body inside the try: a connection dropped mid-body is a network error too.
         const text = res.status === 204 || res.status === 304 ? '' : await res.text()
+        // A request the peek started goes out before the parse below holds the thread.
+        if (peek && res.ok && text && peek(text)) await nextTurn()
         let body: unknown = null
         if (res.ok && text.trim()) {
           try {
@@ -296,6 +326,7 @@ export function createZohoClient(opts: ZohoClientOptions): ZohoRestClient {
     headers: Record<string, string> = {},
     method = 'GET',
     body?: unknown,
+    peek?: (text: string) => boolean,
   ): Promise<ZohoResponse> {
     const q = new URLSearchParams()
     for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, v)
@@ -307,7 +338,7 @@ export function createZohoClient(opts: ZohoClientOptions): ZohoRestClient {
     let replayed = false
     let retries = 0
     for (;;) {
-      const a = await attempt(url, token, headers, method, payload)
+      const a = await attempt(url, token, headers, method, payload, peek)
       let retryable: { reason: string; is429: boolean } | null = null
       if (a.kind === 'network')
         retryable = { reason: String((a.error as Error)?.message ?? a.error), is429: false }
@@ -502,7 +533,7 @@ export function createZohoClient(opts: ZohoClientOptions): ZohoRestClient {
       return stage.pick_list_values
     },
 
-    async listDeals(params: ListDealsParams): Promise<ZohoDealsPage> {
+    async listDeals(params: ListDealsParams, opts: ListDealsOptions = {}): Promise<ZohoDealsPage> {
       if (!params.fields.length) throw new Error('listDeals: fields is required')
       if (params.page !== undefined && params.pageToken)
         throw new Error('listDeals: page and pageToken are exclusive')
@@ -520,6 +551,13 @@ export function createZohoClient(opts: ZohoClientOptions): ZohoRestClient {
           sort_order: params.sortOrder,
         },
         headers,
+        'GET',
+        undefined,
+        opts.onInfo &&
+          ((text) => {
+            const info = pageInfoAtEnd(text)
+            return info ? opts.onInfo!(info) : false
+          }),
       )
       if (res.body === null)
         return {

@@ -62,6 +62,15 @@ export interface ListDealsParams {
   modifiedSince?: string
 }
 
+export interface ListDealsOptions {
+  /**
+   * Called with the page's `info` as soon as its body has arrived, before the records are parsed
+   * (read off the end of the body; not called when it cannot be). Returns true when it started
+   * another request, which then goes out before this page's parse.
+   */
+  onInfo?(info: ZohoPageInfo): boolean
+}
+
 export interface ZohoDeletedRecord {
   id: string
   display_name: string | null
@@ -184,7 +193,7 @@ export interface ZohoClient {
   getPipelines(layoutId: string): Promise<ZohoPipeline[]>
   /** The Stage field's pick_list_values from /settings/fields?module=Deals. */
   getStagePicklist(): Promise<ZohoStagePicklistValue[]>
-  listDeals(params: ListDealsParams): Promise<ZohoDealsPage>
+  listDeals(params: ListDealsParams, opts?: ListDealsOptions): Promise<ZohoDealsPage>
   /** GET /Deals?ids=… (chunked by the client as needed). */
   getDealsByIds(ids: readonly string[], fields: readonly string[]): Promise<ZohoDealRecord[]>
   listDeletedDeals(params: { page?: number; perPage?: number; modifiedSince?: string }): Promise<{
