@@ -175,7 +175,8 @@ interface PageRequest {
   windowRecords: number
   perPage: number
   tokenWindowRecords: number
-  result: Promise<{ page: ZohoDealsPage } | { error: unknown }>
+  /** The response; dropped once read, as the request stays referenced while its page is read. */
+  result?: Promise<{ page: ZohoDealsPage } | { error: unknown }>
   /** The page after it, once its info is in (null: none, or not one to request ahead). */
   next?: { params: PageRequest['params']; windowRecords: number } | null
 }
@@ -213,7 +214,9 @@ async function fetchDealsPage(
   if (page?.key !== pageKey(params)) page = requestPage(client, s, cp, params, cp.windowRecords)
   s.reading = page
   requestNext(client, s, page)
-  const r = await page.result
+  const result = page.result!
+  page.result = undefined
+  const r = await result
   if ('page' in r) return r.page
   throw r.error
 }
