@@ -340,7 +340,7 @@ async function main() {
     // This shared VM's speed drifts from run to run (the COPY ceiling alone measured 46k to 72k
     // rows/s in one evening), so the full sync and the ceiling are measured in alternation, each
     // round into a fresh database, and the medians are reported; every round is printed.
-    const rounds: { syncPerS: number; ceiling: number }[] = []
+    const rounds: { syncPerS: number; ceiling: number; rssMb: number }[] = []
     let full: Awaited<ReturnType<typeof syncOnce>> | undefined
     let fullCalls = { crm: 0, deals: 0 }
     let peakRssMb = 0
@@ -354,7 +354,11 @@ async function main() {
       full = await syncOnce({ ...zohoEnv, DATABASE_URL: url }, 'full')
       fullCalls = await sandboxCalls(sb.url)
       log('COPY ceiling')
-      rounds.push({ syncPerS: full.records / (full.ms / 1000), ceiling: await copyCeiling(url) })
+      rounds.push({
+        syncPerS: full.records / (full.ms / 1000),
+        ceiling: await copyCeiling(url),
+        rssMb: full.peakRssMb,
+      })
       peakRssMb = Math.max(peakRssMb, full.peakRssMb)
     }
     results.sync_full_deals = full!.records
@@ -367,7 +371,7 @@ async function main() {
       `full sync / COPY ceiling by round: ${rounds
         .map(
           (x) =>
-            `${round(x.syncPerS, 0)} / ${round(x.ceiling, 0)} (${round((100 * x.syncPerS) / x.ceiling)}%)`,
+            `${round(x.syncPerS, 0)} / ${round(x.ceiling, 0)} (${round((100 * x.syncPerS) / x.ceiling)}%, ${round(x.rssMb)} MB)`,
         )
         .join(', ')}`,
     )
@@ -392,6 +396,7 @@ async function main() {
     results.sync_incremental_zoho_calls = (await sandboxCalls(sb.url)).crm
     results.sync_incremental_ms = round(inc.ms, 0)
     results.sync_peak_rss_mb = round(Math.max(results.sync_peak_rss_mb, inc.peakRssMb))
+    notes.push(`incremental sync peak RSS: ${round(inc.peakRssMb)} MB`)
 
     log('full sync into PGlite')
     const pgl = await syncOnce({ ...zohoEnv, DATA_DIR: pgliteDir }, 'full')
