@@ -97,11 +97,16 @@ describe(`page writes (${testDbKind})`, () => {
       'Back\\slash \\N \\t',
       'Quotes "x" \'y\', 日本語 ✓',
       '',
+      'NULL',
+      '{braces}, commas',
+      '  padded  ',
+      '"',
+      '\\',
     ]
     const rows = awkward.map((name, i) =>
       deal(i, { name, account_name: i % 2 ? `Acme\\${i}` : null, territory: i === 1 ? 'APAC\tNorth' : null }),
     )
-    rows.push(deal(9, { amount: null, amount_sgd: null, weighted_sgd: null, fx_rate: null, fx_date: null }))
+    rows.push(deal(15, { amount: null, amount_sgd: null, weighted_sgd: null, fx_rate: null, fx_date: null }))
     const r = await upsertDeals(database.db, ORG, rows, {
       recordNew: false,
       page: page('me'),
