@@ -13,6 +13,7 @@ import { createLogger } from '../api/src/observability/logger'
 import { bootstrapConnection } from '../api/src/sync/bootstrap'
 import { runOrgSync, stageTimes } from '../api/src/sync/engine'
 import { runJob, JOBS } from '../api/src/jobs'
+import { nodeZohoHttp } from '../api/src/zoho/node-http'
 
 const config = loadConfig(process.env)
 const logger = createLogger('warn')
@@ -20,7 +21,14 @@ const database = config.DATABASE_URL
   ? connectPostgres(config.DATABASE_URL, nodePostgresOptions)
   : await connectPglite(config.DATA_DIR)
 await runMigrations(database)
-const ctx = { config, db: database.db, logger, fetch: globalThis.fetch, now: () => new Date() }
+const ctx = {
+  config,
+  db: database.db,
+  logger,
+  fetch: globalThis.fetch,
+  zohoHttp: nodeZohoHttp,
+  now: () => new Date(),
+}
 if (JOBS.fx) await runJob('fx', ctx)
 const { orgId } = await bootstrapConnection(ctx, config.ZOHO_REFRESH_TOKEN!)
 const kind = process.env.BENCH_KIND === 'incremental' ? 'incremental' : 'full'

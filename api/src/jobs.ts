@@ -2,6 +2,7 @@ import type { Config } from './config'
 import type { Db } from './db/client'
 import type { Logger } from './observability/logger'
 import type { JobName } from './schedules'
+import type { ZohoHttp } from './zoho/client'
 import { snapshotJob } from './analytics/snapshot'
 import { syncJob } from './sync/job'
 import { fxJob } from './fx/job'
@@ -12,6 +13,8 @@ export interface JobContext {
   db: Db
   logger: Logger
   fetch: typeof fetch
+  /** The Zoho CRM calls' HTTP when not fetch (Node: nodeZohoHttp). */
+  zohoHttp?: ZohoHttp
   now(): Date
 }
 

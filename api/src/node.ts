@@ -16,6 +16,7 @@ import { SCHEDULES, type JobName } from './schedules'
 import type { AppDeps } from './http/types'
 import { bootstrapConnection } from './sync/bootstrap'
 import { runOrgSync } from './sync/engine'
+import { nodeZohoHttp } from './zoho/node-http'
 
 /** Node entry: embedded defaults (PGlite, built-in sandbox Zoho org), in-process schedules, static web view. */
 
@@ -107,6 +108,7 @@ async function main() {
     logger,
     database: () => database,
     fetch: globalThis.fetch,
+    zohoHttp: nodeZohoHttp,
     now: () => new Date(),
     background: (task) => void task.catch((err) => logger.error('background task failed', { err })),
     metrics,
@@ -118,7 +120,14 @@ async function main() {
   if (existsSync('./app/index.html')) app.use('/*', serveStatic({ root: './app' }))
   else logger.warn('web view not built: run npm run build:web')
 
-  const jobCtx = { config, db: database.db, logger, fetch: globalThis.fetch, now: () => new Date() }
+  const jobCtx = {
+    config,
+    db: database.db,
+    logger,
+    fetch: globalThis.fetch,
+    zohoHttp: nodeZohoHttp,
+    now: () => new Date(),
+  }
 
   // Connect the org from a refresh token (the sandbox admin's in demo mode, else ZOHO_REFRESH_TOKEN)
   // and sync it in the background, so a fresh machine shows data. The demo org is regenerated on

@@ -1,4 +1,5 @@
 import { createApp } from '../../api/src/app'
+import { nodeZohoHttp } from '../../api/src/zoho/node-http'
 import { loadConfig, type Config } from '../../api/src/config'
 import type { Database } from '../../api/src/db/client'
 import type { AppDeps } from '../../api/src/http/types'
@@ -17,6 +18,7 @@ export function createTestApp(
     logger: createLogger(config.LOG_LEVEL),
     database: () => database,
     fetch: globalThis.fetch,
+    zohoHttp: nodeZohoHttp,
     now: () => new Date(),
     background: (task) => void pending.push(task.catch(() => {})),
     ...overrides,

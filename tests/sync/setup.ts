@@ -1,4 +1,5 @@
 import { loadConfig, type Config } from '../../api/src/config'
+import { nodeZohoHttp } from '../../api/src/zoho/node-http'
 import type { Database } from '../../api/src/db/client'
 import { createLogger } from '../../api/src/observability/logger'
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../api/src/sandbox'
@@ -24,20 +25,19 @@ export function sandboxConfig(sb: Sandbox, extra: Record<string, string> = {}): 
 }
 
 /** The sync's context over the test database, with short client backoffs so fault tests stay fast. */
-export function syncContext(
-  database: Database,
-  config: Config,
-  fetchImpl: typeof fetch = globalThis.fetch,
-): SyncContext {
+export function syncContext(database: Database, config: Config, fetchImpl?: typeof fetch): SyncContext {
   const logger = createLogger(config.LOG_LEVEL)
   return {
     config,
     db: database.db,
     logger,
-    fetch: fetchImpl,
+    fetch: fetchImpl ?? globalThis.fetch,
+    // As on Node: the CRM calls over node:http. A test that passes its own fetch gets it for them.
+    zohoHttp: fetchImpl ? undefined : nodeZohoHttp,
     now: () => new Date(),
     clientFor: (orgId) =>
-      clientForOrg(database.db, config, orgId, fetchImpl, {
+      clientForOrg(database.db, config, orgId, fetchImpl ?? globalThis.fetch, {
+        http: fetchImpl ? undefined : nodeZohoHttp,
         baseDelayMs: 2,
         maxDelayMs: 20,
         logger,

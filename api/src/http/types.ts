@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import type { ZohoHttp } from '../zoho/client'
 import type { Config } from '../config'
 import type { Database, Db } from '../db/client'
 import type { Logger } from '../observability/logger'
@@ -13,6 +14,8 @@ export interface AppDeps {
   database(c?: Context): Database
   /** Outbound HTTP to Zoho and Currency Freaks (global fetch in production). */
   fetch: typeof fetch
+  /** The Zoho CRM calls' HTTP when not fetch (Node: nodeZohoHttp). */
+  zohoHttp?: ZohoHttp
   now(): Date
   /** Keep a background task alive (Workers: c.executionCtx.waitUntil; Node: just run it). */
   background(task: Promise<unknown>, c?: Context): void

@@ -142,6 +142,7 @@ export const sync = new Hono<AppEnv>()
       db: c.var.db,
       logger: deps.logger,
       fetch: deps.fetch,
+      zohoHttp: deps.zohoHttp,
       now: deps.now,
     }
     const started = await startSync(ctx, viewer.orgId, {

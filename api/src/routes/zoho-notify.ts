@@ -58,6 +58,7 @@ export const zohoNotify = new Hono<AppEnv>().post('/zoho/notify', async (c) => {
     db: c.var.db,
     logger: deps.logger,
     fetch: deps.fetch,
+    zohoHttp: deps.zohoHttp,
     now: deps.now,
   }
   const started = await startSync(ctx, orgId, { trigger: 'watch', ids })

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { nodeZohoHttp } from '../zoho/node-http'
 import { ConfigError, loadConfig, type Config } from '../config'
 import { JOBS } from '../jobs'
 import { createLogger } from '../observability/logger'
@@ -61,6 +62,7 @@ async function main(): Promise<number> {
       db: database.db,
       logger,
       fetch: globalThis.fetch,
+      zohoHttp: nodeZohoHttp,
       now: () => new Date(),
     }
     const token = demo?.refreshToken ?? config.ZOHO_REFRESH_TOKEN

@@ -285,7 +285,7 @@ async function clientOf(ctx: SyncContext, s: SyncSession, orgId: string): Promis
   if (!s.client) {
     s.client = ctx.clientFor
       ? await ctx.clientFor(orgId)
-      : await clientForOrg(ctx.db, ctx.config, orgId, ctx.fetch, { logger: ctx.logger })
+      : await clientForOrg(ctx.db, ctx.config, orgId, ctx.fetch, { logger: ctx.logger, http: ctx.zohoHttp })
     s.countedCalls = s.client.stats.calls
   }
   return s.client

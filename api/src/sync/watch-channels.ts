@@ -109,7 +109,10 @@ async function ensure(ctx: JobContext, orgId: string, url: string): Promise<Watc
     ctx.logger.info('watch skipped: the Zoho connection lacks a ZohoCRM.notifications scope', { orgId })
     return { status: 'no_scope' }
   }
-  const client: WatchClient = await clientForOrg(ctx.db, ctx.config, orgId, ctx.fetch, { logger: ctx.logger })
+  const client: WatchClient = await clientForOrg(ctx.db, ctx.config, orgId, ctx.fetch, {
+    logger: ctx.logger,
+    http: ctx.zohoHttp,
+  })
   const expiry = new Date(now.getTime() + WATCH_CHANNEL_TTL_MS)
 
   if (current && can.update) {

@@ -71,11 +71,27 @@ export class CallBudget {
   }
 }
 
+/** What the client reads of a response: fetch's Response narrowed to it. */
+export interface ZohoHttpResponse {
+  status: number
+  ok: boolean
+  headers: { get(name: string): string | null }
+  text(): Promise<string>
+}
+
+/** One HTTP exchange as the client makes it; fetch is one (Workers), node-http.ts another (Node). */
+export type ZohoHttp = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string },
+) => Promise<ZohoHttpResponse>
+
 export interface ZohoClientOptions {
   /** `api_domain` of the connection, e.g. https://www.zohoapis.eu (a configured server may have a path). */
   apiDomain: string
   tokens: TokenSource
   fetch: typeof fetch
+  /** The CRM calls' HTTP, when not fetch (Node: nodeZohoHttp, cheaper per page). */
+  http?: ZohoHttp
   /** Retries after 429/5xx/network errors (SYNC_MAX_RETRIES). Default 3. */
   maxRetries?: number
   /** Client-side call budget per rolling hour (API_RATE_LIMIT_PER_HOUR). Default 1000. */
@@ -121,7 +137,7 @@ export interface ZohoResponse {
   status: number
   /** Parsed body (money exact); null for 204/304 or an empty body. */
   body: unknown
-  headers: Headers
+  headers: ZohoHttpResponse['headers']
 }
 
 const HOUR_MS = 3_600_000
@@ -226,7 +242,7 @@ class Semaphore {
 }
 
 type Attempt =
-  | { kind: 'response'; status: number; text: string; body: unknown; headers: Headers }
+  | { kind: 'response'; status: number; text: string; body: unknown; headers: ZohoHttpResponse['headers'] }
   | { kind: 'network'; error: unknown }
 
 export function createZohoClient(opts: ZohoClientOptions): ZohoRestClient {
@@ -243,6 +259,7 @@ export function createZohoClient(opts: ZohoClientOptions): ZohoRestClient {
   const log = opts.logger
   const moneyFields = opts.moneyFields?.length ? opts.moneyFields : undefined
   const stats: ZohoCallStats = { calls: 0, creditsRemaining: null }
+  const send: ZohoHttp = opts.http ?? ((url, init) => opts.fetch(url, init))
 
   async function takeBudget() {
     for (;;) {
@@ -271,7 +288,7 @@ export function createZohoClient(opts: ZohoClientOptions): ZohoRestClient {
     return slots.run(async () => {
       stats.calls++
       try {
-        const res = await opts.fetch(url, {
+        const res = await send(url, {
           method,
           headers: {
             ...headers,
