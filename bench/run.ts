@@ -22,6 +22,7 @@ import { SESSION_COOKIE, SESSION_PURPOSE } from '../api/src/auth/middleware'
 import { connectPostgres } from '../api/src/db/client'
 import { takeSnapshot } from '../api/src/analytics/snapshot'
 import { dealFields } from '../api/src/sync/map'
+import { nodeZohoHttp } from '../api/src/zoho/node-http'
 import { freePort } from '../tests/helpers/net'
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -186,7 +187,8 @@ async function copyCeiling(url: string): Promise<number> {
 
 /**
  * The Zoho side's ceiling on this machine: every Deals page the full sync reads, fetched from the
- * sandbox over HTTP with nothing else done (no parsing, no database), one page_token chain.
+ * sandbox over HTTP with nothing else done (no parsing, no database), one page_token chain, on the
+ * sync's own HTTP client (nodeZohoHttp).
  */
 async function fetchCeiling(sb: Record<string, string>): Promise<number> {
   const tokenUrl = new URL(`${sb.accountsUrl}/oauth/v2/token`)
@@ -214,7 +216,7 @@ async function fetchCeiling(sb: Record<string, string>): Promise<number> {
     if (token) u.searchParams.set('page_token', token)
     const headers: Record<string, string> = { authorization: `Zoho-oauthtoken ${access_token}` }
     if (since) headers['if-modified-since'] = since
-    const text = await (await fetch(u, { headers })).text()
+    const text = await (await nodeZohoHttp(u.toString(), { method: 'GET', headers })).text()
     // Only the cursor is read out (a regex, not a parse): the point is the bytes on the wire.
     const count = text.match(/"Modified_Time":"[^"]+"/g) ?? []
     records += count.length
