@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 // @ts-expect-error autocannon ships no types
@@ -23,6 +23,7 @@ import { connectPostgres } from '../api/src/db/client'
 import { takeSnapshot } from '../api/src/analytics/snapshot'
 import { dealFields } from '../api/src/sync/map'
 import { nodeZohoHttp } from '../api/src/zoho/node-http'
+import { processCpuMs } from './proc-cpu'
 import { freePort } from '../tests/helpers/net'
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -151,6 +152,7 @@ async function syncOnce(env: Record<string, string>, kind: 'full' | 'incremental
     peakRssMb: number
     stages?: Record<string, number>
     cpuMs?: { user: number; system: number }
+    otherCpuMs?: { postgres: number | null; sandbox: number | null }
     error?: string
   }
   // A sync that stopped short would report the throughput of the part it did.
@@ -158,8 +160,31 @@ async function syncOnce(env: Record<string, string>, kind: 'full' | 'incremental
   return summary
 }
 
-/** The machine's ceiling: the very rows the sync wrote, loaded again by plain COPY. */
-async function copyCeiling(url: string): Promise<number> {
+/**
+ * Where the last full sync's CPU went: the sync, PostgreSQL and the sandbox Zoho run on the same
+ * cores, so their CPU seconds together, over the cores there are, bound its deals/s however well
+ * the three overlap.
+ */
+function cpuBound(s: Awaited<ReturnType<typeof syncOnce>>): string | null {
+  const pg = s.otherCpuMs?.postgres
+  const zoho = s.otherCpuMs?.sandbox
+  if (!s.cpuMs || pg == null || zoho == null) return null
+  const sync = s.cpuMs.user + s.cpuMs.system
+  const per100k = (ms: number) => round((ms / 1000) * (100_000 / s.records), 2)
+  const cores = availableParallelism()
+  const bound = s.records / ((sync + pg + zoho) / 1000 / cores)
+  return (
+    `last full sync's CPU, s per 100,000 deals: sync ${per100k(sync)}, PostgreSQL ${per100k(pg)}, ` +
+    `sandbox Zoho ${per100k(zoho)}: on ${cores} cores at most ${round(bound, 0)} deals/s with every ` +
+    `core busy all the time; it ran at ${round(s.records / (s.ms / 1000), 0)} (${round((100 * s.records) / (s.ms / 1000) / bound)}% of that)`
+  )
+}
+
+/**
+ * The machine's ceiling: the very rows the sync wrote, loaded again by plain COPY. Also the CPU
+ * its PostgreSQL backend spent, per 100,000 rows (null when the server is not local).
+ */
+async function copyCeiling(url: string): Promise<{ rowsPerS: number; pgCpuPer100k: number | null }> {
   const sql = postgres(url, { max: 1, onnotice: () => {} })
   await sql`drop table if exists deals_copy_ceiling`
   await sql`create table deals_copy_ceiling (like deals including all)`
@@ -170,7 +195,11 @@ async function copyCeiling(url: string): Promise<number> {
   const reader = await out`copy (select * from deals) to stdout`.readable()
   for await (const c of reader) chunks.push(c as Buffer)
   await out.end()
-  const { n } = (await sql<{ n: number }[]>`select count(*)::int as n from deals`)[0]!
+  const { n, pid } = (
+    await sql<{ n: number; pid: number }[]>`
+    select count(*)::int as n, pg_backend_pid() as pid from deals`
+  )[0]!
+  const cpuBefore = processCpuMs(pid)
   const started = performance.now()
   const writer = await sql`copy deals_copy_ceiling from stdin`.writable()
   await new Promise<void>((resolve, reject) => {
@@ -180,9 +209,14 @@ async function copyCeiling(url: string): Promise<number> {
     writer.end()
   })
   const s = (performance.now() - started) / 1000
+  const cpuAfter = processCpuMs(pid)
   await sql`drop table deals_copy_ceiling`
   await sql.end()
-  return n / s
+  const local = /@(127\.0\.0\.1|localhost)[:/]/.test(url) && cpuBefore !== null && cpuAfter !== null
+  return {
+    rowsPerS: n / s,
+    pgCpuPer100k: local ? round(((cpuAfter - cpuBefore) / 1000) * (100_000 / n), 2) : null,
+  }
 }
 
 /**
@@ -323,7 +357,11 @@ async function main() {
   const pgliteDir = mkdtempSync(join(tmpdir(), 'pp-bench-'))
   try {
     log(`sandbox with ${SYNC_DEALS} deals`)
-    const { info: sb } = await startJsonChild(['api/src/sandbox/cli.ts', '--deals', String(SYNC_DEALS)])
+    const { info: sb, child: sandbox } = await startJsonChild([
+      'api/src/sandbox/cli.ts',
+      '--deals',
+      String(SYNC_DEALS),
+    ])
     const zohoEnv = {
       ZOHO_CLIENT_ID: sb.clientId,
       ZOHO_CLIENT_SECRET: sb.clientSecret,
@@ -337,6 +375,7 @@ async function main() {
       // The hourly call budget guards a real org's Zoho API credits; the sandbox has none to guard,
       // and a full sync of BENCH_SYNC_DEALS=1000000 takes 5,009 calls.
       API_RATE_LIMIT_PER_HOUR: '1000000',
+      BENCH_SANDBOX_PID: String(sandbox.pid),
     }
 
     // This shared VM's speed drifts from run to run (the COPY ceiling alone measured 46k to 72k
@@ -345,6 +384,7 @@ async function main() {
     const rounds: { syncPerS: number; ceiling: number; rssMb: number }[] = []
     let full: Awaited<ReturnType<typeof syncOnce>> | undefined
     let fullCalls = { crm: 0, deals: 0 }
+    let copyPgCpu: number | null = null
     for (let r = 1; r <= SYNC_ROUNDS; r++) {
       if (r > 1) {
         await admin.unsafe(`drop database ${dbName} with (force)`)
@@ -355,9 +395,11 @@ async function main() {
       full = await syncOnce({ ...zohoEnv, DATABASE_URL: url }, 'full')
       fullCalls = await sandboxCalls(sb.url)
       log('COPY ceiling')
+      const copy = await copyCeiling(url)
+      copyPgCpu = copy.pgCpuPer100k
       rounds.push({
         syncPerS: full.records / (full.ms / 1000),
-        ceiling: await copyCeiling(url),
+        ceiling: copy.rowsPerS,
         rssMb: full.peakRssMb,
       })
     }
@@ -379,6 +421,9 @@ async function main() {
       `last full sync's stage wall times (ms, fetch overlaps writes): ${JSON.stringify(full!.stages ?? {})}`,
     )
     notes.push(`last full sync's process CPU (ms): ${JSON.stringify(full!.cpuMs ?? {})}`)
+    const cpuNote = cpuBound(full!)
+    if (cpuNote) notes.push(cpuNote)
+    if (copyPgCpu !== null) notes.push(`last COPY ceiling's PostgreSQL CPU: ${copyPgCpu} s per 100,000 rows`)
 
     log('fetch ceiling')
     results.zoho_fetch_ceiling_deals_per_s = round(await fetchCeiling(sb), 0)

@@ -1,7 +1,8 @@
 /**
  * One sync in its own process so the bench can read this process's peak RSS. Env: the product's
- * config (DATABASE_URL or DATA_DIR, ZOHO_*, CURRENCY_*) plus BENCH_KIND=full|incremental.
- * Prints one JSON line: the sync summary, wall time, peak RSS, stage times and CPU time.
+ * config (DATABASE_URL or DATA_DIR, ZOHO_*, CURRENCY_*) plus BENCH_KIND=full|incremental and
+ * BENCH_SANDBOX_PID. Prints one JSON line: the sync summary, wall time, peak RSS, stage times, and
+ * the CPU time of the sync, of PostgreSQL (a local server) and of the sandbox during the sync.
  */
 import { readFileSync } from 'node:fs'
 import { loadConfig } from '../api/src/config'
@@ -14,6 +15,9 @@ import { bootstrapConnection } from '../api/src/sync/bootstrap'
 import { runOrgSync, stageTimes } from '../api/src/sync/engine'
 import { runJob, JOBS } from '../api/src/jobs'
 import { nodeZohoHttp } from '../api/src/zoho/node-http'
+import { parentPid, processCpuMs, processTreeCpuMs } from './proc-cpu'
+import { sql } from 'drizzle-orm'
+import { query } from '../api/src/db/client'
 
 const config = loadConfig(process.env)
 const logger = createLogger('warn')
@@ -32,11 +36,28 @@ const ctx = {
 if (JOBS.fx) await runJob('fx', ctx)
 const { orgId } = await bootstrapConnection(ctx, config.ZOHO_REFRESH_TOKEN!)
 const kind = process.env.BENCH_KIND === 'incremental' ? 'incremental' : 'full'
+// PostgreSQL's CPU: its postmaster's whole process tree (a local server only; null otherwise).
+const postmaster =
+  database.kind === 'postgres' && /@(127\.0\.0\.1|localhost)[:/]/.test(config.DATABASE_URL ?? '')
+    ? parentPid((await query<{ pid: number }>(database.db, sql`select pg_backend_pid() as pid`))[0]!.pid)
+    : null
+const sandboxPid = Number(process.env.BENCH_SANDBOX_PID) || null
+const others = () => ({
+  postgres: postmaster ? processTreeCpuMs(postmaster) : null,
+  sandbox: sandboxPid ? processCpuMs(sandboxPid) : null,
+})
+const othersBefore = others()
 const started = performance.now()
 const cpuBefore = process.cpuUsage()
 const summary = await runOrgSync(ctx, orgId, { trigger: 'cli', kind, historyBudget: 0 })
 const ms = performance.now() - started
 const cpu = process.cpuUsage(cpuBefore)
+const othersAfter = others()
+const delta = (a: number | null, b: number | null) => (a === null || b === null ? null : b - a)
+const otherCpuMs = {
+  postgres: delta(othersBefore.postgres, othersAfter.postgres),
+  sandbox: delta(othersBefore.sandbox, othersAfter.sandbox),
+}
 await database.close()
 const stages = Object.fromEntries(Object.entries(stageTimes).map(([k, v]) => [k, Math.round(v)]))
 const cpuMs = { user: Math.round(cpu.user / 1000), system: Math.round(cpu.system / 1000) }
@@ -56,4 +77,4 @@ function peakRssMb(): number {
   return process.resourceUsage().maxRSS / 1024
 }
 
-console.log(JSON.stringify({ ...summary, ms, peakRssMb: peakRssMb(), stages, cpuMs }))
+console.log(JSON.stringify({ ...summary, ms, peakRssMb: peakRssMb(), stages, cpuMs, otherCpuMs }))
