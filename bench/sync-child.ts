@@ -14,7 +14,7 @@ import { createLogger } from '../api/src/observability/logger'
 import { bootstrapConnection } from '../api/src/sync/bootstrap'
 import { runOrgSync, stageTimes } from '../api/src/sync/engine'
 import { runJob, JOBS } from '../api/src/jobs'
-import { nodeZohoHttp } from '../api/src/zoho/node-http'
+import { nodeJobContext } from '../api/src/node-context'
 import { parentPid, processCpuMs, processTreeCpuMs } from './proc-cpu'
 import { sql } from 'drizzle-orm'
 import { query } from '../api/src/db/client'
@@ -25,14 +25,7 @@ const database = config.DATABASE_URL
   ? connectPostgres(config.DATABASE_URL, nodePostgresOptions)
   : await connectPglite(config.DATA_DIR)
 await runMigrations(database)
-const ctx = {
-  config,
-  db: database.db,
-  logger,
-  fetch: globalThis.fetch,
-  zohoHttp: nodeZohoHttp,
-  now: () => new Date(),
-}
+const ctx = nodeJobContext(config, database.db, logger)
 if (JOBS.fx) await runJob('fx', ctx)
 const { orgId } = await bootstrapConnection(ctx, config.ZOHO_REFRESH_TOKEN!)
 const kind = process.env.BENCH_KIND === 'incremental' ? 'incremental' : 'full'

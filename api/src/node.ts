@@ -10,6 +10,7 @@ import { connectPglite } from './db/pglite'
 import { nodePostgresOptions } from './db/postgres-node'
 import { runMigrations } from './db/migrate'
 import { runJob } from './jobs'
+import { nodeJobContext } from './node-context'
 import { createLogger, type Logger } from './observability/logger'
 import { Metrics } from './observability/metrics'
 import { SCHEDULES, type JobName } from './schedules'
@@ -120,14 +121,7 @@ async function main() {
   if (existsSync('./app/index.html')) app.use('/*', serveStatic({ root: './app' }))
   else logger.warn('web view not built: run npm run build:web')
 
-  const jobCtx = {
-    config,
-    db: database.db,
-    logger,
-    fetch: globalThis.fetch,
-    zohoHttp: nodeZohoHttp,
-    now: () => new Date(),
-  }
+  const jobCtx = nodeJobContext(config, database.db, logger)
 
   // Connect the org from a refresh token (the sandbox admin's in demo mode, else ZOHO_REFRESH_TOKEN)
   // and sync it in the background, so a fresh machine shows data. The demo org is regenerated on

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util'
-import { nodeZohoHttp } from '../zoho/node-http'
 import { ConfigError, loadConfig, type Config } from '../config'
 import { JOBS } from '../jobs'
 import { createLogger } from '../observability/logger'
 import { openDatabase, startDemo } from '../node'
+import { nodeJobContext } from '../node-context'
 import { bootstrapConnection } from './bootstrap'
 import { syncAllOrgs, type OrgSyncSummary, type SyncContext } from './engine'
 
@@ -57,14 +57,7 @@ async function main(): Promise<number> {
   }
   const database = await openDatabase(config)
   try {
-    const ctx: SyncContext = {
-      config,
-      db: database.db,
-      logger,
-      fetch: globalThis.fetch,
-      zohoHttp: nodeZohoHttp,
-      now: () => new Date(),
-    }
+    const ctx: SyncContext = nodeJobContext(config, database.db, logger)
     const token = demo?.refreshToken ?? config.ZOHO_REFRESH_TOKEN
     if (token) await bootstrapConnection(ctx, token)
     if (JOBS.fx) {
