@@ -235,4 +235,48 @@ describe(`sync engine against the sandbox (${testDbKind})`, () => {
     expect(rows[0]).toEqual({ stage: st!.display_value, source: 'zoho', zoho: true })
     expect(rows.every((r) => r.source === 'zoho')).toBe(true)
   })
+
+  it('a quiet incremental run leaves the month rollup as it is; a run with changes refreshes it', async () => {
+    // An hour on: every change so far (runs, rate sets, metadata) well before the last refresh.
+    await database.db.execute(sql`update sync_runs set heartbeat_at = heartbeat_at - interval '1 hour'`)
+    await database.db.execute(sql`update fx_rate_sets set fetched_at = fetched_at - interval '1 hour'`)
+    await database.db.execute(
+      sql`update sync_state set metadata_refreshed_at = metadata_refreshed_at - interval '1 hour'`,
+    )
+    const refreshedAt = async () =>
+      (
+        await query<{ t: string }>(
+          database.db,
+          sql`select refreshed_at::text as t from analytics_rollup_state where org_id = ${h.orgId}`,
+        )
+      )[0]?.t
+    /** The org's SGD total by the rollup totals, and by the deals table. */
+    const totals = () =>
+      query<{ rolled: string | null; direct: string | null }>(
+        database.db,
+        sql`select (select sum(amount_sgd)::text from deal_month_totals where org_id = ${h.orgId}) as rolled,
+                   (select sum(amount_sgd)::text from deals where org_id = ${h.orgId}) as direct`,
+      ).then((r) => r[0]!)
+    const before = await refreshedAt()
+    expect(before).toBeDefined()
+
+    const quiet = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })
+    expect(quiet.status).toBe('succeeded')
+    expect(quiet.records).toBe(0)
+    expect(await refreshedAt()).toBe(before)
+    const t = await totals()
+    expect(t.rolled).toBe(t.direct)
+
+    const [d] = await query<{ id: string }>(
+      database.db,
+      sql`select id from deals where org_id = ${h.orgId} and amount_sgd is not null order by id limit 1`,
+    )
+    h.sb.editDeal(d!.id, { Amount: 987654.32 })
+    const changed = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })
+    expect(changed.records).toBe(1)
+    expect(await refreshedAt()).not.toBe(before)
+    const after = await totals()
+    expect(after.rolled).toBe(after.direct)
+    expect(after.direct).not.toBe(t.direct)
+  })
 })

@@ -18,8 +18,8 @@ const TOTALS_COLUMNS =
  * with the rollup, set-based in one transaction (readers see the old figures or the new ones, never
  * half). Only groups whose figures changed are rewritten: a full delete-and-insert after every sync
  * and snapshot left the tables mostly dead tuples, and the summary's scans slowed with them. Called
- * after each successful sync run, after FX repricing and by the daily snapshot: every writer of
- * deals ends in one of them.
+ * after FX repricing, by the daily snapshot, and after a successful sync run when rollupBehind says
+ * the deals may have moved: every writer of deals ends in one of them.
  */
 export async function refreshAnalyticsRollups(db: Db, orgId: string): Promise<void> {
   await db.transaction(async (tx) => {
@@ -85,12 +85,45 @@ async function refreshTable(db: Db, orgId: string, table: string, cols: string[]
 }
 
 /**
- * The sync's hook (end of a successful run): never throws, so a committed run is not reported as
- * failed. If the rebuild fails, the org's rollup is dropped and the analytics read the deals table
- * until the next rebuild, rather than serve figures older than the sync.
+ * How far before the last refresh a change still counts as possibly missed by it. A change's time
+ * is its transaction's start (a run's heartbeat, a rate set's fetch), and it may commit after the
+ * refresh read the deals: repricing a large org after a new rate set takes the longest.
+ */
+const REFRESH_MARGIN_MINUTES = 15
+
+/**
+ * Whether the org's rollup may be behind its deals: none built yet, or since its last refresh
+ * (less the margin) a sync run of the org changed or deleted deals, a rate set was stored (every
+ * org's deals are repriced with it), or the org's metadata was refreshed (its time zone dates the
+ * cycle days). Every other writer of deals refreshes the rollup itself (FX job, snapshot).
+ */
+export async function rollupBehind(db: Db, orgId: string): Promise<boolean> {
+  const [r] = await query<{ behind: boolean }>(
+    db,
+    sql`with last as (
+          select refreshed_at - make_interval(mins => ${REFRESH_MARGIN_MINUTES}) as since
+          from analytics_rollup_state where org_id = ${orgId}
+        )
+        select not exists (select 1 from last)
+          or exists (select 1 from sync_runs r, last where r.org_id = ${orgId}
+                       and (r.records > 0 or r.deletions > 0) and r.heartbeat_at >= last.since)
+          or exists (select 1 from fx_rate_sets f, last where f.fetched_at >= last.since)
+          or exists (select 1 from sync_state s, last where s.org_id = ${orgId}
+                       and s.metadata_refreshed_at >= last.since) as behind`,
+  )
+  return r?.behind ?? true
+}
+
+/**
+ * The sync's hook (end of a successful run): refreshes the rollup when it may be behind (a quiet
+ * incremental run changes nothing, and at 1,000,000 deals a refresh costs PostgreSQL about 3 s).
+ * Never throws, so a committed run is not reported as failed. If the rebuild fails, the org's
+ * rollup is dropped and the analytics read the deals table until the next rebuild, rather than
+ * serve figures older than the sync.
  */
 export async function refreshRollupsAfterSync(db: Db, orgId: string, logger: Logger): Promise<void> {
   try {
+    if (!(await rollupBehind(db, orgId))) return
     await refreshAnalyticsRollups(db, orgId)
   } catch (err) {
     logger.error('analytics rollup refresh failed', { orgId, err })

@@ -318,8 +318,8 @@ export const pipelineDaily = pgTable(
 /**
  * Deal rollup by closing month: every deal of the org grouped by state, first day of its closing
  * month, owner, stage, pipeline, currency, territory and forecast category, with exact sums. Rebuilt
- * set-based after each successful sync run, FX repricing and daily snapshot (refreshAnalyticsRollups);
- * the analytics read it when no filter cuts a month in two, else the deals table.
+ * set-based after each FX repricing and daily snapshot, and after a successful sync run that may
+ * have changed it (refreshAnalyticsRollups, rollupBehind); the analytics read it when no filter cuts a month in two, else the deals table.
  */
 export const dealMonthRollup = pgTable(
   'deal_month_rollup',
