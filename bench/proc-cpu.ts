@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 
 const TICK_MS = 10
 
-/** [pid, ppid, own ticks, reaped children's ticks] from /proc/<pid>/stat, or null if it is gone. */
+/** [ppid, own ticks, reaped children's ticks] from /proc/<pid>/stat, or null if it is gone. */
 function stat(pid: number): [number, number, number] | null {
   try {
     // The command name (field 2) may hold spaces: split after its closing parenthesis.
@@ -40,6 +40,9 @@ export function processTreeCpuMs(root: number): number | null {
   }
   return ticks * TICK_MS
 }
+
+/** Whether a database URL points at this machine, whose processes /proc can see. */
+export const isLocalDatabase = (url: string): boolean => /@(127\.0\.0\.1|localhost)[:/]/.test(url)
 
 /** The parent pid of a process (a PostgreSQL backend's parent is the postmaster). */
 export function parentPid(pid: number): number | null {

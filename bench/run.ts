@@ -23,7 +23,7 @@ import { connectPostgres } from '../api/src/db/client'
 import { takeSnapshot } from '../api/src/analytics/snapshot'
 import { dealFields } from '../api/src/sync/map'
 import { nodeZohoHttp } from '../api/src/zoho/node-http'
-import { processCpuMs } from './proc-cpu'
+import { isLocalDatabase, processCpuMs } from './proc-cpu'
 import { freePort } from '../tests/helpers/net'
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -212,7 +212,7 @@ async function copyCeiling(url: string): Promise<{ rowsPerS: number; pgCpuPer100
   const cpuAfter = processCpuMs(pid)
   await sql`drop table deals_copy_ceiling`
   await sql.end()
-  const local = /@(127\.0\.0\.1|localhost)[:/]/.test(url) && cpuBefore !== null && cpuAfter !== null
+  const local = isLocalDatabase(url) && cpuBefore !== null && cpuAfter !== null
   return {
     rowsPerS: n / s,
     pgCpuPer100k: local ? round(((cpuAfter - cpuBefore) / 1000) * (100_000 / n), 2) : null,

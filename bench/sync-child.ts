@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { loadConfig } from '../api/src/config'
-import { connectPostgres } from '../api/src/db/client'
+import { connectPostgres, query } from '../api/src/db/client'
 import { connectPglite } from '../api/src/db/pglite'
 import { nodePostgresOptions } from '../api/src/db/postgres-node'
 import { runMigrations } from '../api/src/db/migrate'
@@ -15,9 +15,8 @@ import { bootstrapConnection } from '../api/src/sync/bootstrap'
 import { runOrgSync, stageTimes } from '../api/src/sync/engine'
 import { runJob, JOBS } from '../api/src/jobs'
 import { nodeJobContext } from '../api/src/node-context'
-import { parentPid, processCpuMs, processTreeCpuMs } from './proc-cpu'
+import { isLocalDatabase, parentPid, processCpuMs, processTreeCpuMs } from './proc-cpu'
 import { sql } from 'drizzle-orm'
-import { query } from '../api/src/db/client'
 
 const config = loadConfig(process.env)
 const logger = createLogger('warn')
@@ -31,7 +30,7 @@ const { orgId } = await bootstrapConnection(ctx, config.ZOHO_REFRESH_TOKEN!)
 const kind = process.env.BENCH_KIND === 'incremental' ? 'incremental' : 'full'
 // PostgreSQL's CPU: its postmaster's whole process tree (a local server only; null otherwise).
 const postmaster =
-  database.kind === 'postgres' && /@(127\.0\.0\.1|localhost)[:/]/.test(config.DATABASE_URL ?? '')
+  database.kind === 'postgres' && isLocalDatabase(config.DATABASE_URL ?? '')
     ? parentPid((await query<{ pid: number }>(database.db, sql`select pg_backend_pid() as pid`))[0]!.pid)
     : null
 const sandboxPid = Number(process.env.BENCH_SANDBOX_PID) || null

@@ -27,17 +27,19 @@ export function sandboxConfig(sb: Sandbox, extra: Record<string, string> = {}): 
 /** The sync's context over the test database, with short client backoffs so fault tests stay fast. */
 export function syncContext(database: Database, config: Config, fetchImpl?: typeof fetch): SyncContext {
   const logger = createLogger(config.LOG_LEVEL)
+  const fetch = fetchImpl ?? globalThis.fetch
+  // As on Node: the CRM calls over node:http. A test that passes its own fetch gets it for them.
+  const zohoHttp = fetchImpl ? undefined : nodeZohoHttp
   return {
     config,
     db: database.db,
     logger,
-    fetch: fetchImpl ?? globalThis.fetch,
-    // As on Node: the CRM calls over node:http. A test that passes its own fetch gets it for them.
-    zohoHttp: fetchImpl ? undefined : nodeZohoHttp,
+    fetch,
+    zohoHttp,
     now: () => new Date(),
     clientFor: (orgId) =>
-      clientForOrg(database.db, config, orgId, fetchImpl ?? globalThis.fetch, {
-        http: fetchImpl ? undefined : nodeZohoHttp,
+      clientForOrg(database.db, config, orgId, fetch, {
+        http: zohoHttp,
         baseDelayMs: 2,
         maxDelayMs: 20,
         logger,
