@@ -43,7 +43,7 @@ export interface Demo {
  */
 export async function startDemo(config: Config, logger: Logger): Promise<Demo> {
   const { startSandbox } = await import('./sandbox')
-  const sb = await startSandbox({ seed: 42, deals: 2000 })
+  const sb = await startSandbox({ seed: 42, deals: 2000, port: config.DEMO_SANDBOX_PORT })
   logger.info('demo mode: sandbox Zoho org started', { api: sb.apiDomain, orgId: sb.orgId })
   return {
     config: {

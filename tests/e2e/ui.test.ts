@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { formatMoney } from '../../shared/money'
 import { buildOrg } from '../../api/src/sandbox/org'
-import { ARTIFACTS, launchBrowser, startServer, type RunningServer } from './server'
+import { ARTIFACTS, freePort, launchBrowser, startServer, type RunningServer } from './server'
 import { apiJson, norm, parseCsv, settled, shot, signIn, waitForSync, type Role } from './helpers'
 import { WIDGET_ORIGIN, installCrmStandIn } from './crm-standin'
 
@@ -17,8 +17,13 @@ let server: RunningServer
 let browser: Browser
 const contexts: BrowserContext[] = []
 
+/** The demo's sandbox Zoho org, whose control API lets a test spend the org's API credits. */
+let sandboxUrl: string
+
 beforeAll(async () => {
-  server = await startServer()
+  const port = await freePort()
+  sandboxUrl = `http://127.0.0.1:${port}/__sandbox`
+  server = await startServer({ DEMO_SANDBOX_PORT: String(port) })
   browser = await launchBrowser()
 })
 afterAll(async () => {
@@ -207,6 +212,37 @@ describe('web view as a manager', () => {
       .poll(() => page.locator('[data-testid=sync-runs] tbody tr').first().textContent())
       .toContain('succeeded')
     await shot(page, 'web-manager-sync-finished')
+  })
+
+  it("pauses a sync when Zoho's API credits run out, says why, and finishes it once they are back", async () => {
+    const setCredits = (left: number) =>
+      fetch(`${sandboxUrl}/credits`, { method: 'PUT', body: JSON.stringify({ left }) }).then((r) => {
+        expect(r.status).toBe(200)
+      })
+    await setCredits(0)
+    await page.goto(server.url + '/?view=sync')
+    await page.getByRole('button', { name: 'Sync now' }).click()
+    const progress = page.getByTestId('sync-progress')
+    // The client retries the 429s for a few seconds before the run pauses.
+    await expect
+      .poll(async () => norm(await progress.textContent()), { timeout: 60_000 })
+      .toMatch(/^Paused: Zoho's API credits for the last 24 hours are used up/)
+    expect(await progress.getAttribute('data-status')).toBe('running')
+    await page.reload()
+    await expect
+      .poll(() => page.locator('[data-testid=sync-runs] tbody tr').first().textContent())
+      .toContain('paused')
+    expect(norm(await page.getByTestId('sync-paused').textContent())).toMatch(/^Paused: .* continues/)
+    await shot(page, 'web-manager-sync-paused')
+
+    await setCredits(100_000)
+    await page.getByRole('button', { name: 'Sync now' }).click()
+    await expect
+      .poll(async () => (await progress.getAttribute('data-status')) ?? '', { timeout: 120_000 })
+      .toBe('succeeded')
+    await expect
+      .poll(() => page.locator('[data-testid=sync-runs] tbody tr').first().textContent())
+      .toContain('succeeded')
   })
 
   it('renders every view it offers without an error', async () => {

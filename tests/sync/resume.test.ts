@@ -3,7 +3,23 @@ import { sql } from 'drizzle-orm'
 import { query, type Database } from '../../api/src/db/client'
 import { runOrgSync, startSync, syncStep, type SyncContext } from '../../api/src/sync/engine'
 import { createTestDatabase, testDbKind } from '../helpers/db'
-import { connectSandbox, crmCalls, syncContext, truth, type Harness } from './setup'
+import { connectSandbox, crmCalls, sandboxConfig, syncContext, truth, type Harness } from './setup'
+
+async function runError(database: Database, runId: string) {
+  const [r] = await query<{ error: string | null }>(
+    database.db,
+    sql`select error from sync_runs where id = ${runId}`,
+  )
+  return r!.error
+}
+
+async function dealCount(database: Database, orgId: string) {
+  const [r] = await query<{ n: number }>(
+    database.db,
+    sql`select count(*)::int as n from deals where org_id = ${orgId}`,
+  )
+  return r!.n
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -46,6 +62,68 @@ describe(`checkpoints, windows and the lease (${testDbKind})`, () => {
     expect(t.equal, t.diff).toBe(true)
     expect(crmCalls(h.sb, '/crm/v8/Deals').length).toBe(5)
     expect((await runRow(database, first.runId!)).records).toBe(500)
+  })
+
+  it("Zoho's 24-hour credits running out pause the run with what it read kept, and it continues once they come back", async () => {
+    h = await connectSandbox(database, { deals: 500 })
+    // Every credit is spent once the second Deals page is in: the next calls answer 429.
+    let dealsRead = 0
+    const ctx = syncContext(database, h.config, async (input, init) => {
+      const res = await globalThis.fetch(input, init)
+      if (String(input).includes('/crm/v8/Deals?') && res.ok && ++dealsRead === 2) h.sb.setCreditsLeft(0)
+      return res
+    })
+    h.sb.resetCalls()
+    const opts = { trigger: 'cron', historyBudget: 0, perPage: 100 } as const
+    const paused = await runOrgSync(ctx, h.orgId, opts)
+    expect(paused.status).toBe('stopped')
+    expect(paused.error).toMatch(/credits for the last 24 hours are used up/)
+    // The run stays open with its reason, and the two pages read are stored.
+    const row = await runRow(database, paused.runId!)
+    expect(row).toMatchObject({ status: 'running', records: 200 })
+    // Every call it made counts, the refused ones too.
+    expect(row.api_calls).toBe(crmCalls(h.sb).length)
+    expect(await runError(database, paused.runId!)).toMatch(/^Paused: /)
+    expect(await dealCount(database, h.orgId)).toBe(200)
+    // The lease is free: the next invocation continues the same run, from its checkpoint.
+    h.sb.setCreditsLeft(100_000)
+    const resumed = await runOrgSync(ctx, h.orgId, opts)
+    expect(resumed).toMatchObject({ runId: paused.runId, status: 'succeeded', records: 500 })
+    expect(await runError(database, paused.runId!)).toBeNull()
+    const t = await truth(h, database)
+    expect(t.equal, t.diff).toBe(true)
+    // Each page was read once; the only repeats were the 429s.
+    const deals = crmCalls(h.sb, '/crm/v8/Deals')
+    expect(deals.filter((c) => c.status === 200).length).toBe(5)
+    expect(deals.filter((c) => c.status !== 200 && c.status !== 429)).toEqual([])
+  })
+
+  it('our hourly call budget running out pauses the run each hour until it is done, reading each page once', async () => {
+    h = await connectSandbox(database, { deals: 500 })
+    let clock = Date.now()
+    const config = sandboxConfig(h.sb, { API_RATE_LIMIT_PER_HOUR: '10' })
+    const ctx = syncContext(database, config, undefined, { now: () => clock })
+    h.sb.resetCalls()
+    const opts = { trigger: 'cron', historyBudget: 0, perPage: 100 } as const
+    const first = await runOrgSync(ctx, h.orgId, opts)
+    expect(first.status).toBe('stopped')
+    expect(first.error).toMatch(/^Paused: Hourly Zoho API budget of 10 calls is spent/)
+    let last = first
+    let records = (await runRow(database, first.runId!)).records
+    for (let hour = 1; last.status === 'stopped'; hour++) {
+      expect(hour).toBeLessThan(10)
+      clock += 3_600_000
+      last = await runOrgSync(ctx, h.orgId, opts)
+      expect(last.runId).toBe(first.runId)
+      // Every hour moves the run on.
+      const now = (await runRow(database, first.runId!)).records
+      expect(now === 500 || now > records).toBe(true)
+      records = now
+    }
+    expect(last.status).toBe('succeeded')
+    const t = await truth(h, database)
+    expect(t.equal, t.diff).toBe(true)
+    expect(crmCalls(h.sb, '/crm/v8/Deals').map((c) => c.status)).toEqual([200, 200, 200, 200, 200])
   })
 
   it('a process killed mid-page: a fresh engine resumes after the lease expires, nothing lost or doubled', async () => {

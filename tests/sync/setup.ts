@@ -5,7 +5,7 @@ import { createLogger } from '../../api/src/observability/logger'
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../api/src/sandbox'
 import { bootstrapConnection } from '../../api/src/sync/bootstrap'
 import type { SyncContext } from '../../api/src/sync/engine'
-import { clientForOrg } from '../../api/src/zoho/client'
+import { clientForOrg, type ZohoClientOptions } from '../../api/src/zoho/client'
 import { compareWithTruth } from '../helpers/truth'
 
 /** Config pointing every Zoho and FX URL at a running sandbox. */
@@ -24,8 +24,13 @@ export function sandboxConfig(sb: Sandbox, extra: Record<string, string> = {}): 
   })
 }
 
-/** The sync's context over the test database, with short client backoffs so fault tests stay fast. */
-export function syncContext(database: Database, config: Config, fetchImpl?: typeof fetch): SyncContext {
+/** The sync's context over the test database, with short client backoffs so fault tests stay fast (`client`: more client options). */
+export function syncContext(
+  database: Database,
+  config: Config,
+  fetchImpl?: typeof fetch,
+  client: Partial<ZohoClientOptions> = {},
+): SyncContext {
   const logger = createLogger(config.LOG_LEVEL)
   const fetch = fetchImpl ?? globalThis.fetch
   // As on Node: the CRM calls over node:http. A test that passes its own fetch gets it for them.
@@ -43,6 +48,7 @@ export function syncContext(database: Database, config: Config, fetchImpl?: type
         baseDelayMs: 2,
         maxDelayMs: 20,
         logger,
+        ...client,
       }),
   }
 }

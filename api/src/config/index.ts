@@ -53,6 +53,8 @@ export const configSchema = z.object({
   CORS_ORIGINS: z.string().default(''),
   /** Node only: run the in-process schedules (sync, FX, snapshots). */
   SCHEDULER: bool.default(true),
+  /** Demo mode: the built-in sandbox Zoho org's port (0: any free one); it also serves /__sandbox. */
+  DEMO_SANDBOX_PORT: int(0, 65535).default(0),
 })
 
 export type Config = z.infer<typeof configSchema> & {

@@ -16,6 +16,7 @@ export interface ControlTarget {
   mutateRandom(n: { edits?: number; deletes?: number; creates?: number }, seed?: number): unknown
   expireAccessTokens(): void
   expirePageTokens(): void
+  setCreditsLeft(n: number): void
 }
 
 const faultSchema = z
@@ -72,6 +73,11 @@ export function controlApp(t: ControlTarget): Hono<SandboxEnv> {
   app.post('/mutate', async (c) => {
     const { seed, ...n } = mutateSchema.parse(await c.req.json())
     return c.json(t.mutateRandom(n, seed))
+  })
+  app.put('/credits', async (c) => {
+    const { left } = z.object({ left: z.number().int().min(0) }).parse(await c.req.json())
+    t.setCreditsLeft(left)
+    return c.json({ ok: true })
   })
   app.post('/expire-access-tokens', (c) => {
     t.expireAccessTokens()

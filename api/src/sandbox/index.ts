@@ -90,6 +90,8 @@ export interface Sandbox {
   settleNotifications(): Promise<void>
   /** Credits spent by CRM calls so far. */
   creditsUsed(): number
+  /** Sets the credits left in the 24-hour window: 0 spends them all, dailyCredits gives all back. */
+  setCreditsLeft(n: number): void
   close(): Promise<void>
 }
 
@@ -117,6 +119,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     faults,
   }
   const credits = { used: 0 }
+  const dailyCredits = opts.dailyCredits ?? 100_000
   const pageTokens = {
     ttlMs: opts.pageTokenTtlMs ?? 86_400_000,
     notBefore: 0,
@@ -190,6 +193,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     },
     settleNotifications: () => watch.settle(),
     creditsUsed: () => credits.used,
+    setCreditsLeft: (n) => {
+      credits.used = Math.max(0, dailyCredits - n)
+    },
     close: async () => {
       await watch.settle()
       await Promise.all(listeners.map((l) => l.close()))
@@ -220,6 +226,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       mutateRandom: (n, s) => store.mutateRandom(n, s),
       expireAccessTokens: () => tokens.expireAll(),
       expirePageTokens: () => sandbox.expirePageTokens(),
+      setCreditsLeft: (n) => sandbox.setCreditsLeft(n),
     }),
   )
   api.route(
@@ -232,7 +239,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       watch,
       apiDomain: () => urls.api,
       now,
-      dailyCredits: opts.dailyCredits ?? 100_000,
+      dailyCredits,
       credits,
       pageTokens,
     }),

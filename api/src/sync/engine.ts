@@ -4,7 +4,7 @@ import { ensureRateSets, loadRateBook, type RateBook } from '../fx/pricing'
 import { isRefreshDue } from '../fx/store'
 import type { JobContext } from '../jobs'
 import { clientForOrg } from '../zoho/client'
-import { ZohoApiError, ZohoNetworkError } from '../zoho/errors'
+import { ZohoApiError, ZohoBudgetError, ZohoNetworkError } from '../zoho/errors'
 import type { ListDealsParams, ZohoClient, ZohoDealRecord, ZohoDealsPage, ZohoPageInfo } from '../zoho/types'
 import { acquireLease, LeaseLostError, releaseLease, renewLease, renewLeaseSql } from './lease'
 import { dealFields, mapDeal, priceRow, stageOf, type DealRow, type OrgMeta } from './map'
@@ -427,7 +427,11 @@ export async function startSync(
       sql`select id from sync_runs where org_id = ${orgId} and status in ('queued', 'running') and kind <> 'ids'
           order by started_at desc limit 1`,
     )
-    if (open && !opts.kind) return { runId: open.id, holder, resumed: true }
+    if (open && !opts.kind) {
+      // A paused run's reason no longer holds once it is driven again (or it pauses again).
+      await ctx.db.execute(sql`update sync_runs set error = null where id = ${open.id} and error is not null`)
+      return { runId: open.id, holder, resumed: true }
+    }
     if (open)
       await ctx.db.execute(sql`update sync_runs set status = 'failed', phase = 'failed', finished_at = now(),
         error = 'Superseded by a new run' where id = ${open.id}`)
@@ -1008,6 +1012,24 @@ async function backfillHistory(
 /** PostgreSQL's deadlock and serialization failures: the statement can simply run again. */
 const RETRYABLE_SQLSTATES = new Set(['40P01', '40001'])
 
+/**
+ * Why a failed step should pause the run rather than fail it, or null: our hourly call budget (or
+ * Zoho's token-refresh limit) is spent, or Zoho answers 429 with its 24-hour credits at zero.
+ * Retrying within minutes would only burn calls; the credits come back over hours.
+ */
+export function pauseReason(e: unknown, client: ZohoClient | undefined): string | null {
+  if (e instanceof ZohoBudgetError) {
+    const at = new Date(Date.now() + e.retryAfterMs).toISOString().slice(11, 16)
+    return `Paused: ${e.message}. The sync continues from its checkpoint on a run after ${at} UTC.`
+  }
+  if (e instanceof ZohoApiError && e.status === 429 && client?.stats.creditsRemaining === 0)
+    return (
+      "Paused: Zoho's API credits for the last 24 hours are used up (429, X-API-CREDITS-REMAINING 0). " +
+      'The sync continues from its checkpoint on a later run, as credits come back.'
+    )
+  return null
+}
+
 const TRANSIENT = (e: unknown) =>
   e instanceof ZohoNetworkError ||
   (e instanceof ZohoApiError && (e.status === 429 || e.status >= 500)) ||
@@ -1021,7 +1043,8 @@ export interface RunOutcome {
 
 /**
  * Drives a run's steps until it finishes or the budget is spent (then it stops at a checkpoint and
- * frees the lease, so the next invocation continues at once). Transient Zoho failures that outlast
+ * frees the lease, so the next invocation continues at once). Zoho calls running out (pauseReason)
+ * stop it the same way, with the reason in the run's `error`. Transient Zoho failures that outlast
  * the client's own retries retry the step (idempotent: nothing was committed); anything else fails
  * the run, whose checkpoint the next run continues from.
  */
@@ -1038,35 +1061,58 @@ export async function runSteps(
   const orgId = r!.org_id
   let steps = 0
   let failures = 0
+  /**
+   * Ends this session at a checkpoint: a last page still committing goes in, and any held back
+   * (or not: the next invocation reads them again); the lease is freed and the run stays open, so
+   * the next invocation continues it.
+   */
+  const stop = async (): Promise<RunOutcome> => {
+    const run = s.run
+    const lost = await (
+      run ? flushHeld(ctx, s, run, run.checkpoint, holder, leaseSeconds) : Promise.resolve()
+    )
+      .then(() => settlePending(s))
+      .then(
+        () => undefined,
+        (e: unknown) => (e instanceof LeaseLostError ? e : undefined),
+      )
+    if (lost) return { runId, status: 'lost', error: lost.message }
+    await releaseLease(ctx.db, orgId, holder)
+    return { runId, status: 'stopped' }
+  }
   for (;;) {
     if (
       budget.signal?.aborted ||
       (budget.maxPages !== undefined && steps >= budget.maxPages) ||
       (budget.timeBudgetMs !== undefined && Date.now() - started >= budget.timeBudgetMs)
-    ) {
-      // A last page still committing goes in, and any held back (or not: the next invocation
-      // reads them again).
-      const run = s.run
-      const lost = await (
-        run ? flushHeld(ctx, s, run, run.checkpoint, holder, leaseSeconds) : Promise.resolve()
-      )
-        .then(() => settlePending(s))
-        .then(
-          () => undefined,
-          (e: unknown) => (e instanceof LeaseLostError ? e : undefined),
-        )
-      if (lost) return { runId, status: 'lost', error: lost.message }
-      await releaseLease(ctx.db, orgId, holder)
-      return { runId, status: 'stopped' }
-    }
+    )
+      return stop()
     // Prefetch only when another step will surely follow in this session.
     s.prefetch = budget.maxPages === undefined || steps + 1 < budget.maxPages
+    // The run as of the pages held back: a failed step forgets it, a pause still commits them.
+    const before = s.run
     try {
       const res = await syncStep(ctx, runId, holder, s, leaseSeconds)
       steps++
       failures = 0
       if (res.done) return { runId, status: 'succeeded' }
     } catch (e) {
+      const paused = pauseReason(e, s.client)
+      if (paused) {
+        // Out of Zoho calls for now: what was read goes in, and the run waits, open, for a later
+        // invocation (the cron's next, or "sync now") instead of failing every time.
+        ctx.logger.warn('sync paused', { runId, orgId, reason: paused })
+        s.run ??= before
+        const outcome = await stop()
+        if (outcome.status === 'stopped') {
+          // The calls spent since the last commit (the refused ones too) and the credits left.
+          const calls = s.client ? s.client.stats.calls - s.countedCalls : 0
+          await ctx.db.execute(sql`update sync_runs set error = ${paused}, api_calls = api_calls + ${calls},
+            credits_remaining = coalesce(${s.client?.stats.creditsRemaining ?? null}::int, credits_remaining)
+            where id = ${runId}`)
+        }
+        return { ...outcome, error: paused }
+      }
       // Nothing may still be writing once this run is retried, failed or given up.
       await settlePending(s).catch(() => {})
       s.run = undefined

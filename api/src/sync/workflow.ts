@@ -50,7 +50,8 @@ export class SyncWorkflow extends WorkflowEntrypoint<Record<string, unknown>, Sy
           return JSON.parse(JSON.stringify(summary)) as OrgSyncSummary
         },
       )
-      if (last.status !== 'stopped') break
+      // A paused run (Zoho calls spent: the reason is in `error`) waits for a later cron, not a loop.
+      if (last.status !== 'stopped' || last.error) break
     }
     return last!
   }

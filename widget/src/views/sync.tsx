@@ -8,6 +8,9 @@ import { dateTime, num } from '../format'
 
 const PHASES = ['queued', 'metadata', 'deals', 'deleted', 'sweep', 'history', 'done']
 
+/** A run that stopped at its checkpoint until Zoho calls come back: open, with its reason (engine's pauseReason). */
+const isPaused = (r: { status: string; error: string | null }) => r.status === 'running' && r.error !== null
+
 /** Progress 0..100 from the phase, refined inside a phase by the rate and time-left estimate. */
 export function progressPercent(ev: SyncProgressEvent): number {
   if (ev.status === 'succeeded' || ev.phase === 'done') return 100
@@ -65,11 +68,13 @@ function Progress({ runId, onEnd }: { runId: string; onEnd: () => void }) {
               ? `Sync finished: ${num(ev.records)} records, ${num(ev.deletions)} deletions, ${num(ev.apiCalls)} API calls.`
               : failed
                 ? `Sync failed: ${ev.error ?? 'unknown error'}`
-                : `${ev.phase}: ${num(ev.records)} records, ${num(ev.pages)} pages${
-                    ev.estimatedSecondsLeft !== null
-                      ? `, about ${Math.ceil(ev.estimatedSecondsLeft)} s left`
-                      : ''
-                  }`}
+                : isPaused(ev)
+                  ? `${ev.error} ${num(ev.records)} records so far.`
+                  : `${ev.phase}: ${num(ev.records)} records, ${num(ev.pages)} pages${
+                      ev.estimatedSecondsLeft !== null
+                        ? `, about ${Math.ceil(ev.estimatedSecondsLeft)} s left`
+                        : ''
+                    }`}
       </p>
     </div>
   )
@@ -118,6 +123,11 @@ export default function Sync() {
             Last successful sync: <strong>{dateTime(status.data.lastSuccessAt)}</strong>
           </p>
         )}
+        {!active && runs.data?.runs[0] && isPaused(runs.data.runs[0]) ? (
+          <p class="muted" data-testid="sync-paused">
+            {runs.data.runs[0].error}
+          </p>
+        ) : null}
         {startError ? <ErrorState error={startError} /> : null}
         {active ? <Progress key={active} runId={active} onEnd={() => setTick((t) => t + 1)} /> : null}
       </Card>
@@ -145,7 +155,7 @@ export default function Sync() {
                       class={`badge ${r.status === 'succeeded' ? 'ok' : r.status === 'failed' ? 'bad' : ''}`}
                       title={r.error ?? undefined}
                     >
-                      {r.status}
+                      {isPaused(r) ? 'paused' : r.status}
                     </span>
                   ),
                 },
