@@ -112,7 +112,8 @@ describe(`checkpoints, windows and the lease (${testDbKind})`, () => {
     let records = (await runRow(database, first.runId!)).records
     for (let hour = 1; last.status === 'stopped'; hour++) {
       expect(hour).toBeLessThan(10)
-      clock += 3_600_000
+      // An hour on (and the minute the last calls were recorded in).
+      clock += 3_660_000
       last = await runOrgSync(ctx, h.orgId, opts)
       expect(last.runId).toBe(first.runId)
       // Every hour moves the run on.
@@ -124,6 +125,28 @@ describe(`checkpoints, windows and the lease (${testDbKind})`, () => {
     const t = await truth(h, database)
     expect(t.equal, t.diff).toBe(true)
     expect(crmCalls(h.sb, '/crm/v8/Deals').map((c) => c.status)).toEqual([200, 200, 200, 200, 200])
+  })
+
+  it('the hourly call budget holds across processes: a new one knows the calls the last hour spent', async () => {
+    h = await connectSandbox(database, { deals: 500 })
+    const config = sandboxConfig(h.sb, { API_RATE_LIMIT_PER_HOUR: '10' })
+    const opts = { trigger: 'cron', historyBudget: 0, perPage: 100 } as const
+    h.sb.resetCalls()
+    const first = await runOrgSync(syncContext(database, config), h.orgId, opts)
+    expect(first.status).toBe('stopped')
+    const spent = crmCalls(h.sb).length
+    // Another process (a fresh client: nothing in its memory) spends nothing more this hour.
+    h.sb.resetCalls()
+    const second = await runOrgSync(syncContext(database, config), h.orgId, opts)
+    expect(second).toMatchObject({ runId: first.runId, status: 'stopped' })
+    expect(second.error).toMatch(/^Paused: Hourly Zoho API budget of 10 calls is spent/)
+    expect(crmCalls(h.sb)).toEqual([])
+    // What it knew: every call of the first, recorded by minute with the run's progress.
+    const [m] = await query<{ n: number }>(
+      database.db,
+      sql`select sum(calls)::int as n from zoho_call_minutes where org_id = ${h.orgId}`,
+    )
+    expect(m!.n).toBe(spent)
   })
 
   it('a process killed mid-page: a fresh engine resumes after the lease expires, nothing lost or doubled', async () => {

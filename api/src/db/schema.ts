@@ -417,6 +417,21 @@ export const syncRuns = pgTable(
   (t) => [index('sync_runs_org_started_idx').on(t.orgId, t.startedAt)],
 )
 
+/**
+ * Zoho calls per org and minute, so API_RATE_LIMIT_PER_HOUR holds across processes and Worker
+ * isolates: a trigger adds each rise of sync_runs.api_calls (migration 0002), and each new client
+ * starts its hourly budget from the last hour's rows (zoho/call-minutes.ts).
+ */
+export const zohoCallMinutes = pgTable(
+  'zoho_call_minutes',
+  {
+    orgId: text('org_id').notNull(),
+    minute: tstz('minute').notNull(),
+    calls: integer('calls').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.minute] })],
+)
+
 /** One row per org: the lease that keeps one sync per org at a time, and the incremental cursors. */
 export const syncState = pgTable('sync_state', {
   orgId: text('org_id').primaryKey(),

@@ -3,6 +3,7 @@ import type { Config } from '../config'
 import type { Db } from '../db/client'
 import type { Logger } from '../observability/logger'
 import { createTokenProvider, loadConnection, type TokenProviderOptions } from './connection'
+import { recentZohoCalls } from './call-minutes'
 import { ZohoApiError, ZohoBudgetError, ZohoConnectionError, ZohoNetworkError } from './errors'
 import { trimBase } from './oauth'
 import {
@@ -56,10 +57,19 @@ export interface TokenSource {
   markBroken?(reason: string): Promise<void>
 }
 
-/** Calls allowed per rolling hour, shared by every client of one org in this process. */
+/**
+ * Calls allowed per rolling hour. `spent`: the calls made already ({at: ms, calls}, oldest first),
+ * by this process or another (recentZohoCalls).
+ */
 export class CallBudget {
   private times: number[] = []
-  constructor(readonly perHour: number) {}
+  constructor(
+    readonly perHour: number,
+    spent: { at: number; calls: number }[] = [],
+  ) {
+    for (const m of spent)
+      for (let i = 0; i < m.calls && this.times.length < perHour; i++) this.times.push(m.at)
+  }
   /** Takes a slot and answers 0, or answers how many ms until one frees up. */
   take(now: number): number {
     while (this.times.length && this.times[0]! <= now - HOUR_MS) this.times.shift()
@@ -628,9 +638,6 @@ export function createZohoClient(opts: ZohoClientOptions): ZohoRestClient {
   return client
 }
 
-/** One hourly budget per org in this process, so successive syncs share it. */
-const budgets = new Map<string, CallBudget>()
-
 /**
  * The client for a connected org: its stored api_domain, the shared token provider, and the limits
  * from config (SYNC_MAX_RETRIES, API_RATE_LIMIT_PER_HOUR). Throws ZohoConnectionError when the org
@@ -652,11 +659,9 @@ export async function clientForOrg(
       conn.status,
       conn.lastError ?? `The Zoho connection is ${conn.status}`,
     )
-  let budget = budgets.get(orgId)
-  if (!budget || budget.perHour !== config.API_RATE_LIMIT_PER_HOUR) {
-    budget = new CallBudget(config.API_RATE_LIMIT_PER_HOUR)
-    budgets.set(orgId, budget)
-  }
+  // The hourly budget counts the calls of the last hour recorded for the org by every process and
+  // Worker isolate (a Map in memory would forget them with each isolate), then this client's own.
+  const budget = new CallBudget(config.API_RATE_LIMIT_PER_HOUR, await recentZohoCalls(db, orgId))
   const tokens = createTokenProvider(db, {
     orgId,
     secretKey: config.secretKey,

@@ -1,0 +1,17 @@
+import { sql } from 'drizzle-orm'
+import { query, type Db } from '../db/client'
+
+/**
+ * The org's Zoho calls of the last hour as recorded per minute (zoho_call_minutes, by any process or
+ * Worker isolate), each dated at the end of its minute, oldest first: what a new client's hourly
+ * budget starts from.
+ */
+export async function recentZohoCalls(db: Db, orgId: string): Promise<{ at: number; calls: number }[]> {
+  const rows = await query<{ at: number; calls: number }>(
+    db,
+    sql`select extract(epoch from minute)::float8 * 1000 + 59999 as at, calls
+        from zoho_call_minutes where org_id = ${orgId} and minute > now() - interval '61 minutes'
+        order by minute`,
+  )
+  return rows.map((r) => ({ at: Number(r.at), calls: Number(r.calls) }))
+}
