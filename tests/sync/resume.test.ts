@@ -149,6 +149,18 @@ describe(`checkpoints, windows and the lease (${testDbKind})`, () => {
     expect(m!.n).toBe(spent)
   })
 
+  it('a Watch run of a few ids that runs out of credits fails, as nothing would resume it', async () => {
+    h = await connectSandbox(database, { deals: 50 })
+    expect((await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })).status).toBe(
+      'succeeded',
+    )
+    h.sb.setCreditsLeft(0)
+    const ids = [...h.sb.deals()].slice(0, 3).map((d) => String(d.id))
+    const r = await runOrgSync(h.ctx, h.orgId, { trigger: 'watch', ids, historyBudget: 0 })
+    expect(r.status).toBe('failed')
+    expect((await runRow(database, r.runId!)).status).toBe('failed')
+  })
+
   it('a process killed mid-page: a fresh engine resumes after the lease expires, nothing lost or doubled', async () => {
     h = await connectSandbox(database, { deals: 700 })
     // The "dying" engine: its fetch stops answering after the third Deals page was read, before

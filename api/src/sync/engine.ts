@@ -1057,7 +1057,10 @@ export async function runSteps(
   const s = new SyncSession()
   const leaseSeconds = budget.leaseSeconds ?? DEFAULTS.leaseSeconds
   const started = Date.now()
-  const [r] = await query<{ org_id: string }>(ctx.db, sql`select org_id from sync_runs where id = ${runId}`)
+  const [r] = await query<{ org_id: string; kind: SyncKind }>(
+    ctx.db,
+    sql`select org_id, kind from sync_runs where id = ${runId}`,
+  )
   const orgId = r!.org_id
   let steps = 0
   let failures = 0
@@ -1097,7 +1100,8 @@ export async function runSteps(
       failures = 0
       if (res.done) return { runId, status: 'succeeded' }
     } catch (e) {
-      const paused = pauseReason(e, s.client)
+      // An ids run (Watch) is never resumed, so it fails instead: the next incremental reads its deals.
+      const paused = r!.kind === 'ids' ? null : pauseReason(e, s.client)
       if (paused) {
         // Out of Zoho calls for now: what was read goes in, and the run waits, open, for a later
         // invocation (the cron's next, or "sync now") instead of failing every time.
