@@ -210,7 +210,10 @@ export const sync = new Hono<AppEnv>()
         if (!r) break
         const p = progressOf(r)
         const data = JSON.stringify(p)
-        const final = r.status === 'succeeded' || r.status === 'failed'
+        // A paused run (open, with its reason: see the engine's pauseReason) waits for a later
+        // invocation; the stream ends there, as "Sync now" opens a new one.
+        const final =
+          r.status === 'succeeded' || r.status === 'failed' || (r.status === 'running' && r.error !== null)
         if (data !== last || final) {
           last = data
           await stream.writeSSE({

@@ -86,6 +86,8 @@ export default function Sync() {
   const [tick, setTick] = useState(0)
   const runs = useResource(() => api.syncRuns(10), [tick])
   const [runId, setRunId] = useState<string | null>(null)
+  // Each start follows its run afresh, even when it continues the run shown (a paused one).
+  const [starts, setStarts] = useState(0)
   const [startError, setStartError] = useState<unknown>(null)
   const [starting, setStarting] = useState(false)
   const active = runId ?? status.data?.runningRunId ?? null
@@ -96,6 +98,7 @@ export default function Sync() {
     try {
       const r = await api.startSync(kind)
       setRunId(r.runId)
+      setStarts((n) => n + 1)
     } catch (e) {
       setStartError(e)
     } finally {
@@ -129,7 +132,9 @@ export default function Sync() {
           </p>
         ) : null}
         {startError ? <ErrorState error={startError} /> : null}
-        {active ? <Progress key={active} runId={active} onEnd={() => setTick((t) => t + 1)} /> : null}
+        {active ? (
+          <Progress key={`${active}:${starts}`} runId={active} onEnd={() => setTick((t) => t + 1)} />
+        ) : null}
       </Card>
       <Card title="Recent runs">
         <Async res={runs} isEmpty={(d) => d.runs.length === 0} empty="No sync has run yet.">
