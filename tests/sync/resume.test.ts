@@ -156,9 +156,14 @@ describe(`checkpoints, windows and the lease (${testDbKind})`, () => {
     )
     h.sb.setCreditsLeft(0)
     const ids = [...h.sb.deals()].slice(0, 3).map((d) => String(d.id))
+    h.sb.resetCalls()
     const r = await runOrgSync(h.ctx, h.orgId, { trigger: 'watch', ids, historyBudget: 0 })
     expect(r.status).toBe('failed')
-    expect((await runRow(database, r.runId!)).status).toBe('failed')
+    // Its refused calls count against the hourly budget all the same.
+    expect(await runRow(database, r.runId!)).toMatchObject({
+      status: 'failed',
+      api_calls: crmCalls(h.sb).length,
+    })
   })
 
   it('a process killed mid-page: a fresh engine resumes after the lease expires, nothing lost or doubled', async () => {

@@ -1009,6 +1009,16 @@ async function backfillHistory(
 
 // ------------------------------------------------------------------------------------- driving
 
+/**
+ * SET clauses adding the Zoho calls made since the last commit (the refused ones too) and the
+ * credits left, for a run that ends without committing them: every call counts against the budget.
+ */
+function uncountedCalls(s: SyncSession): SQL {
+  const calls = s.client ? s.client.stats.calls - s.countedCalls : 0
+  return sql`api_calls = api_calls + ${calls},
+    credits_remaining = coalesce(${s.client?.stats.creditsRemaining ?? null}::int, credits_remaining)`
+}
+
 /** PostgreSQL's deadlock and serialization failures: the statement can simply run again. */
 const RETRYABLE_SQLSTATES = new Set(['40P01', '40001'])
 
@@ -1108,13 +1118,10 @@ export async function runSteps(
         ctx.logger.warn('sync paused', { runId, orgId, reason: paused })
         s.run ??= before
         const outcome = await stop()
-        if (outcome.status === 'stopped') {
-          // The calls spent since the last commit (the refused ones too) and the credits left.
-          const calls = s.client ? s.client.stats.calls - s.countedCalls : 0
-          await ctx.db.execute(sql`update sync_runs set error = ${paused}, api_calls = api_calls + ${calls},
-            credits_remaining = coalesce(${s.client?.stats.creditsRemaining ?? null}::int, credits_remaining)
-            where id = ${runId}`)
-        }
+        if (outcome.status === 'stopped')
+          await ctx.db.execute(
+            sql`update sync_runs set error = ${paused}, ${uncountedCalls(s)} where id = ${runId}`,
+          )
         return { ...outcome, error: paused }
       }
       // Nothing may still be writing once this run is retried, failed or given up.
@@ -1131,7 +1138,8 @@ export async function runSteps(
       ctx.logger.error('sync failed', { runId, orgId, err: e })
       await ctx.db.execute(sql`
         update sync_runs set status = 'failed', phase = 'failed', error = ${message.slice(0, 1000)},
-          finished_at = now(), checkpoint = jsonb_set(checkpoint, '{resumable}', 'true'::jsonb)
+          finished_at = now(), checkpoint = jsonb_set(checkpoint, '{resumable}', 'true'::jsonb),
+          ${uncountedCalls(s)}
         where id = ${runId}`)
       await releaseLease(ctx.db, orgId, holder)
       return { runId, status: 'failed', error: message }
