@@ -56,6 +56,8 @@ export const syncStatusResponse = z.object({
   lastSuccessAt: z.string().nullable(),
   /** The run in progress, if any. */
   runningRunId: z.string().nullable(),
+  /** Zoho calls the org's syncs made in the last hour, against API_RATE_LIMIT_PER_HOUR. */
+  zohoCalls: z.object({ lastHour: z.number().int(), perHour: z.number().int() }),
 })
 export type SyncStatusResponse = z.infer<typeof syncStatusResponse>
 

@@ -211,6 +211,10 @@ describe('web view as a manager', () => {
     await expect
       .poll(() => page.locator('[data-testid=sync-runs] tbody tr').first().textContent())
       .toContain('succeeded')
+    // The calls it made count against the hourly budget shown.
+    await expect
+      .poll(async () => norm(await page.getByTestId('zoho-calls').textContent()))
+      .toMatch(/^Zoho API calls in the last hour: [1-9][\d,]* of 1,000 allowed$/)
     await shot(page, 'web-manager-sync-finished')
   })
 

@@ -18,6 +18,7 @@ import { runSteps, startSync, type SyncContext } from '../sync/engine'
 import { releaseLease } from '../sync/lease'
 import { audit } from '../auth/audit'
 import { clientIp } from '../auth/security'
+import { callsInLastHour, recentZohoCalls } from '../zoho/call-minutes'
 
 /** Sync runs: "sync now", live progress (SSE polling the run row, so it works across isolates), history. */
 
@@ -189,9 +190,14 @@ export const sync = new Hono<AppEnv>()
           where r.org_id = ${orgId} and r.status = 'running' and s.lease_owner is not null and s.lease_expires_at > now()
           order by r.started_at desc limit 1`,
     )
+    const recent = await recentZohoCalls(c.var.db, orgId)
     return c.json({
       lastSuccessAt: isoOf(state?.last_success_at ?? null),
       runningRunId: running?.id ?? null,
+      zohoCalls: {
+        lastHour: callsInLastHour(recent, Date.now()),
+        perHour: c.var.deps.config.API_RATE_LIMIT_PER_HOUR,
+      },
     } satisfies SyncStatusResponse)
   })
 

@@ -15,3 +15,7 @@ export async function recentZohoCalls(db: Db, orgId: string): Promise<{ at: numb
   )
   return rows.map((r) => ({ at: Number(r.at), calls: Number(r.calls) }))
 }
+
+/** How many of those calls the hour before `now` (ms) holds, as the client's budget counts them. */
+export const callsInLastHour = (recent: { at: number; calls: number }[], now: number): number =>
+  recent.reduce((n, m) => (m.at > now - 3_600_000 ? n + m.calls : n), 0)

@@ -82,8 +82,8 @@ function Progress({ runId, onEnd }: { runId: string; onEnd: () => void }) {
 
 /** Sync status, "sync now" with live progress from the SSE stream, and recent runs with API use. */
 export default function Sync() {
-  const status = useResource(() => api.syncStatus(), [])
   const [tick, setTick] = useState(0)
+  const status = useResource(() => api.syncStatus(), [tick])
   const runs = useResource(() => api.syncRuns(10), [tick])
   const [runId, setRunId] = useState<string | null>(null)
   // Each start follows its run afresh, even when it continues the run shown (a paused one).
@@ -122,9 +122,15 @@ export default function Sync() {
         }
       >
         {status.data && (
-          <p>
-            Last successful sync: <strong>{dateTime(status.data.lastSuccessAt)}</strong>
-          </p>
+          <>
+            <p>
+              Last successful sync: <strong>{dateTime(status.data.lastSuccessAt)}</strong>
+            </p>
+            <p class="muted" data-testid="zoho-calls">
+              Zoho API calls in the last hour: {num(status.data.zohoCalls.lastHour)} of{' '}
+              {num(status.data.zohoCalls.perHour)} allowed
+            </p>
+          </>
         )}
         {!active && runs.data?.runs[0] && isPaused(runs.data.runs[0]) ? (
           <p class="muted" data-testid="sync-paused">
