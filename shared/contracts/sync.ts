@@ -5,6 +5,13 @@ import type { EndpointDoc } from './common'
 
 export const syncKind = z.enum(['full', 'incremental', 'ids'])
 export const syncStatus = z.enum(['queued', 'running', 'succeeded', 'failed'])
+/**
+ * A paused run: open, with the reason it waits for Zoho calls in its error (the engine's
+ * pauseReason); a later sync continues it. The one place that reads the pair that way.
+ */
+export const isPausedRun = (r: { status: string; error: string | null }) =>
+  r.status === 'running' && r.error !== null
+
 export const syncPhase = z.enum([
   'queued',
   'metadata',

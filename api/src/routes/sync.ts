@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { streamSSE } from 'hono/streaming'
 import { sql } from 'drizzle-orm'
 import {
+  isPausedRun,
   startSyncRequest,
   streamParams,
   syncRunsQuery,
@@ -216,10 +217,8 @@ export const sync = new Hono<AppEnv>()
         if (!r) break
         const p = progressOf(r)
         const data = JSON.stringify(p)
-        // A paused run (open, with its reason: see the engine's pauseReason) waits for a later
-        // invocation; the stream ends there, as "Sync now" opens a new one.
-        const final =
-          r.status === 'succeeded' || r.status === 'failed' || (r.status === 'running' && r.error !== null)
+        // A paused run waits for a later invocation; the stream ends there, as "Sync now" opens a new one.
+        const final = r.status === 'succeeded' || r.status === 'failed' || isPausedRun(r)
         if (data !== last || final) {
           last = data
           await stream.writeSSE({

@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm'
 import { query, type Db } from '../db/client'
 
+export const HOUR_MS = 3_600_000
+
 /**
  * The org's Zoho calls of the last hour as recorded per minute (zoho_call_minutes, by any process or
  * Worker isolate), each dated at the end of its minute, oldest first: what a new client's hourly
@@ -18,4 +20,4 @@ export async function recentZohoCalls(db: Db, orgId: string): Promise<{ at: numb
 
 /** How many of those calls the hour before `now` (ms) holds, as the client's budget counts them. */
 export const callsInLastHour = (recent: { at: number; calls: number }[], now: number): number =>
-  recent.reduce((n, m) => (m.at > now - 3_600_000 ? n + m.calls : n), 0)
+  recent.reduce((n, m) => (m.at > now - HOUR_MS ? n + m.calls : n), 0)

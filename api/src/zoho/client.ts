@@ -3,7 +3,7 @@ import type { Config } from '../config'
 import type { Db } from '../db/client'
 import type { Logger } from '../observability/logger'
 import { createTokenProvider, loadConnection, type TokenProviderOptions } from './connection'
-import { recentZohoCalls } from './call-minutes'
+import { HOUR_MS, recentZohoCalls } from './call-minutes'
 import { ZohoApiError, ZohoBudgetError, ZohoConnectionError, ZohoNetworkError } from './errors'
 import { trimBase } from './oauth'
 import {
@@ -150,7 +150,6 @@ export interface ZohoResponse {
   headers: ZohoHttpResponse['headers']
 }
 
-const HOUR_MS = 3_600_000
 export const MAX_FIELDS_PER_CALL = 50
 export const MAX_PER_PAGE = 200
 /** ids per `GET /Deals?ids=` call (the documented cap is unconfirmed; 100 is what is typical). */

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { syncProgressEvent, type SyncProgressEvent } from '#shared/contracts/sync'
+import { isPausedRun, syncProgressEvent, type SyncProgressEvent } from '#shared/contracts/sync'
 import { isAbort, stream } from '../api'
 import { DataTable } from '../components/table'
 import { Async, Card, ErrorState, errorText, useResource } from '../components/ui'
@@ -7,9 +7,6 @@ import { api } from '../endpoints'
 import { dateTime, num } from '../format'
 
 const PHASES = ['queued', 'metadata', 'deals', 'deleted', 'sweep', 'history', 'done']
-
-/** A run that stopped at its checkpoint until Zoho calls come back: open, with its reason (engine's pauseReason). */
-const isPaused = (r: { status: string; error: string | null }) => r.status === 'running' && r.error !== null
 
 /** Progress 0..100 from the phase, refined inside a phase by the rate and time-left estimate. */
 export function progressPercent(ev: SyncProgressEvent): number {
@@ -68,7 +65,7 @@ function Progress({ runId, onEnd }: { runId: string; onEnd: () => void }) {
               ? `Sync finished: ${num(ev.records)} records, ${num(ev.deletions)} deletions, ${num(ev.apiCalls)} API calls.`
               : failed
                 ? `Sync failed: ${ev.error ?? 'unknown error'}`
-                : isPaused(ev)
+                : isPausedRun(ev)
                   ? `${ev.error} ${num(ev.records)} records so far.`
                   : `${ev.phase}: ${num(ev.records)} records, ${num(ev.pages)} pages${
                       ev.estimatedSecondsLeft !== null
@@ -132,7 +129,7 @@ export default function Sync() {
             </p>
           </>
         )}
-        {!active && runs.data?.runs[0] && isPaused(runs.data.runs[0]) ? (
+        {!active && runs.data?.runs[0] && isPausedRun(runs.data.runs[0]) ? (
           <p class="muted" data-testid="sync-paused">
             {runs.data.runs[0].error}
           </p>
@@ -166,7 +163,7 @@ export default function Sync() {
                       class={`badge ${r.status === 'succeeded' ? 'ok' : r.status === 'failed' ? 'bad' : ''}`}
                       title={r.error ?? undefined}
                     >
-                      {isPaused(r) ? 'paused' : r.status}
+                      {isPausedRun(r) ? 'paused' : r.status}
                     </span>
                   ),
                 },
