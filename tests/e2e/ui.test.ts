@@ -299,6 +299,40 @@ describe('web view as a manager', () => {
     expect(overflow).toBeLessThanOrEqual(1)
     await shot(phone, 'web-manager-phone')
   })
+
+  it('keeps each figure whole and the stage table uncut on a wide screen', async () => {
+    const wide = await (
+      await newContext({
+        viewport: { width: 1440, height: 900 },
+        storageState: await page.context().storageState(),
+      })
+    ).newPage()
+    await wide.goto(server.url + '/?view=overview')
+    await wide.getByTestId('open-amount').waitFor()
+    await settled(wide)
+    // The number of each tile ("62,205,907.62" of "SGD 62,205,907.62") lies on one line.
+    const broken = await wide.evaluate(() =>
+      [...document.querySelectorAll('[data-value]')].flatMap((el) => {
+        const text = el.firstChild
+        if (!(text instanceof Text)) return []
+        const range = document.createRange()
+        range.setStart(text, text.data.lastIndexOf(' ') + 1)
+        range.setEnd(text, text.data.length)
+        return range.getClientRects().length > 1 ? [text.data] : []
+      }),
+    )
+    expect(broken).toEqual([])
+    await shot(wide, 'web-manager-overview-wide')
+
+    // By stage: every column of the table in view, none behind a horizontal scroll.
+    await wide.goto(server.url + '/?view=stages')
+    await wide.getByTestId('stages-table').waitFor()
+    const cut = await wide
+      .getByTestId('stages-table')
+      .evaluate((t) => t.parentElement!.scrollWidth - t.parentElement!.clientWidth)
+    expect(cut).toBeLessThanOrEqual(0)
+    await shot(wide, 'web-manager-stages-wide')
+  })
 })
 
 describe('web view as a rep', () => {

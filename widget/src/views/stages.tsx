@@ -16,7 +16,7 @@ export default function Stages() {
       <FilterBar stages={res.data?.stages.map((s) => s.stage)} />
       <Async res={res} isEmpty={(d) => d.stages.length === 0} empty="No stages synced yet.">
         {(d) => (
-          <div class="cols">
+          <div class="cols wide">
             <Card title="Amount by stage">
               <StageAmountChart
                 label="Amount by stage"
