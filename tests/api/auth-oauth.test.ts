@@ -112,6 +112,15 @@ describe(`Zoho OAuth sign-in and connect against the sandbox over HTTP (${testDb
     await database?.close()
   })
 
+  /** The org's Zoho calls as its hourly budget counts them (zoho_call_minutes). */
+  const recordedCalls = async () =>
+    (
+      await query<{ n: number }>(
+        database.db,
+        sql`select coalesce(sum(calls), 0)::int as n from zoho_call_minutes where org_id = ${sb.orgId}`,
+      )
+    )[0]!.n
+
   async function syncUsers(list: SandboxUser[]) {
     for (const u of list)
       await database.db
@@ -182,15 +191,21 @@ describe(`Zoho OAuth sign-in and connect against the sandbox over HTTP (${testDb
       sql`select action, actor_user_id from audit_log where org_id = ${sb.orgId} order by id`,
     )
     expect(actions.map((a) => a.action)).toContain('zoho.connected')
+    // The connect callback's CurrentUser and org reads count in the org's hourly Zoho budget; the
+    // sign-in before it does not (the org was not connected yet).
+    expect(await recordedCalls()).toBe(2)
   })
 
   it('signs in a synced user directly and refuses one that is not synced yet', async () => {
+    const calls = await recordedCalls()
     const b = new Browser()
     const hops = await b.follow(`${base}/auth/zoho/login?next=/deals%3Fstage%3DWon`)
     // A synced admin this time: straight back to the page asked for, no connect step.
     expect(hops.map((h) => h.res.headers.get('location'))).toContain('/deals?stage=Won')
     expect(hops.some((h) => new URL(h.url).pathname === '/auth/zoho/connect')).toBe(false)
     expect((await b.get(`${base}/api/v1/me`)).status).toBe(200)
+    // Its two Zoho reads count in the org's hourly budget.
+    expect(await recordedCalls()).toBe(calls + 2)
 
     // Demo server, rep not in the users table yet: a 403 page, no session.
     const rep = sb.users.reps[0]!

@@ -43,6 +43,14 @@ describe(`Zoho Watch channels (${testDbKind})`, () => {
       sql`select channel_id, org_id, token, (extract(epoch from expires_at) * 1000)::float8 as expires_ms
           from watch_channels order by expires_at`,
     )
+  /** The org's Zoho calls as its hourly budget counts them (zoho_call_minutes). */
+  const recordedCalls = async () =>
+    (
+      await query<{ n: number }>(
+        database.db,
+        sql`select coalesce(sum(calls), 0)::int as n from zoho_call_minutes where org_id = ${h.orgId}`,
+      )
+    )[0]!.n
   /** Pretends time has passed: the channel (at Zoho and here) now expires in `ms`. */
   const expireIn = async (ch: { channel_id: string; token: string }, ms: number) => {
     const r = await enableWatch(
@@ -178,8 +186,13 @@ describe(`Zoho Watch channels (${testDbKind})`, () => {
     const [near] = await sandboxChannels()
     expect(Date.parse(near!.channel_expiry) - Date.now()).toBeLessThan(DAY + 60_000)
 
+    const calls = await recordedCalls()
+    h.sb.resetCalls()
     const out = await ensureWatchChannel(ctx, h.orgId)
     expect(out).toMatchObject({ status: 'renewed', channelId: before!.channel_id })
+    // The renewal's call counts in the org's hourly Zoho budget, as a sync's do.
+    expect(crmCalls(h.sb, '/crm/v8/actions/watch')).toHaveLength(1)
+    expect(await recordedCalls()).toBe(calls + 1)
     const [after, ...more] = await stored()
     expect(more).toEqual([])
     expect(after).toMatchObject({ channel_id: before!.channel_id, token: before!.token })

@@ -46,6 +46,15 @@ describe(`Zoho connection and tokens (${testDbKind})`, () => {
       )
     )[0]!
 
+  /** The org's Zoho calls as its hourly budget counts them (zoho_call_minutes). */
+  const recordedCalls = async () =>
+    (
+      await query<{ n: number }>(
+        db(),
+        sql`select coalesce(sum(calls), 0)::int as n from zoho_call_minutes where org_id = ${orgId}`,
+      )
+    )[0]!.n
+
   beforeAll(async () => {
     env = await startZohoTestEnv({ deals: 300 })
   })
@@ -97,6 +106,7 @@ describe(`Zoho connection and tokens (${testDbKind})`, () => {
       }),
     ).rejects.toMatchObject({ code: 'invalid_code' })
 
+    const calls = await recordedCalls()
     const done = await completeConnection(db(), config, {
       accountsServer,
       tokens,
@@ -105,6 +115,9 @@ describe(`Zoho connection and tokens (${testDbKind})`, () => {
     })
     expect(done.orgId).toBe(orgId)
     expect(done.apiDomain).toBe(sandbox.apiDomain)
+    // Reading the org was a Zoho call: it counts in the org's hourly budget.
+    expect(crmCalls(sandbox)).toHaveLength(1)
+    expect(await recordedCalls()).toBe(calls + 1)
     const [stored] = await query<{ refresh_token_enc: string; access_token_enc: string }>(
       db(),
       sql`select refresh_token_enc, access_token_enc from zoho_connections where org_id = ${orgId}`,

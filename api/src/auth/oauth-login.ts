@@ -70,12 +70,12 @@ export function acceptedApiDomain(
   throw new AppError(502, 'ZOHO_BAD_API_DOMAIN', 'Zoho answered with an unexpected api_domain')
 }
 
-/** CurrentUser and org, read with the freshly issued access token. */
+/** CurrentUser and org, read with the freshly issued access token, and the Zoho calls that took. */
 export async function identify(
   fetchImpl: typeof fetch,
   apiDomain: string,
   accessToken: string,
-): Promise<{ user: ZohoUser; org: ZohoOrg }> {
+): Promise<{ user: ZohoUser; org: ZohoOrg; calls: number }> {
   const client = createZohoClient({
     apiDomain,
     fetch: fetchImpl,
@@ -88,7 +88,7 @@ export async function identify(
     },
   })
   const [user, org] = await Promise.all([client.getCurrentUser(), client.getOrg()])
-  return { user, org }
+  return { user, org, calls: client.stats.calls }
 }
 
 export async function activeConnection(db: Db, orgId: string): Promise<boolean> {

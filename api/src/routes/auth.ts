@@ -32,6 +32,7 @@ import {
   type OAuthTxn,
 } from '../auth/session'
 import { signToken, verifyToken, type TokenClaims } from '../auth/token'
+import { recordZohoCalls } from '../zoho/call-minutes'
 import { saveConnection } from '../zoho/connection'
 import { ZohoApiError, ZohoNetworkError, ZohoOAuthError } from '../zoho/errors'
 import {
@@ -239,12 +240,14 @@ export function authRoutes(config: Config) {
         deps.config,
         acceptedApiDomain(client, tokens.apiDomain, accountsServer),
       )
-      const { user, org } = await identify(deps.fetch, apiDomain, tokens.accessToken)
+      const { user, org, calls } = await identify(deps.fetch, apiDomain, tokens.accessToken)
       const db = c.var.db
       const ip = clientIp(c)
       const role = await appRoleFor(db, org.id, user.id)
       const isZohoAdmin = user.profile?.name === 'Administrator'
       const connected = await activeConnection(db, org.id)
+      // A sign-in's calls spend the org's Zoho credits: they count in its hourly budget once it is ours.
+      if (connected || txn.mode === 'connect') await recordZohoCalls(db, org.id, calls)
 
       if (txn.mode === 'connect') {
         // Authority is judged for the org Zoho just named: an app admin there, or on first run

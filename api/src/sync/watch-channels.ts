@@ -4,7 +4,8 @@ import type { JobContext } from '../jobs'
 import { clientForOrg } from '../zoho/client'
 import { ZohoApiError } from '../zoho/errors'
 import { trimBase } from '../zoho/oauth'
-import { enableWatch, type WatchClient } from '../zoho/watch'
+import { enableWatch } from '../zoho/watch'
+import { recordZohoCalls } from '../zoho/call-minutes'
 
 /**
  * Keeps one live Zoho Watch channel per connected org, so Zoho POSTs a callback to
@@ -109,42 +110,47 @@ async function ensure(ctx: JobContext, orgId: string, url: string): Promise<Watc
     ctx.logger.info('watch skipped: the Zoho connection lacks a ZohoCRM.notifications scope', { orgId })
     return { status: 'no_scope' }
   }
-  const client: WatchClient = await clientForOrg(ctx.db, ctx.config, orgId, ctx.fetch, {
+  const client = await clientForOrg(ctx.db, ctx.config, orgId, ctx.fetch, {
     logger: ctx.logger,
     http: ctx.zohoHttp,
   })
-  const expiry = new Date(now.getTime() + WATCH_CHANNEL_TTL_MS)
+  // The calls this makes count in the org's hourly budget like a sync's (recordZohoCalls).
+  try {
+    const expiry = new Date(now.getTime() + WATCH_CHANNEL_TTL_MS)
 
-  if (current && can.update) {
-    try {
-      const renewed = await enableWatch(
-        client,
-        { channelId: current.channel_id, notifyUrl: url, token: current.token, expiry },
-        { replace: true },
-      )
-      await query(
-        ctx.db,
-        sql`update watch_channels set expires_at = ${renewed.expiresAt.toISOString()}::timestamptz
-            where channel_id = ${current.channel_id}`,
-      )
-      return { status: 'renewed', ...renewed }
-    } catch (err) {
-      // 400: Zoho no longer knows the channel (INVALID_DATA): retire it and subscribe a new one.
-      if (!(err instanceof ZohoApiError) || err.status !== 400) throw err
-      ctx.logger.warn('watch channel renewal refused; subscribing a new one', { orgId, code: err.code })
-      await query(ctx.db, sql`delete from watch_channels where channel_id = ${current.channel_id}`)
-      if (!can.create) return { status: 'no_scope' }
+    if (current && can.update) {
+      try {
+        const renewed = await enableWatch(
+          client,
+          { channelId: current.channel_id, notifyUrl: url, token: current.token, expiry },
+          { replace: true },
+        )
+        await query(
+          ctx.db,
+          sql`update watch_channels set expires_at = ${renewed.expiresAt.toISOString()}::timestamptz
+              where channel_id = ${current.channel_id}`,
+        )
+        return { status: 'renewed', ...renewed }
+      } catch (err) {
+        // 400: Zoho no longer knows the channel (INVALID_DATA): retire it and subscribe a new one.
+        if (!(err instanceof ZohoApiError) || err.status !== 400) throw err
+        ctx.logger.warn('watch channel renewal refused; subscribing a new one', { orgId, code: err.code })
+        await query(ctx.db, sql`delete from watch_channels where channel_id = ${current.channel_id}`)
+        if (!can.create) return { status: 'no_scope' }
+      }
     }
-  }
 
-  const token = newChannelToken()
-  const created = await enableWatch(client, { channelId: newChannelId(), notifyUrl: url, token, expiry })
-  await query(
-    ctx.db,
-    sql`insert into watch_channels (channel_id, org_id, token, expires_at)
-        values (${created.channelId}, ${orgId}, ${token}, ${created.expiresAt.toISOString()}::timestamptz)
-        on conflict (channel_id) do update set org_id = excluded.org_id, token = excluded.token,
-          expires_at = excluded.expires_at`,
-  )
-  return { status: 'created', ...created }
+    const token = newChannelToken()
+    const created = await enableWatch(client, { channelId: newChannelId(), notifyUrl: url, token, expiry })
+    await query(
+      ctx.db,
+      sql`insert into watch_channels (channel_id, org_id, token, expires_at)
+          values (${created.channelId}, ${orgId}, ${token}, ${created.expiresAt.toISOString()}::timestamptz)
+          on conflict (channel_id) do update set org_id = excluded.org_id, token = excluded.token,
+            expires_at = excluded.expires_at`,
+    )
+    return { status: 'created', ...created }
+  } finally {
+    await recordZohoCalls(ctx.db, orgId, client.stats.calls)
+  }
 }

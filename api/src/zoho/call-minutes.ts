@@ -18,6 +18,14 @@ export async function recentZohoCalls(db: Db, orgId: string): Promise<{ at: numb
   return rows.map((r) => ({ at: Number(r.at), calls: Number(r.calls) }))
 }
 
+/**
+ * Zoho calls made outside a sync run (sign-in, connecting, Watch renewals) added to the org's minute.
+ * A run's calls are added by the sync_runs trigger at each commit, with the same function.
+ */
+export async function recordZohoCalls(db: Db, orgId: string, calls: number): Promise<void> {
+  if (calls > 0) await query(db, sql`select add_zoho_calls(${orgId}, ${calls}::int)`)
+}
+
 /** How many of those calls the hour before `now` (ms) holds, as the client's budget counts them. */
 export const callsInLastHour = (recent: { at: number; calls: number }[], now: number): number =>
   recent.reduce((n, m) => (m.at > now - HOUR_MS ? n + m.calls : n), 0)

@@ -1,5 +1,6 @@
 import type { Config } from '../config'
 import type { Db } from '../db/client'
+import { recordZohoCalls } from './call-minutes'
 import { createZohoClient } from './client'
 import { loadConnection, saveConnection } from './connection'
 import { connectionApiDomain, refreshAccessToken, trimBase, zohoEndpoints, type ZohoTokenSet } from './oauth'
@@ -52,6 +53,7 @@ export async function completeConnection(
     org,
     accessToken: { token, expiresAt: input.tokens.expiresAt, byRefresh: input.byRefresh },
   })
+  await recordZohoCalls(db, org.id, client.stats.calls)
   return { orgId: org.id, org, apiDomain }
 }
 
