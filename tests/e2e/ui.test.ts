@@ -300,7 +300,7 @@ describe('web view as a manager', () => {
     await shot(phone, 'web-manager-phone')
   })
 
-  it('keeps each figure whole and the stage table uncut on a wide screen', async () => {
+  it('keeps each figure whole, the stage table uncut, axis labels unclipped and bars on zero on a wide screen', async () => {
     const wide = await (
       await newContext({
         viewport: { width: 1440, height: 900 },
@@ -331,7 +331,26 @@ describe('web view as a manager', () => {
       .getByTestId('stages-table')
       .evaluate((t) => t.parentElement!.scrollWidth - t.parentElement!.clientWidth)
     expect(cut).toBeLessThanOrEqual(0)
+    // The chart's value axis is as wide as its longest label ("SGD 12.5M"): no ink at the left edge.
+    await settled(wide)
+    const edgeInk = await wide
+      .locator('.chart canvas')
+      .first()
+      .evaluate((c: HTMLCanvasElement) => {
+        const d = c.getContext('2d')!.getImageData(0, 0, 2, c.height).data
+        let inked = 0
+        for (let i = 3; i < d.length; i += 4) if (d[i]! > 0) inked++
+        return inked
+      })
+    expect(edgeInk).toBe(0)
     await shot(wide, 'web-manager-stages-wide')
+
+    // The forecast's stacked bars stand on zero, however large the smallest stack.
+    await wide.goto(server.url + '/?view=forecast')
+    const chart = wide.locator('.chart[data-y-min]').first()
+    await chart.waitFor()
+    expect(Number(await chart.getAttribute('data-y-min'))).toBe(0)
+    expect(Number(await chart.getAttribute('data-y-max'))).toBeGreaterThan(0)
   })
 })
 

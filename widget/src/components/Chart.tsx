@@ -77,6 +77,19 @@ function tooltipPlugin(getProps: () => ChartProps): uPlot.Plugin {
   }
 }
 
+/** The value axis's range on the chart element (data-y-min / data-y-max), for tests and tools. */
+function scaleAttributePlugin(): uPlot.Plugin {
+  return {
+    hooks: {
+      setScale: (u, key) => {
+        if (key !== 'y') return
+        u.root.parentElement?.setAttribute('data-y-min', String(u.scales.y!.min))
+        u.root.parentElement?.setAttribute('data-y-max', String(u.scales.y!.max))
+      },
+    },
+  }
+}
+
 function toData(p: ChartProps): uPlot.AlignedData {
   const n = p.categories ? p.categories.length : (p.x?.length ?? 0)
   const xs = p.categories ? Array.from({ length: n }, (_, i) => i) : p.x!
@@ -87,6 +100,23 @@ function toData(p: ChartProps): uPlot.AlignedData {
     ys = [...ys].reverse() // tallest first, so each smaller stack draws over it
   }
   return [xs, ...ys] as uPlot.AlignedData
+}
+
+/**
+ * The value axis as wide as its longest label ("SGD 12.5M" is wider than "SGD 0"), measured with the
+ * axis's own font, so no label is clipped at the chart's left edge.
+ */
+const axisSize: uPlot.Axis.Size = (u, values, axisIdx, cycleNum) => {
+  const axis = u.axes[axisIdx]!
+  const longest = (values ?? []).reduce((a, v) => (v.length > a.length ? v : a), '')
+  // After init uPlot holds the axis font as [css font at the pixel ratio, size, css size].
+  u.ctx.font = (axis.font as unknown as [string])[0]
+  const text = longest ? u.ctx.measureText(longest).width / (window.devicePixelRatio || 1) : 0
+  const size = Math.ceil((axis.ticks?.size ?? 10) + (axis.gap ?? 5) + text + 4)
+  // uPlot asks again while the layout converges, and the ticks may change with the width: never
+  // shrink within one layout, so it settles.
+  const previous = (axis as { _size?: number })._size
+  return cycleNum > 1 && previous ? Math.max(previous, size) : size
 }
 
 function buildOptions(
@@ -103,9 +133,15 @@ function buildOptions(
     height: p.height ?? 240,
     legend: { show: p.series.length > 1, live: false },
     cursor: { drag: { x: false, y: false }, points: { show: !p.categories } },
-    scales: p.categories
-      ? { x: { time: false, range: (_u, _min, _max) => [-0.5, cats().length - 0.5] } }
-      : { x: { time: true } },
+    scales: {
+      x: p.categories
+        ? { time: false, range: (_u, _min, _max) => [-0.5, cats().length - 0.5] }
+        : { time: true },
+      // Bars stand on zero: a baseline at the smallest value would shorten every bar unequally.
+      ...(p.series.some((s) => s.kind === 'bar') && {
+        y: { range: (_u, min, max) => U.rangeNum(Math.min(0, min), Math.max(0, max), 0.1, true) },
+      }),
+    },
     axes: [
       p.categories
         ? {
@@ -127,7 +163,7 @@ function buildOptions(
         : { stroke: '#5f6b7a', grid: { stroke: '#eef1f5' } },
       {
         values: (_u, splits) => splits.map((v) => fmt(v)),
-        size: 78,
+        size: axisSize,
         stroke: '#5f6b7a',
         grid: { stroke: '#eef1f5' },
       },
@@ -143,7 +179,7 @@ function buildOptions(
         paths: s.kind === 'bar' ? U.paths.bars!({ size: [0.6, 80], align: 0 }) : undefined,
       })),
     ],
-    plugins: [tooltipPlugin(getProps)],
+    plugins: [tooltipPlugin(getProps), scaleAttributePlugin()],
   }
 }
 
