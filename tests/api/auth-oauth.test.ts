@@ -10,7 +10,7 @@ import { refreshAccessToken } from '../../api/src/zoho/oauth'
 import { startSandbox, type Sandbox, type SandboxUser } from '../../api/src/sandbox'
 import { loadConfig } from '../../api/src/config'
 import { createLogger } from '../../api/src/observability/logger'
-import { createTestDatabase, testDbKind } from '../helpers/db'
+import { createTestDatabase, recordedZohoCalls, testDbKind } from '../helpers/db'
 import { createTestApp } from '../helpers/app'
 
 /** Browser stand-in: follows redirects by hand and keeps cookies per host:port (path ignored). */
@@ -112,14 +112,7 @@ describe(`Zoho OAuth sign-in and connect against the sandbox over HTTP (${testDb
     await database?.close()
   })
 
-  /** The org's Zoho calls as its hourly budget counts them (zoho_call_minutes). */
-  const recordedCalls = async () =>
-    (
-      await query<{ n: number }>(
-        database.db,
-        sql`select coalesce(sum(calls), 0)::int as n from zoho_call_minutes where org_id = ${sb.orgId}`,
-      )
-    )[0]!.n
+  const recordedCalls = () => recordedZohoCalls(database.db, sb.orgId)
 
   async function syncUsers(list: SandboxUser[]) {
     for (const u of list)

@@ -42,6 +42,12 @@ async function newContext(opts: Parameters<Browser['newContext']>[0] = {}) {
   return c
 }
 
+/** A new page at another screen size, signed in as `page` is (its cookies). */
+async function samePerson(page: Page, viewport: { width: number; height: number }): Promise<Page> {
+  const context = await newContext({ viewport, storageState: await page.context().storageState() })
+  return context.newPage()
+}
+
 const money = (amount: string, currency = 'SGD') => norm(formatMoney(amount, currency, 'en'))
 const tile = (page: Page, id: string) => page.getByTestId(id).locator('[data-value]')
 const tileText = async (page: Page, id: string) => norm(await tile(page, id).textContent())
@@ -286,12 +292,7 @@ describe('web view as a manager', () => {
   })
 
   it('is readable at phone width', async () => {
-    const phone = await (
-      await newContext({
-        viewport: { width: 390, height: 844 },
-        storageState: await page.context().storageState(),
-      })
-    ).newPage()
+    const phone = await samePerson(page, { width: 390, height: 844 })
     await phone.goto(server.url + '/?view=overview')
     await phone.getByTestId('open-amount').waitFor()
     await settled(phone)
@@ -301,12 +302,7 @@ describe('web view as a manager', () => {
   })
 
   it('keeps each figure whole, the stage table uncut, axis labels unclipped and bars on zero on a wide screen', async () => {
-    const wide = await (
-      await newContext({
-        viewport: { width: 1440, height: 900 },
-        storageState: await page.context().storageState(),
-      })
-    ).newPage()
+    const wide = await samePerson(page, { width: 1440, height: 900 })
     await wide.goto(server.url + '/?view=overview')
     await wide.getByTestId('open-amount').waitFor()
     await settled(wide)

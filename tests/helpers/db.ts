@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import postgres from 'postgres'
+import { sql } from 'drizzle-orm'
 import { inject } from 'vitest'
-import { connectPostgres, type Database } from '../../api/src/db/client'
+import { connectPostgres, query, type Database, type Db } from '../../api/src/db/client'
 import { connectPglite } from '../../api/src/db/pglite'
 import { nodePostgresOptions } from '../../api/src/db/postgres-node'
 import { withDatabase } from './global-setup'
@@ -53,4 +54,13 @@ export async function createPostgresDatabaseUrl(): Promise<{ url: string; drop()
       await admin.end()
     },
   }
+}
+
+/** An org's Zoho calls as its hourly budget counts them: the sum of its zoho_call_minutes rows. */
+export async function recordedZohoCalls(db: Db, orgId: string): Promise<number> {
+  const [r] = await query<{ n: number }>(
+    db,
+    sql`select coalesce(sum(calls), 0)::int as n from zoho_call_minutes where org_id = ${orgId}`,
+  )
+  return r!.n
 }

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
 import { query, type Database } from '../../api/src/db/client'
 import { runOrgSync, startSync, syncStep, type SyncContext } from '../../api/src/sync/engine'
-import { createTestDatabase, testDbKind } from '../helpers/db'
+import { createTestDatabase, recordedZohoCalls, testDbKind } from '../helpers/db'
 import { connectSandbox, crmCalls, sandboxConfig, syncContext, truth, type Harness } from './setup'
 
 async function runError(database: Database, runId: string) {
@@ -146,11 +146,7 @@ describe(`checkpoints, windows and the lease (${testDbKind})`, () => {
     expect(second.error).toMatch(/^Paused: Hourly Zoho API budget of 10 calls is spent/)
     expect(crmCalls(h.sb)).toEqual([])
     // What it knew: the connect's calls and every call of the first run, recorded by minute.
-    const [m] = await query<{ n: number }>(
-      database.db,
-      sql`select sum(calls)::int as n from zoho_call_minutes where org_id = ${h.orgId}`,
-    )
-    expect(m!.n).toBe(connecting + spent)
+    expect(await recordedZohoCalls(database.db, h.orgId)).toBe(connecting + spent)
   })
 
   it('a Watch run of a few ids that runs out of credits fails, as nothing would resume it', async () => {

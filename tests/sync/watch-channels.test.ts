@@ -10,7 +10,7 @@ import { clientForOrg, type ZohoRestClient } from '../../api/src/zoho/client'
 import { ZOHO_SYNC_SCOPES } from '../../api/src/zoho/oauth'
 import { disableWatch, enableWatch } from '../../api/src/zoho/watch'
 import { createTestApp } from '../helpers/app'
-import { createTestDatabase, testDbKind } from '../helpers/db'
+import { createTestDatabase, recordedZohoCalls, testDbKind } from '../helpers/db'
 import { connectSandbox, crmCalls, sandboxConfig, type Harness } from './setup'
 
 /**
@@ -43,14 +43,7 @@ describe(`Zoho Watch channels (${testDbKind})`, () => {
       sql`select channel_id, org_id, token, (extract(epoch from expires_at) * 1000)::float8 as expires_ms
           from watch_channels order by expires_at`,
     )
-  /** The org's Zoho calls as its hourly budget counts them (zoho_call_minutes). */
-  const recordedCalls = async () =>
-    (
-      await query<{ n: number }>(
-        database.db,
-        sql`select coalesce(sum(calls), 0)::int as n from zoho_call_minutes where org_id = ${h.orgId}`,
-      )
-    )[0]!.n
+  const recordedCalls = () => recordedZohoCalls(database.db, h.orgId)
   /** Pretends time has passed: the channel (at Zoho and here) now expires in `ms`. */
   const expireIn = async (ch: { channel_id: string; token: string }, ms: number) => {
     const r = await enableWatch(

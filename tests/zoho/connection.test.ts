@@ -16,7 +16,7 @@ import {
   resolveAccountsServer,
   ZOHO_SYNC_SCOPES,
 } from '../../api/src/zoho/oauth'
-import { testDbKind } from '../helpers/db'
+import { recordedZohoCalls, testDbKind } from '../helpers/db'
 import { connect, crmCalls, startZohoTestEnv, tokenCalls, type ZohoTestEnv } from './setup'
 
 /** The stored connection and its token provider, against the sandbox Accounts + CRM servers. */
@@ -46,14 +46,7 @@ describe(`Zoho connection and tokens (${testDbKind})`, () => {
       )
     )[0]!
 
-  /** The org's Zoho calls as its hourly budget counts them (zoho_call_minutes). */
-  const recordedCalls = async () =>
-    (
-      await query<{ n: number }>(
-        db(),
-        sql`select coalesce(sum(calls), 0)::int as n from zoho_call_minutes where org_id = ${orgId}`,
-      )
-    )[0]!.n
+  const recordedCalls = () => recordedZohoCalls(db(), orgId)
 
   beforeAll(async () => {
     env = await startZohoTestEnv({ deals: 300 })
