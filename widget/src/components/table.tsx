@@ -14,7 +14,7 @@ export interface Column<R> {
 
 /**
  * The tables of every view: column headers (scope="col"), one row per item, figures right-aligned.
- * `wrap` puts it in a horizontally scrolling box; `header={false}` for label/value tables whose
+ * It scrolls sideways in its own box (never the page); `header={false}` for label/value tables whose
  * first cell heads the row; `after` adds rows (totals) at the end of the body.
  */
 export function DataTable<R>({
@@ -22,7 +22,6 @@ export function DataTable<R>({
   rows,
   rowKey,
   testId,
-  wrap = true,
   header = true,
   after,
 }: {
@@ -30,7 +29,6 @@ export function DataTable<R>({
   rows: R[]
   rowKey: (row: R) => string
   testId?: string
-  wrap?: boolean
   header?: boolean
   after?: ComponentChildren
 }) {
@@ -68,7 +66,8 @@ export function DataTable<R>({
       </tbody>
     </table>
   )
-  return wrap ? <div class="table-wrap">{table}</div> : table
+  // Scrolls sideways inside its card on a narrow screen, never the page.
+  return <div class="table-wrap">{table}</div>
 }
 
 /** An amount with its deal count after it: "SGD 1,200.00 (3)". */

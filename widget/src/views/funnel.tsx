@@ -28,7 +28,6 @@ export default function Funnel() {
                 />
                 <DataTable
                   testId="funnel-table"
-                  wrap={false}
                   rows={d.steps}
                   rowKey={(s) => s.stage}
                   columns={[
@@ -57,7 +56,6 @@ export default function Funnel() {
             {(d) => (
               <DataTable
                 testId="time-in-stage"
-                wrap={false}
                 rows={d.stages}
                 rowKey={(s) => s.stage}
                 columns={[

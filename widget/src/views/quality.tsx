@@ -37,10 +37,9 @@ export default function Quality() {
                   {issue.count === 0 ? (
                     <p class="badge ok">None</p>
                   ) : (
-                    <div class="table-wrap">
+                    <>
                       <DataTable
                         testId={`quality-${i.key}`}
-                        wrap={false}
                         rows={issue.deals}
                         rowKey={(x) => x.id}
                         columns={[
@@ -59,7 +58,7 @@ export default function Quality() {
                           Showing {issue.deals.length} of {issue.count}.
                         </p>
                       )}
-                    </div>
+                    </>
                   )}
                 </Card>
               )

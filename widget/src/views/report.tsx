@@ -58,7 +58,6 @@ export default function Report() {
         <Async res={summary}>
           {(s) => (
             <DataTable
-              wrap={false}
               header={false}
               rows={[
                 {
@@ -95,7 +94,6 @@ export default function Report() {
         <Async res={forecast} isEmpty={(d) => d.buckets.length === 0}>
           {(d) => (
             <DataTable
-              wrap={false}
               rows={d.buckets}
               rowKey={(b) => b.key}
               columns={[
@@ -116,7 +114,6 @@ export default function Report() {
             {(d) =>
               d && (
                 <DataTable
-                  wrap={false}
                   header={false}
                   rows={[
                     { label: `Start (${date(d.from)})`, value: money(d.start.amount, d.currency) },
@@ -138,7 +135,6 @@ export default function Report() {
         <Async res={top} isEmpty={(d) => d.deals.length === 0}>
           {(d) => (
             <DataTable
-              wrap={false}
               rows={d.deals}
               rowKey={(x) => x.id}
               columns={[

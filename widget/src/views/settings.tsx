@@ -81,7 +81,6 @@ function SettingsForm() {
             <p class="muted">Blank: twice the median days won deals spent in the stage, at least 14.</p>
             <DataTable
               testId="thresholds"
-              wrap={false}
               rows={d.thresholds}
               rowKey={(t) => t.stage}
               columns={[
@@ -144,7 +143,6 @@ function Roles() {
         {(d) => (
           <DataTable
             testId="role-table"
-            wrap={false}
             rows={d.users}
             rowKey={(u) => u.userId}
             columns={[
