@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'preact/hooks'
 import type uPlot from 'uplot'
+import { shortLabels } from './chart-labels'
 
 /**
  * Small uPlot wrapper (after vmui's pattern): the plot is created once per series layout, then only
@@ -149,11 +150,8 @@ function buildOptions(
             // Shorten labels to the room each category has, so narrow screens stay legible.
             values: (u, splits) => {
               const room = u.bbox.width / (window.devicePixelRatio || 1) / Math.max(1, cats().length)
-              const max = Math.max(3, Math.floor(room / 7))
-              return splits.map((i) => {
-                const l = cats()[i] ?? ''
-                return l.length > max ? `${l.slice(0, max - 1)}…` : l
-              })
+              const short = shortLabels(cats(), Math.max(3, Math.floor(room / 7)))
+              return splits.map((i) => short[i] ?? '')
             },
             gap: 4,
             size: 40,
