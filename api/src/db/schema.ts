@@ -419,8 +419,9 @@ export const syncRuns = pgTable(
 
 /**
  * Zoho calls per org and minute, so API_RATE_LIMIT_PER_HOUR holds across processes and Worker
- * isolates: a trigger adds each rise of sync_runs.api_calls (migration 0002), and each new client
- * starts its hourly budget from the last hour's rows (zoho/call-minutes.ts).
+ * isolates: a trigger adds each rise of sync_runs.api_calls, recordZohoCalls the calls made outside
+ * a run (sign-in, connect, Watch renewals), both through add_zoho_calls (migrations 0002, 0003); each
+ * new client starts its hourly budget from the last hour's rows (zoho/call-minutes.ts).
  */
 export const zohoCallMinutes = pgTable(
   'zoho_call_minutes',
