@@ -444,6 +444,11 @@ export const syncState = pgTable('sync_state', {
   lastSuccessAt: tstz('last_success_at'),
   metadataRefreshedAt: tstz('metadata_refreshed_at'),
   lastSnapshotDay: day('last_snapshot_day'),
+  /**
+   * Set when an incremental run could not list every deletion (more than the deleted list's pages
+   * reach): the next run is a full sync, whose sweep removes what the list did not show.
+   */
+  fullSyncDue: boolean('full_sync_due').notNull().default(false),
 })
 
 export const watchChannels = pgTable('watch_channels', {

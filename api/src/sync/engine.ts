@@ -1,13 +1,13 @@
 import { sql, type SQL } from 'drizzle-orm'
 import { query, sqlState, type Db } from '../db/client'
-import { ensureRateSets, loadRateBook, type RateBook } from '../fx/pricing'
-import { isRefreshDue } from '../fx/store'
+import { ensureRateSets, loadRateBook, repriceOpenDeals, type RateBook } from '../fx/pricing'
+import { isRefreshDue, newestSetInfo } from '../fx/store'
 import type { JobContext } from '../jobs'
 import { clientForOrg } from '../zoho/client'
 import { ZohoApiError, ZohoBudgetError, ZohoNetworkError } from '../zoho/errors'
 import type { ListDealsParams, ZohoClient, ZohoDealRecord, ZohoDealsPage, ZohoPageInfo } from '../zoho/types'
 import { acquireLease, LeaseLostError, releaseLease, renewLease, renewLeaseSql } from './lease'
-import { dealFields, mapDeal, priceRow, stageOf, type DealRow, type OrgMeta } from './map'
+import { dealCurrency, dealFields, mapDeal, priceRow, stageOf, type DealRow, type OrgMeta } from './map'
 import { jsonParam, syncMetadata } from './metadata'
 import { loadStageMap, type StageMap } from './stages'
 import { deleteDeals, sweepUnseen, upsertDeals, type PageCommit } from './write'
@@ -87,6 +87,13 @@ interface Checkpoint {
   deletedSince: string | null
   deletedPage: number
   maxDeleted: string | null
+  /** The deleted list had more than this run may page through: the next run is a full sync. */
+  deletedOverflow?: boolean
+  /**
+   * fetchedAt of the oldest newest-set this run priced open deals with. A set stored since by
+   * another process (the fx job) re-priced the stored open deals before this run wrote its own.
+   */
+  pricedWith?: string
   historyCalls: number
   historyFailed: boolean
   metadataRefreshed: boolean
@@ -99,7 +106,10 @@ export const DEFAULTS = {
   overlapSeconds: 10,
   historyBudget: 100,
   leaseSeconds: 120,
-  /** Deleted-list pages per run (page numbers stop at 2,000 records). */
+  /**
+   * Deleted-list pages per run (page numbers stop at 2,000 records). Zoho documents no order for
+   * the list, so past them no cursor is safe: the next run is a full sync instead (its sweep).
+   */
   deletedMaxPages: 10,
   historyPerStep: 10,
   /** Closed deals whose history is backfilled: closing date within this many days. */
@@ -440,14 +450,16 @@ export async function startSync(
       modified_cursor: string | null
       deleted_cursor: string | null
       last_full_sync_at: string | null
+      full_sync_due: boolean
       fresh: boolean
     }>(
       ctx.db,
-      sql`select modified_cursor::text, deleted_cursor::text, last_full_sync_at::text,
+      sql`select modified_cursor::text, deleted_cursor::text, last_full_sync_at::text, full_sync_due,
             coalesce(metadata_refreshed_at > now() - make_interval(hours => ${DEFAULTS.metadataMaxAgeHours}), false) as fresh
           from sync_state where org_id = ${orgId}`,
     )
-    const kind: 'full' | 'incremental' = opts.kind ?? (state?.last_full_sync_at ? 'incremental' : 'full')
+    const kind: 'full' | 'incremental' =
+      opts.kind ?? (state?.last_full_sync_at && !state.full_sync_due ? 'incremental' : 'full')
 
     // A failed run of the same kind in the last day is continued from its checkpoint, not redone.
     const [failed] = await query<{ checkpoint: Checkpoint | string }>(
@@ -667,14 +679,22 @@ async function mapRecords(
     cp.metadataRefreshed = true
     ;({ org, stages, book } = await prepare(ctx, s, run.org_id))
   }
+  // Deals in the base currency convert at exactly 1: no set is fetched for them.
   const closedDates = records
     .filter((r) => stageOf(r, stages).state === 'won' || stageOf(r, stages).state === 'lost')
+    .filter((r) => dealCurrency(r, org) !== org.baseCurrency)
     .map((r) => r.Closing_Date)
     .filter((d): d is string => Boolean(d))
   // Also refreshes the latest set when it is due (cheap no-op otherwise), repricing stored open
   // deals: the previous page lands first, or its deals would miss the new set.
   if (isRefreshDue(book.newest, ctx.now(), ctx.config.CURRENCY_CACHE_DAYS)) await settlePending(s)
+  const newestBefore = book.newest
   await ensureRateSets(ctx, closedDates, book)
+  if (book.newest) {
+    // A refresh here re-priced every stored open deal (the previous pages landed first).
+    const at = book.newest.fetchedAt
+    cp.pricedWith = book.newest !== newestBefore || !cp.pricedWith || at < cp.pricedWith ? at : cp.pricedWith
+  }
   // Pages held back were priced before the latest set was refreshed: price them again.
   if (s.held && s.held.newest !== book.newest) {
     for (const row of s.held.rows) priceRow(row, org.homeCurrency, book)
@@ -826,8 +846,10 @@ export async function syncStep(
       if (res.info.more_records && res.data.length && cp.deletedPage < DEFAULTS.deletedMaxPages)
         cp.deletedPage++
       else {
-        if (res.info.more_records)
-          ctx.logger.warn('more deletions than one run reads; the next run continues', { orgId, runId })
+        if (res.info.more_records) {
+          cp.deletedOverflow = true
+          ctx.logger.warn('more deletions than a run can list; the next run is a full sync', { orgId, runId })
+        }
         cp.phase = 'history'
       }
       let deletions = 0
@@ -878,19 +900,32 @@ export async function syncStep(
     }
 
     case 'finalize': {
+      const newest = cp.pricedWith ? await newestSetInfo(ctx.db) : null
+      if (newest && newest.fetchedAt > cp.pricedWith!) {
+        // A newer set arrived mid-run from elsewhere: open deals this run wrote carry an older one.
+        const { org } = await prepare(ctx, s, orgId)
+        await repriceOpenDeals(ctx.db, await loadRateBook(ctx.db, org.baseCurrency), orgId)
+      }
       await inTx(ctx, s, async (tx) => {
         await commit(tx, run, holder, cp, s, {}, leaseSeconds)
         if (cp.kind !== 'ids') {
           // Deleted cursor: the newest deletion seen; after a full pass, its start (minus 5 minutes of
           // clock skew, since deletions are listed on Zoho's clock).
+          // A deleted list it could not read to the end moves no cursor: the full sync due next
+          // sets it.
           const deletedNext =
-            cp.kind === 'full' ? iso(new Date(ms(cp.sweepBefore!) - 5 * 60_000)) : (cp.maxDeleted ?? null)
+            cp.kind === 'full'
+              ? iso(new Date(ms(cp.sweepBefore!) - 5 * 60_000))
+              : cp.deletedOverflow
+                ? null
+                : (cp.maxDeleted ?? null)
           await tx.execute(sql`
             update sync_state set
               modified_cursor = greatest(modified_cursor, ${cp.maxModified}::timestamptz),
               deleted_cursor = ${cp.kind === 'full' ? sql`${deletedNext}::timestamptz` : sql`greatest(deleted_cursor, ${deletedNext}::timestamptz)`},
               last_success_at = now(),
-              last_full_sync_at = ${cp.kind === 'full' ? sql`now()` : sql`last_full_sync_at`}
+              last_full_sync_at = ${cp.kind === 'full' ? sql`now()` : sql`last_full_sync_at`},
+              full_sync_due = ${cp.kind === 'full' ? false : sql`full_sync_due or ${Boolean(cp.deletedOverflow)}`}
             where org_id = ${orgId}`)
         }
         await tx.execute(sql`update sync_runs set status = 'succeeded', phase = 'done', finished_at = now(),

@@ -92,6 +92,10 @@ export function stageOf(record: ZohoDealRecord, stages: StageMap) {
 }
 
 /** Zoho record → deals row: stage matched, state, forecast category, effective probability, SGD pricing. */
+/** A deal's currency: its own in a multi-currency org, else the org's home currency. */
+export const dealCurrency = (record: ZohoDealRecord, org: OrgMeta): string =>
+  (org.multiCurrency && record.Currency) || org.homeCurrency
+
 export function mapDeal(record: ZohoDealRecord, stages: StageMap, org: OrgMeta, book: RateBook): DealRow {
   const st = stageOf(record, stages)
   // One object literal, priced in place: building the row as a spread of its fields and its pricing
@@ -109,7 +113,7 @@ export function mapDeal(record: ZohoDealRecord, stages: StageMap, org: OrgMeta, 
       account_name: record.Account_Name?.name ?? null,
       territory: territoryName(record.Territory),
       amount: record.Amount,
-      currency: (org.multiCurrency && record.Currency) || org.homeCurrency,
+      currency: dealCurrency(record, org),
       zoho_exchange_rate: record.Exchange_Rate ?? null,
       probability: record.Probability,
       effective_probability: record.Probability ?? st.probability,
