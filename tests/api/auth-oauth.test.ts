@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { AddressInfo } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
 import { eq, sql } from 'drizzle-orm'
@@ -284,6 +284,113 @@ describe(`Zoho OAuth sign-in and connect against the sandbox over HTTP (${testDb
     )
     expect(denied.status).toBe(401)
     expect(denied.headers.getSetCookie().some((c) => c.startsWith('pp_session='))).toBe(false)
+  })
+
+  describe('reconnecting', () => {
+    // A second instance of the app on the same database and Zoho: its own sign-in rate-limit
+    // buckets, so these connects do not spend the ones the other tests share.
+    let app: ReturnType<typeof createTestApp>
+    let appServer: ServerType
+    let url: string
+    let admin: Browser
+    beforeAll(async () => {
+      app = createTestApp(
+        database,
+        {
+          ZOHO_CLIENT_ID: sb.clientId,
+          ZOHO_CLIENT_SECRET: sb.clientSecret,
+          ZOHO_ACCOUNTS_URL: sb.accountsUrl,
+          ZOHO_API_DOMAIN: sb.apiDomain,
+        },
+        { logger },
+      )
+      ;({ server: appServer, url } = await listen(app.app.fetch))
+      admin = new Browser()
+      await admin.follow(`${url}/auth/zoho/login`)
+    })
+    afterAll(() => appServer?.close())
+
+    const storedRefreshToken = async () => {
+      const [conn] = await database.db
+        .select()
+        .from(zohoConnections)
+        .where(eq(zohoConnections.orgId, sb.orgId))
+      return decryptSecret(t.config.secretKey, conn!.refreshTokenEnc)
+    }
+    const mintWith = (refreshToken: string) =>
+      refreshAccessToken({
+        clientId: sb.clientId,
+        clientSecret: sb.clientSecret,
+        accountsServer: sb.accountsUrl,
+        refreshToken,
+        fetch,
+      })
+    const reconnect = async () => {
+      const hops = await admin.follow(`${url}/auth/zoho/connect`)
+      expect(hops.at(-1)!.url).toBe(`${url}/`)
+    }
+
+    it("revokes the refresh token it replaced, so the admin's other connections survive", async () => {
+      // The admin holds the connection's refresh token, one of another environment (staging, say)
+      // and 17 of other tools: 19. Zoho keeps at most 20 per user and silently deletes the oldest
+      // when a 21st is issued, so reconnects that leave their predecessors alive kill staging.
+      const otherEnvironment = sb.issueRefreshToken(sb.users.admin.id)
+      for (let i = 0; i < 17; i++) sb.issueRefreshToken(sb.users.admin.id)
+      const first = await storedRefreshToken()
+      for (let i = 0; i < 3; i++) await reconnect()
+      const current = await storedRefreshToken()
+      expect(current).not.toBe(first)
+      expect((await mintWith(current)).accessToken).toBeTruthy()
+      expect((await mintWith(otherEnvironment)).accessToken).toBeTruthy()
+      // The token a reconnect replaced is dead at Zoho (revoked, not merely forgotten here).
+      await expect(mintWith(first)).rejects.toMatchObject({ code: 'invalid_code' })
+      const [last] = await query<{ details: { reconnect: boolean; revokedPrevious: boolean } }>(
+        database.db,
+        sql`select details from audit_log where org_id = ${sb.orgId} and action = 'zoho.connected'
+            order by id desc limit 1`,
+      )
+      expect(last!.details).toMatchObject({ reconnect: true, revokedPrevious: true })
+    })
+
+    it('still connects when Zoho cannot revoke the replaced token', async () => {
+      const before = await storedRefreshToken()
+      const revoke = `${sb.accountsUrl}/oauth/v2/token/revoke`
+      const lost = vi.spyOn(app.deps, 'fetch').mockImplementation(async (input, init) => {
+        if (String(input).startsWith(revoke)) throw new TypeError('fetch failed')
+        return fetch(input, init)
+      })
+      try {
+        await reconnect()
+      } finally {
+        lost.mockRestore()
+      }
+      expect(await storedRefreshToken()).not.toBe(before)
+      const me = (await (await admin.get(`${url}/api/v1/me`)).json()) as { org: { connected: boolean } }
+      expect(me.org.connected).toBe(true)
+      expect(lines.some((l) => l.includes('zoho replaced refresh token not revoked'))).toBe(true)
+      // Not revoked: it still works at Zoho (the admin can revoke it in Zoho's Connected Apps).
+      expect((await mintWith(before)).accessToken).toBeTruthy()
+    })
+
+    it('syncs first on the access token the connect minted: no token refresh', async () => {
+      await reconnect()
+      sb.resetCalls()
+      const res = await fetch(`${url}/api/v1/sync`, {
+        method: 'POST',
+        headers: { cookie: admin.cookieHeader(url), origin: url, 'content-type': 'application/json' },
+        body: '{}',
+      })
+      expect(res.status).toBe(202)
+      await app.settle()
+      const { runs } = (await (await admin.get(`${url}/api/v1/sync/runs?limit=1`)).json()) as {
+        runs: { status: string }[]
+      }
+      expect(runs[0]!.status).toBe('succeeded')
+      expect(sb.calls.filter((c) => c.service === 'crm').length).toBeGreaterThan(0)
+      // Not one call to the accounts server: every Zoho call of the sync used the exchange's token,
+      // so Zoho's 10-refreshes-per-10-minutes budget is untouched.
+      expect(sb.calls.filter((c) => c.service === 'accounts')).toEqual([])
+    })
   })
 
   it('only an admin may reconnect; an admin disconnect revokes the token at Zoho', async () => {

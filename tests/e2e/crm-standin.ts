@@ -2,15 +2,27 @@ import type { BrowserContext } from 'playwright-core'
 
 /**
  * Stand-ins for the edge of the world the widget talks to inside Zoho CRM:
- * - the SDK script at https://live.zwidgets.com/js-sdk/1.2/ZohoEmbededAppSDK.min.js, speaking a small
- *   postMessage protocol to its parent, with 1.2's lifecycle: listeners registered with on() are
+ * - the SDK script at https://live.zwidgets.com/js-sdk/<version>/ZohoEmbededAppSDK.min.js (the
+ *   widget loads 1.4, SDK_URL), speaking a small postMessage protocol to its parent, with 1.2's
+ *   lifecycle (kept for 1.4, whose docs say nothing different): listeners registered with on() are
  *   attached when init() runs (a later on() is ignored), init() never settles without a parent;
+ *   any other path on that host is a 404, as on the CDN;
  * - a CRM page at https://crm.zoho.com that frames the widget, answers the handshake, sends PageLoad,
  *   answers getCurrentUser, and runs the Deluge function pipelinepulse_widget_assertion: HMAC-SHA256
- *   (hex) over {zuid, orgId, iat, nonce} with the widget secret, as deluge/ does.
+ *   (hex) over {zuid, orgId, iat, nonce} with the widget secret, as deluge/ does. As in Zoho, the
+ *   function runs as the current user only when the widget loaded SDK 1.4 or later; under an older
+ *   SDK it runs as the org admin (`admin`), so a widget on 1.2 signs every user in as the admin.
  */
 
-export const SDK_URL = 'https://live.zwidgets.com/js-sdk/1.2/ZohoEmbededAppSDK.min.js'
+export const SDK_VERSION = '1.4'
+export const SDK_URL = `https://live.zwidgets.com/js-sdk/${SDK_VERSION}/ZohoEmbededAppSDK.min.js`
+const SDK_PATH = /^\/js-sdk\/(\d+(?:\.\d+)*)\/ZohoEmbededAppSDK\.min\.js$/
+
+/** True when SDK `version` runs FUNCTIONS.execute as the current user (1.4 and later). */
+export function runsFunctionsAsCurrentUser(version: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number)
+  return major > 1 || (major === 1 && minor >= 4)
+}
 export const CRM_ORIGIN = 'https://crm.zoho.com'
 /**
  * The widget is hosted externally over HTTPS, as Zoho requires: this origin is proxied to the local
@@ -18,8 +30,9 @@ export const CRM_ORIGIN = 'https://crm.zoho.com'
  */
 export const WIDGET_ORIGIN = 'https://pulse.example.test'
 
-const SDK_SOURCE = `
+const sdkSource = (version: string) => `
 window.ZOHO = (function () {
+  var version = ${JSON.stringify(version)};
   var serviceOrigin = new URLSearchParams(location.search).get('serviceOrigin');
   var registered = {}, attached = {}, pending = {}, seq = 0, initPromise = null, ready = null;
   window.addEventListener('message', function (e) {
@@ -45,7 +58,7 @@ window.ZOHO = (function () {
         initPromise = new Promise(function (resolve) {
           ready = resolve;
           if (window.parent === window || !serviceOrigin) return; // outside CRM: never settles
-          window.parent.postMessage({ type: 'REGISTER' }, serviceOrigin);
+          window.parent.postMessage({ type: 'REGISTER', version: version }, serviceOrigin);
         });
         return initPromise;
       }
@@ -64,6 +77,11 @@ export interface CrmPageOptions {
   user: { id: string; zuid: string; full_name: string; email: string }
   /** PageLoad payload, e.g. {Entity: 'Deals', EntityId: ['123']}; null sends none (a web tab). */
   pageLoad: Record<string, unknown> | null
+  /**
+   * The org's admin: whom a function runs as when the widget loaded an SDK older than 1.4. Without
+   * it such a call answers a failure (the stand-in does not know who the admin is).
+   */
+  admin?: { zuid: string }
 }
 
 function crmPage(o: CrmPageOptions): string {
@@ -72,14 +90,18 @@ function crmPage(o: CrmPageOptions): string {
 <style>body{margin:0;font-family:sans-serif}header{background:#1a73e8;color:#fff;padding:8px}iframe{border:0;width:100%;height:900px}</style>
 </head><body><header>Zoho CRM stand-in</header><iframe id="w" title="Pipeline Pulse" src="${src}"></iframe>
 <script>
-const CFG = ${JSON.stringify({ secret: o.secret, orgId: o.orgId, user: o.user, pageLoad: o.pageLoad })};
+const CFG = ${JSON.stringify({ secret: o.secret, orgId: o.orgId, user: o.user, pageLoad: o.pageLoad, admin: o.admin ?? null })};
 const frame = document.getElementById('w');
 const widgetOrigin = new URL(frame.src).origin;
 window.calls = [];
+// The SDK version the widget loaded (sent with REGISTER), and whom functions run as under it
+// (runsFunctionsAsCurrentUser, restated in the page's own JS).
+window.sdkVersion = null;
+const asCurrentUser = (v) => { const [major, minor] = String(v).split('.').map(Number); return major > 1 || (major === 1 && minor >= 4); };
 const hex = (buf) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
-async function assertion() {
+async function assertion(zuid) {
   const nonce = hex(crypto.getRandomValues(new Uint8Array(16)));
-  const payload = JSON.stringify({ zuid: CFG.user.zuid, orgId: CFG.orgId, iat: Math.floor(Date.now() / 1000), nonce });
+  const payload = JSON.stringify({ zuid, orgId: CFG.orgId, iat: Math.floor(Date.now() / 1000), nonce });
   const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(CFG.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   const sig = hex(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(payload)));
   return JSON.stringify({ payload, sig });
@@ -89,6 +111,7 @@ window.addEventListener('message', async (e) => {
   const m = e.data || {};
   const post = (msg) => frame.contentWindow.postMessage(msg, widgetOrigin);
   if (m.type === 'REGISTER') {
+    window.sdkVersion = String(m.version);
     post({ type: 'SET_CONTEXT' });
     if (CFG.pageLoad) post({ type: 'EVENT', name: 'PageLoad', data: CFG.pageLoad });
     return;
@@ -102,7 +125,11 @@ window.addEventListener('message', async (e) => {
     const args = JSON.parse(m.args.req.arguments);
     if (m.args.name !== 'pipelinepulse_widget_assertion' || typeof args !== 'object')
       return post({ type: 'RESPONSE', id: m.id, result: { code: 'failure', message: 'no such function' } });
-    post({ type: 'RESPONSE', id: m.id, result: { code: 'success', details: { output: await assertion(), type: 'string', id: '1' }, message: 'function executed successfully' } });
+    // Before SDK 1.4 Zoho runs the function as the org admin, whoever is signed in.
+    const zuid = asCurrentUser(window.sdkVersion) ? CFG.user.zuid : CFG.admin && CFG.admin.zuid;
+    if (!zuid)
+      return post({ type: 'RESPONSE', id: m.id, result: { code: 'failure', message: 'SDK ' + window.sdkVersion + ' runs functions as the org admin' } });
+    post({ type: 'RESPONSE', id: m.id, result: { code: 'success', details: { output: await assertion(zuid), type: 'string', id: '1' }, message: 'function executed successfully' } });
   }
 });
 </script></body></html>`
@@ -114,9 +141,13 @@ export async function installCrmStandIn(
   serverUrl: string,
   o: CrmPageOptions | null,
 ): Promise<string> {
-  await context.route('https://live.zwidgets.com/**', (route) =>
-    route.fulfill({ status: 200, contentType: 'application/javascript', body: SDK_SOURCE }),
-  )
+  // Any SDK version the widget asks for, behaving as that version does (see above); else a 404.
+  await context.route('https://live.zwidgets.com/**', (route) => {
+    const version = SDK_PATH.exec(new URL(route.request().url()).pathname)?.[1]
+    return version
+      ? route.fulfill({ status: 200, contentType: 'application/javascript', body: sdkSource(version) })
+      : route.fulfill({ status: 404, contentType: 'text/plain', body: 'Not Found' })
+  })
   await context.route(`${WIDGET_ORIGIN}/**`, async (route) => {
     const u = new URL(route.request().url())
     const response = await route.fetch({ url: `${serverUrl}${u.pathname}${u.search}` })

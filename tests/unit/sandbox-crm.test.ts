@@ -133,6 +133,22 @@ describe('sandbox CRM: Deals list rules', () => {
     expect((await json(expired)).code).toBe('EXPIRED_VALUE')
   })
 
+  it('binds page_token to `page` too, as Zoho binds every parameter of the issuing request', async () => {
+    const q = 'fields=Deal_Name&per_page=5&sort_by=id&sort_order=asc'
+    // A chain started with an explicit page=1 cannot continue: the follow-up must drop page
+    // (page with page_token is AMBIGUITY_DURING_PROCESSING), and then the parameters differ.
+    const withPage = await json(crm(`/Deals?${q}&page=1`))
+    const t1 = withPage.info.next_page_token
+    const mismatch = await crm(`/Deals?${q}&page_token=${t1}`)
+    expect(mismatch.status).toBe(400)
+    expect((await json(mismatch)).code).toBe('TOKEN_BOUND_DATA_MISMATCH')
+    // The same chain without page on its first request pages on.
+    const without = await json(crm(`/Deals?${q}`))
+    const next = await json(crm(`/Deals?${q}&page_token=${without.info.next_page_token}`))
+    expect(next.info.page).toBe(2)
+    expect(next.data[0].id).toBe([...s.deals()][5]!.id)
+  })
+
   it('filters by If-Modified-Since (304 when nothing changed) and sorts mutations last by Modified_Time', async () => {
     const since = new Date(Date.now() - 1000).toISOString().replace(/\.\d+Z$/, 'Z')
     const none = await crm('/Deals?fields=Stage', { 'If-Modified-Since': since })

@@ -87,6 +87,12 @@ describe(`Zoho client against the sandbox (${testDbKind})`, () => {
     expect(ids.size).toBe([...env.sandbox.deals()].length)
     expect(ids.size).toBeGreaterThan(2000)
     expect(pages).toBe(Math.ceil(ids.size / 200))
+    // Zoho binds a page_token to the exact parameters of the request that issued it: no request of
+    // the chain, the first included, may carry `page` (else TOKEN_BOUND_DATA_MISMATCH on page 2).
+    const chain = crmCalls(env.sandbox).filter((x) => x.path === '/crm/v8/Deals')
+    expect(chain).toHaveLength(pages)
+    expect(chain.filter((x) => 'page' in x.query)).toEqual([])
+    expect(chain.map((x) => x.status).every((st) => st === 200)).toBe(true)
 
     const err = (await c
       .listDeals({ fields: ['Deal_Name'], page: 11 })

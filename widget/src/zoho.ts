@@ -1,7 +1,9 @@
 /**
- * Zoho CRM Embedded App SDK (1.2) handshake. PageLoad is registered BEFORE init() (in 1.2 a listener
- * added later is never attached); one module-level promise, so a second mount never re-runs init;
- * and a timeout, because outside CRM (no parent, no serviceOrigin) init() never settles.
+ * Zoho CRM Embedded App SDK handshake. widget.html loads SDK 1.4 (not 1.2): signedAssertion() needs
+ * FUNCTIONS.execute to run as the current user, which only 1.4+ does. PageLoad is registered BEFORE
+ * init() (1.2's source attaches only the listeners that exist when init() runs, and 1.4 is not
+ * documented to differ); one module-level promise, so a second mount never re-runs init; and a
+ * timeout, because outside CRM (no parent, no serviceOrigin) init() never settles.
  */
 
 interface ZohoSdk {
@@ -87,7 +89,8 @@ export async function currentUser(): Promise<CrmUser> {
 export const ASSERTION_FUNCTION = 'pipelinepulse_widget_assertion'
 
 /**
- * Runs the Deluge function (as the current user, SDK ≥ 1.4 semantics) that signs who the user is.
+ * Runs the Deluge function that signs who the user is. It runs as the current user only with SDK
+ * 1.4+ (widget.html pins 1.4); under 1.2 it would run as the org admin and sign the admin in.
  * Its output (details.output) is a JSON string {payload, sig}.
  */
 export async function signedAssertion(): Promise<{ payload: string; sig: string }> {

@@ -33,7 +33,7 @@ import {
 } from '../auth/session'
 import { signToken, verifyToken, type TokenClaims } from '../auth/token'
 import { recordZohoCalls } from '../zoho/call-minutes'
-import { saveConnection } from '../zoho/connection'
+import { revokeReplacedToken, saveConnection } from '../zoho/connection'
 import { ZohoApiError, ZohoNetworkError, ZohoOAuthError } from '../zoho/errors'
 import {
   ZOHO_SYNC_SCOPES,
@@ -257,7 +257,7 @@ export function authRoutes(config: Config) {
           return errorPage(c, 403, 'Admins only', 'Only an administrator of this Zoho org can connect it.')
         if (!tokens.refreshToken)
           return errorPage(c, 502, 'Connect failed', 'Zoho issued no refresh token. Try connecting again.')
-        await saveConnection(db, deps.config.secretKey, {
+        const { replaced } = await saveConnection(db, deps.config.secretKey, {
           org,
           orgId: org.id,
           accountsServer,
@@ -265,14 +265,29 @@ export function authRoutes(config: Config) {
           refreshToken: tokens.refreshToken,
           scopes: tokens.scope ?? ZOHO_SYNC_SCOPES.join(','),
           connectedByUserId: user.id,
+          // Keep the exchange's access token (as completeConnection does): without it the first
+          // sync mints another one at once, spending Zoho's 10-per-10-minutes refresh budget.
+          accessToken: { token: tokens.accessToken, expiresAt: tokens.expiresAt },
         })
+        // Reconnect: revoke the refresh token this one replaced, else each reconnect leaves one
+        // alive at Zoho, and the 21st a user holds silently deletes their oldest, which may be
+        // another environment's connection. Best effort: logged, never failing the connect. A
+        // token the operator supplied (ZOHO_REFRESH_TOKEN) is theirs to revoke, not ours: it may
+        // be shared with another deployment.
+        let revokedPrevious: boolean | null = null
+        if (replaced && replaced.refreshToken !== deps.config.ZOHO_REFRESH_TOKEN)
+          revokedPrevious = await revokeReplacedToken(replaced, {
+            orgId: org.id,
+            fetch: deps.fetch,
+            logger: deps.logger,
+          })
         await ensureUser(db, org.id, user)
         await audit(db, {
           orgId: org.id,
           actorUserId: user.id,
           action: 'zoho.connected',
           target: org.id,
-          details: { accountsServer, apiDomain, reconnect: connected },
+          details: { accountsServer, apiDomain, reconnect: connected, revokedPrevious },
           ip,
         })
         await startSession(c, { orgId: org.id, userId: user.id, name: user.full_name })

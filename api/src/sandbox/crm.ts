@@ -266,12 +266,15 @@ export function crmApp(d: CrmDeps): Hono<CrmEnv> {
       })
     }
 
-    // Every parameter except the page itself is bound to a page_token, as is the user.
+    // Every parameter except page_token itself is bound to a page_token, as is the user. That
+    // includes `page`: Zoho binds the exact parameters of the request that issued the token, so a
+    // chain whose first request sent page=1 cannot go on without it (and page_token refuses page
+    // alongside: AMBIGUITY_DURING_PROCESSING). Leaving page out here hid exactly that client bug.
     const bind = createHmac('sha256', tokenKey)
       .update(
         JSON.stringify([
           Object.entries(q)
-            .filter(([k]) => k !== 'page_token' && k !== 'page')
+            .filter(([k]) => k !== 'page_token')
             .sort(),
           c.req.header('if-modified-since') ?? null,
         ]),

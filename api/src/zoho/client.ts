@@ -443,7 +443,9 @@ export function createZohoClient(opts: ZohoClientOptions): ZohoRestClient {
       const res = await request(path, {
         ...query,
         per_page: String(MAX_PER_PAGE),
-        ...(pageToken ? { page_token: pageToken } : { page: String(page) }),
+        // No `page` on the first request (Zoho's default is 1): a page_token is bound to the exact
+        // parameters of the request that issued it, so page=1 there would break the token chain.
+        ...(pageToken ? { page_token: pageToken } : page > 1 ? { page: String(page) } : {}),
       })
       if (res.body === null) return out
       const { items, info } = read(res.body)
@@ -571,7 +573,11 @@ export function createZohoClient(opts: ZohoClientOptions): ZohoRestClient {
         {
           fields: first!.join(','),
           per_page: String(Math.min(MAX_PER_PAGE, Math.max(1, params.perPage ?? MAX_PER_PAGE))),
-          page: params.pageToken ? undefined : String(params.page ?? 1),
+          // `page` only when the caller pages by number. Zoho binds a page_token to the exact
+          // parameters of the request that issued it, so a chain whose first request sent page=1
+          // (while its follow-ups cannot: page + page_token is refused) fails on page 2 with
+          // TOKEN_BOUND_DATA_MISMATCH. Left out, Zoho serves page 1 anyway.
+          page: params.page === undefined ? undefined : String(params.page),
           page_token: params.pageToken,
           sort_by: params.sortBy,
           sort_order: params.sortOrder,

@@ -59,12 +59,25 @@ export interface SaveConnectionInput {
   now?: () => number
 }
 
+/** A refresh token a new connection replaced: still live at Zoho until someone revokes it. */
+export interface ReplacedRefreshToken {
+  /** Decrypted. Never log it. */
+  refreshToken: string
+  /** Where it was issued (and so where it is revoked). */
+  accountsServer: string
+}
+
 /**
  * Stores (or replaces) the org's connection, status active, with the access token just minted (if
  * given) and a refresh budget that starts afresh for a new refresh token. The orgs row must exist,
- * or pass `org`.
+ * or pass `org`. Returns the previous connection's refresh token when this one replaced a
+ * different one, so the caller can revoke it (revokeReplacedToken).
  */
-export async function saveConnection(db: Db, secretKey: string, input: SaveConnectionInput): Promise<void> {
+export async function saveConnection(
+  db: Db,
+  secretKey: string,
+  input: SaveConnectionInput,
+): Promise<{ replaced: ReplacedRefreshToken | null }> {
   if (input.org) {
     if (input.org.id !== input.orgId) throw new Error('saveConnection: org.id differs from orgId')
     const o = input.org
@@ -111,6 +124,45 @@ export async function saveConnection(db: Db, secretKey: string, input: SaveConne
     .values({ orgId: input.orgId, ...row })
     .onConflictDoUpdate({ target: zohoConnections.orgId, set: row })
   forgetCachedTokens(db, input.orgId)
+  return {
+    replaced:
+      prior && prior.refreshToken !== input.refreshToken
+        ? { refreshToken: prior.refreshToken, accountsServer: prior.accountsServer }
+        : null,
+  }
+}
+
+/**
+ * Best-effort revoke of a refresh token that a reconnect replaced. Zoho keeps at most 20 refresh
+ * tokens per user and silently deletes the oldest when a 21st is issued, so every reconnect that
+ * leaves its predecessor alive brings another environment's (or tenant's) connection closer to
+ * being killed. Never throws: the new connection is already saved and must not fail on this.
+ * Returns whether Zoho confirmed (an already invalid token counts as revoked).
+ */
+export async function revokeReplacedToken(
+  replaced: ReplacedRefreshToken,
+  opts: { orgId: string; fetch: typeof fetch; logger?: Logger; timeoutMs?: number },
+): Promise<boolean> {
+  const timeoutMs = opts.timeoutMs ?? 10_000
+  // A hanging accounts server must not hold the admin's connect redirect.
+  const bounded: typeof fetch = (input, init) =>
+    opts.fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) })
+  try {
+    await revokeToken({
+      accountsServer: replaced.accountsServer,
+      token: replaced.refreshToken,
+      fetch: bounded,
+    })
+    opts.logger?.info('zoho replaced refresh token revoked', { orgId: opts.orgId })
+    return true
+  } catch (err) {
+    // Only the error's kind and code: a network error's text could carry the revoke URL (token).
+    opts.logger?.warn('zoho replaced refresh token not revoked', {
+      orgId: opts.orgId,
+      error: err instanceof ZohoOAuthError ? err.code : err instanceof Error ? err.name : 'unknown',
+    })
+    return false
+  }
 }
 
 export async function loadConnection(
