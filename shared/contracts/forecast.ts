@@ -25,8 +25,8 @@ export const forecastBucket = z.object({
   key: z
     .string()
     .describe('YYYY-MM for months, "FY2026 Q1" for fiscal quarters (FY named by its start year)'),
-  from: isoDate,
-  to: isoDate,
+  from: isoDate.describe("First day counted: the bucket's first day, or the range's from when later"),
+  to: isoDate.describe("Last day counted: the bucket's last day, or the range's to when earlier"),
   categories: z.array(categoryRow),
   total: countAmountWeighted,
   /** Sum of targets inside the bucket, when any exist. */
@@ -52,7 +52,8 @@ export const forecastEndpoints: EndpointDoc[] = [
     summary: 'Forecast per month or fiscal quarter by forecast category',
     description:
       'For each bucket: open deals with closing date in it, by their stage forecast category, plus won deals ' +
-      'closed in it as Closed. Weighted and unweighted. Default range: the current fiscal year.',
+      'closed in it as Closed. Weighted and unweighted. Default range: the current fiscal year. A range ' +
+      'needing more than 240 buckets is refused (400 RANGE_TOO_LARGE).',
     query: forecastQuery,
     response: forecastResponse,
   },

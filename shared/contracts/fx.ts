@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { decimal, isoDate, type EndpointDoc } from './common'
+import { dateParam, decimal, isoDate, type EndpointDoc } from './common'
 
 /*
  * FX routes: the weekly Currency Freaks rate sets (base USD) and their health. Rates are exact
@@ -7,7 +7,7 @@ import { decimal, isoDate, type EndpointDoc } from './common'
  */
 
 export const fxRatesQuery = z.object({
-  date: isoDate
+  date: dateParam
     .optional()
     .describe('Answer with the set that applies to a deal closed on this day (default: the newest set)'),
 })

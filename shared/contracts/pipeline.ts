@@ -2,6 +2,7 @@ import { z } from 'zod'
 import {
   countAmount,
   countAmountWeighted,
+  dateParam,
   decimal,
   filtersSchema,
   isoDate,
@@ -12,7 +13,7 @@ import {
 } from './common'
 
 export const summaryQuery = filtersSchema.extend(periodSchema.shape).extend({
-  asOf: isoDate.optional().describe('Answer from the daily snapshot of this day'),
+  asOf: dateParam.optional().describe('Answer from the daily snapshot of this day'),
 })
 export type SummaryQuery = z.infer<typeof summaryQuery>
 

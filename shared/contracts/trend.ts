@@ -1,9 +1,9 @@
 import { z } from 'zod'
-import { decimal, filtersSchema, isoDate, type EndpointDoc } from './common'
+import { dateParam, decimal, filtersSchema, isoDate, type EndpointDoc } from './common'
 
 export const trendQuery = filtersSchema.extend({
-  from: isoDate.optional().describe('First day (default: 90 days before today)'),
-  to: isoDate.optional().describe('Last day (default: the newest snapshot day)'),
+  from: dateParam.optional().describe('First day (default: 90 days before today)'),
+  to: dateParam.optional().describe('Last day (default: the newest snapshot day)'),
 })
 
 export const trendPoint = z.object({

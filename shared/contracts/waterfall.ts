@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { decimal, filtersSchema, isoDate, type EndpointDoc } from './common'
+import { dateParam, decimal, filtersSchema, isoDate, type EndpointDoc } from './common'
 
 export const WATERFALL_BUCKETS = [
   'Created',
@@ -23,8 +23,8 @@ export const WATERFALL_RULE =
   'Pushed out − Pulled out − Won − Lost = End, exactly.'
 
 export const waterfallQuery = filtersSchema.extend({
-  from: isoDate.describe('Day A (a snapshotted day)'),
-  to: isoDate.describe('Day B (a snapshotted day, on or after A)'),
+  from: dateParam.describe('Day A (a snapshotted day)'),
+  to: dateParam.describe('Day B (a snapshotted day, on or after A)'),
   limit: z.coerce.number().int().min(0).max(1000).default(100).describe('Deals listed per bucket'),
 })
 

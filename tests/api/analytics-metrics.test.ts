@@ -549,8 +549,8 @@ function refWaterfall(
       !in1 &&
       !in2 &&
       (!!mid ||
-        (!s1 &&
-          last.created_date! > a &&
+        // Created after A, or open outside T at A, then won or lost inside T by B.
+        (((!s1 && last.created_date! > a) || s1?.state === 'open') &&
           !!s2 &&
           ['won', 'lost'].includes(s2.state) &&
           inRange(s2.closing_date, T)))

@@ -2,6 +2,7 @@ import { sql, type SQL } from 'drizzle-orm'
 import { z } from 'zod'
 import { query } from '../db/client'
 import type { DealDetail, DealRow, DealsQuery } from '#shared/contracts/deals'
+import { isoDate } from '#shared/contracts/common'
 import { badRequest, notFound } from '../http/errors'
 import { filterConditions, zohoDealUrl, type AnalyticsContext } from './context'
 import { divRound } from './decimal'
@@ -26,6 +27,35 @@ function decodeCursor(cursor: string): [string, string] {
     return cursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')))
   } catch {
     throw badRequest('cursor is not one this API issued', 'INVALID_INPUT')
+  }
+}
+
+/** A real calendar date PostgreSQL accepts: zod rejects 30 February but passes year 0000, which it refuses. */
+const realDate = (d: string) => isoDate.safeParse(d).success && d >= '0001-01-01'
+
+/** timestamptz::text in the ISO DateStyle: '2024-12-18 13:15:00.123+05:30'. */
+const TIMESTAMP_TEXT =
+  /^(\d{4}-\d{2}-\d{2}) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?[+-](0\d|1[0-5])(:[0-5]\d){0,2}$/
+
+/**
+ * Whether a cursor's sort key is a value the sort's expression can produce (its ::text form), so the
+ * ::type cast in the keyset comparison cannot fail: a forged cursor is a 400, never a database error.
+ * Text keys only need to be free of NUL, which PostgreSQL text cannot hold.
+ */
+function validCursorKey(sort: DealsQuery['sort'], key: string): boolean {
+  switch (sort) {
+    case 'closingDate':
+      return realDate(key)
+    case 'amount':
+      // Any length fits numeric: the cursor's own limit (1,000 characters) bounds it.
+      return /^-?\d+(\.\d+)?$/.test(key)
+    case 'modified': {
+      const m = TIMESTAMP_TEXT.exec(key)
+      return !!m && realDate(m[1]!)
+    }
+    case 'name':
+    case 'stage':
+      return !key.includes('\u0000')
   }
 }
 
@@ -92,11 +122,8 @@ export async function listDeals(
   const desc = q.dir === 'desc'
   if (q.cursor) {
     const [key, id] = decodeCursor(q.cursor)
-    if (q.sort === 'closingDate' && !/^\d{4}-\d{2}-\d{2}$/.test(key))
-      throw badRequest('Bad cursor', 'INVALID_INPUT')
-    if (q.sort === 'amount' && !/^-?\d+(\.\d+)?$/.test(key)) throw badRequest('Bad cursor', 'INVALID_INPUT')
-    if (q.sort === 'modified' && Number.isNaN(Date.parse(key)))
-      throw badRequest('Bad cursor', 'INVALID_INPUT')
+    if (!validCursorKey(q.sort, key) || !/^\d{1,30}$/.test(id))
+      throw badRequest('cursor is not one this API issued for this sort', 'INVALID_INPUT')
     const after = sql`(${expr}, d.id) ${sql.raw(desc ? '<' : '>')} (${key}::${type}, ${id})`
     where.push(after)
   }

@@ -19,34 +19,48 @@ export const csvLine = (fields: unknown[]) => fields.map(csvField).join(',') + '
 /**
  * The deals CSV as an async sequence of chunks: header, then rows fetched in keyset batches of
  * 1,000 by id, so memory stays flat however many deals are in scope. Filters are checked (403 for
- * an owner outside scope) before anything is streamed.
+ * an owner outside scope) and the first batch is read before anything is streamed: once the 200 and
+ * the header are sent an error can only cut the body short, so a query that fails outright must fail
+ * here, as a JSON error.
  */
 export async function exportDealsCsv(
   ctx: AnalyticsContext,
   filters: Filters & { state?: string; q?: string },
 ): Promise<AsyncGenerator<string>> {
   const where = [await filterConditions(ctx, filters, 'd'), ...listConditions(filters)]
-  return csvChunks(ctx, where)
+  const first = await batch(ctx, where, null)
+  return csvChunks(ctx, where, first)
 }
 
-async function* csvChunks(ctx: AnalyticsContext, where: SQL[]): AsyncGenerator<string> {
+function batch(
+  ctx: AnalyticsContext,
+  where: SQL[],
+  after: string | null,
+): Promise<Record<string, unknown>[]> {
+  return query(
+    ctx.db,
+    sql`select d.id, d.name, d.stage, d.state, d.owner_id, coalesce(u.full_name, d.owner_name) as owner_name,
+               d.pipeline, d.currency, d.amount::text as amount, d.amount_sgd::text as amount_sgd,
+               d.effective_probability::int as probability, d.weighted_sgd::text as weighted_sgd,
+               d.fx_rate::text as fx_rate, d.fx_date::text as fx_date, d.fx_source,
+               d.closing_date::text as closing_date
+        from deals d left join users u on u.org_id = d.org_id and u.id = d.owner_id
+        where ${sql.join(where, sql` and `)} ${after === null ? sql`` : sql`and d.id > ${after}`}
+        order by d.id limit ${BATCH}`,
+  )
+}
+
+async function* csvChunks(
+  ctx: AnalyticsContext,
+  where: SQL[],
+  first: Record<string, unknown>[],
+): AsyncGenerator<string> {
   yield csvLine([...EXPORT_COLUMNS])
-  let after: string | null = null
+  let rows = first
   for (;;) {
-    const rows: Record<string, unknown>[] = await query(
-      ctx.db,
-      sql`select d.id, d.name, d.stage, d.state, d.owner_id, coalesce(u.full_name, d.owner_name) as owner_name,
-                 d.pipeline, d.currency, d.amount::text as amount, d.amount_sgd::text as amount_sgd,
-                 d.effective_probability::int as probability, d.weighted_sgd::text as weighted_sgd,
-                 d.fx_rate::text as fx_rate, d.fx_date::text as fx_date, d.fx_source,
-                 d.closing_date::text as closing_date
-          from deals d left join users u on u.org_id = d.org_id and u.id = d.owner_id
-          where ${sql.join(where, sql` and `)} ${after === null ? sql`` : sql`and d.id > ${after}`}
-          order by d.id limit ${BATCH}`,
-    )
     if (!rows.length) return
     yield rows.map((r) => csvLine(EXPORT_COLUMNS.map((c) => r[c]))).join('')
     if (rows.length < BATCH) return
-    after = String(rows[rows.length - 1]!.id)
+    rows = await batch(ctx, where, String(rows[rows.length - 1]!.id))
   }
 }

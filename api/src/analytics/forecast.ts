@@ -2,9 +2,10 @@ import { sql } from 'drizzle-orm'
 import { query } from '../db/client'
 import type { Filters } from '#shared/contracts/common'
 import { FORECAST_CATEGORIES, type ForecastResponse } from '#shared/contracts/forecast'
-import { filterConditions, type AnalyticsContext } from './context'
+import { filterConditions, ownerConditions, type AnalyticsContext } from './context'
 import { addDecimals, cents, divRound, ratio, subtractDecimals } from './decimal'
-import { buckets, fiscalYear, type Period } from './period'
+import { badRequest } from '../http/errors'
+import { buckets, fiscalYear, MAX_BUCKETS, type Period } from './period'
 import { rollupConditions, wholeMonths } from './rollup'
 
 interface Row {
@@ -29,6 +30,13 @@ export async function forecast(
   const fy = fiscalYear(ctx.today, ctx.org.fiscalYearStartMonth)
   const p: Period = { from: range.from ?? fy.from, to: range.to ?? fy.to }
   const bs = buckets(p, size, ctx.org.fiscalYearStartMonth)
+  // Refused rather than cut short: a shortened range would report a `to` it did not cover, and
+  // width_bucket would pile every later deal into the last bucket.
+  if (bs.length > MAX_BUCKETS)
+    throw badRequest(
+      `from..to spans more than ${MAX_BUCKETS} ${size === 'month' ? 'months' : 'quarters'}; choose a shorter range`,
+      'RANGE_TOO_LARGE',
+    )
   // Buckets are whole months, so the month rollup answers a range of whole months exactly.
   const rolled = wholeMonths(p) ? await rollupConditions(ctx, filters, 'd') : null
   const where = rolled ?? (await filterConditions(ctx, filters, 'd'))
@@ -50,15 +58,17 @@ export async function forecast(
             where ${where} and d.state in ('open', 'won') and d.closing_date between ${p.from} and ${p.to}
             group by 1, 2`,
   )
+  // Targets per bucket (the contract: the sum of targets whose whole period lies inside the bucket,
+  // so a quarterly target is in no month), for the same owners as the deals: scope, owner and team.
+  const ends = sql.raw(`array[${bs.map((b) => `date '${b.to}'`).join(',')}]`)
+  const owners = await ownerConditions(ctx, filters, 't')
   const targets = await query<{ bucket: number; target: string }>(
     ctx.db,
-    sql`select width_bucket(t.period_start, ${thresholds}) as bucket,
-               sum(t.amount) as target
-        from sales_targets t
-        where t.org_id = ${ctx.org.id} and t.period_start >= ${p.from} and t.period_end <= ${p.to}
-          and ${ctx.scope.ownerIds === null ? sql`true` : sql`t.owner_id in ${ctx.scope.ownerIds}`}
-          ${filters.owner ? sql`and t.owner_id in ${filters.owner}` : sql``}
-        group by 1`,
+    sql`select b.i::int as bucket, sum(t.amount) as target
+        from unnest(${thresholds}, ${ends}) with ordinality as b(first_day, last_day, i)
+        join sales_targets t on t.period_start >= b.first_day and t.period_end <= b.last_day
+        where ${sql.join(owners, sql` and `)}
+        group by b.i`,
   )
   return {
     currency: ctx.org.baseCurrency,

@@ -60,16 +60,30 @@ export function fiscalQuarterLabel(quarterStart: string, fyStart: number): strin
   return `FY${fy.from.slice(0, 4)} Q${q}`
 }
 
-/** Consecutive month or fiscal-quarter buckets covering [from, to]. */
-export function buckets(p: Period, size: 'month' | 'quarter', fyStart: number): (Period & { key: string })[] {
+/** The most buckets one response carries (20 years of months). */
+export const MAX_BUCKETS = 240
+
+/**
+ * Consecutive month or fiscal-quarter buckets covering exactly [from, to]: the first and last are
+ * clipped to from and to (a range starting mid-quarter reports that quarter from `from`, the days it
+ * counts), keys still naming the whole month or quarter. Stops after max + 1 buckets, so a caller
+ * sees that the range needs more than max (and must refuse it) without building thousands.
+ */
+export function buckets(
+  p: Period,
+  size: 'month' | 'quarter',
+  fyStart: number,
+  max = MAX_BUCKETS,
+): (Period & { key: string })[] {
   const out: (Period & { key: string })[] = []
   let start = size === 'month' ? addMonthsToMonthStart(p.from, 0) : fiscalQuarter(p.from, fyStart).from
-  while (start <= p.to && out.length < 240) {
+  while (start <= p.to && out.length <= max) {
     const next = addMonthsToMonthStart(start, size === 'month' ? 1 : 3)
+    const end = addDays(next, -1)
     out.push({
       key: size === 'month' ? start.slice(0, 7) : fiscalQuarterLabel(start, fyStart),
-      from: start,
-      to: addDays(next, -1),
+      from: start < p.from ? p.from : start,
+      to: end > p.to ? p.to : end,
     })
     start = next
   }

@@ -98,7 +98,8 @@ const REFRESH_MARGIN_MINUTES = 15
  * Whether the org's rollup may be behind its deals: none built yet, or since its last refresh
  * (less the margin) a sync run of the org changed or deleted deals, a rate set was stored (every
  * org's deals are repriced with it), or the org's metadata was refreshed (its time zone dates the
- * cycle days). Every other writer of deals refreshes the rollup itself (FX job, snapshot).
+ * cycle days). Every other writer of deals refreshes the rollup itself (FX job, snapshot) or marks
+ * it behind (markRollupsBehind: Watch deletes), which drops the state row this reads.
  */
 export async function rollupBehind(db: Db, orgId: string): Promise<boolean> {
   const [r] = await query<{ behind: boolean }>(
@@ -115,6 +116,33 @@ export async function rollupBehind(db: Db, orgId: string): Promise<boolean> {
                        and s.metadata_refreshed_at >= last.since) as behind`,
   )
   return r?.behind ?? true
+}
+
+/**
+ * Marks the rollups of one org (or of every org, when orgId is null) as behind their deals, for a
+ * writer of deals that does not refresh them itself (a Watch delete, a sync run that wrote pages
+ * and then failed, repricing every org's open deals). It drops the org's analytics_rollup_state row:
+ * until the next refreshAnalyticsRollups, reads answer from the deals table (rollupReady is false)
+ * and rollupBehind says true, so the next sync run or daily snapshot rebuilds them. Call it after
+ * the deal writes have committed. It takes each org's refresh lock first: a refresh already
+ * running may have read the deals before the change, and its commit would otherwise mark the
+ * rollups fresh after this ran.
+ */
+export async function markRollupsBehind(db: Db, orgId: string | null): Promise<void> {
+  await db.transaction(async (tx) => {
+    const t = tx as unknown as Db
+    const ids =
+      orgId === null
+        ? (await query<{ id: string }>(t, sql`select id from orgs order by id`)).map((o) => o.id)
+        : [orgId]
+    for (const id of ids)
+      await t.execute(sql`select pg_advisory_xact_lock(hashtext('deal_month_rollup'), hashtext(${id}))`)
+    await t.execute(
+      orgId === null
+        ? sql`delete from analytics_rollup_state`
+        : sql`delete from analytics_rollup_state where org_id = ${orgId}`,
+    )
+  })
 }
 
 /**

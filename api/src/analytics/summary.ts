@@ -8,8 +8,7 @@ import type { Period } from './period'
 import { dealSource, type DealSource } from './source'
 import { openByStage, rollupOpenByStage } from './by-stage'
 import { stageRollup, wholeMonths } from './rollup'
-import { snapshotCoverage } from './trend'
-import { badRequest } from '../http/errors'
+import { requireSnapshotDay } from './trend'
 
 export interface HeadlineRow {
   open_count: number
@@ -31,16 +30,8 @@ export async function pipelineSummary(
   period: Period,
   asOf?: string,
 ): Promise<SummaryResponse> {
-  if (asOf) {
-    const cov = await snapshotCoverage(ctx)
-    if (!cov.first || !cov.last || asOf < cov.first || asOf > cov.last)
-      throw badRequest(
-        cov.first
-          ? `Snapshots cover ${cov.first} to ${cov.last}`
-          : 'No snapshots yet: the daily snapshot job has not run',
-        'NO_SNAPSHOT',
-      )
-  }
+  // Only a snapshotted day: an unsnapshotted one would be answered from an earlier snapshot.
+  if (asOf) await requireSnapshotDay(ctx, asOf)
   const src = dealSource(ctx, asOf)
   const rolled = asOf || !wholeMonths(period) ? null : await stageRollup(ctx, filters, 'd')
   const where = rolled?.where ?? (await filterConditions(ctx, filters, 'd'))

@@ -5,6 +5,7 @@ import type { TrendResponse } from '#shared/contracts/trend'
 import { filterConditions, ownerConditions, type AnalyticsContext } from './context'
 import { cents, divRound } from './decimal'
 import { addDays } from './period'
+import { badRequest } from '../http/errors'
 
 interface Row {
   day: string
@@ -24,6 +25,28 @@ export async function snapshotCoverage(
                (select last_snapshot_day::text from sync_state where org_id = ${ctx.org.id}) as last`,
   )
   return row ?? { first: null, last: null }
+}
+
+/**
+ * "As of D" answers from the snapshot of D (METRICS), so D must be a day a snapshot was taken: the
+ * versions would otherwise answer with the last earlier snapshot under D's label. A day without one
+ * is a 400 NO_SNAPSHOT naming the nearest snapshotted days before and after it (pipeline_daily holds
+ * a row for every snapshotted day), so the caller can pick one.
+ */
+export async function requireSnapshotDay(ctx: AnalyticsContext, day: string): Promise<void> {
+  const [near] = await query<{ before: string | null; after: string | null }>(
+    ctx.db,
+    sql`select (select max(day)::text from pipeline_daily where org_id = ${ctx.org.id} and day <= ${day}) as before,
+               (select min(day)::text from pipeline_daily where org_id = ${ctx.org.id} and day >= ${day}) as after`,
+  )
+  if (near?.before === day) return
+  const nearest = [near?.before, near?.after].filter((d): d is string => !!d)
+  throw badRequest(
+    nearest.length
+      ? `No snapshot of ${day}; the nearest snapshotted ${nearest.length > 1 ? 'days are' : 'day is'} ${nearest.join(' and ')}`
+      : 'No snapshots yet: the daily snapshot job has not run',
+    'NO_SNAPSHOT',
+  )
 }
 
 /**

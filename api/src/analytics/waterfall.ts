@@ -6,7 +6,7 @@ import { badRequest } from '../http/errors'
 import { filterConditions, type AnalyticsContext } from './context'
 import { addDecimals, cents, subtractDecimals } from './decimal'
 import type { Period } from './period'
-import { snapshotCoverage } from './trend'
+import { requireSnapshotDay } from './trend'
 
 type Bucket = (typeof WATERFALL_BUCKETS)[number]
 const SIGN: Record<Bucket, '+' | '-'> = {
@@ -33,9 +33,10 @@ interface Row {
  * The waterfall of METRICS.md from day A to day B over closing-date window T. Each deal's fate is
  * decided from its snapshot versions: S1 (as of A), S2 (as of B), the first version between A and
  * B in which it was in (for deals that entered and left in between) and its last version up to B
- * (deleted deals leave with that amount). A deal created after A and won/lost by B inside T counts
- * as Created then Won/Lost even when no daily snapshot caught it open. Filters and scope apply to
- * the deal's last version up to B, so each deal is wholly in or out of the picture.
+ * (deleted deals leave with that amount). A deal created after A, or open outside T at A, and
+ * won/lost by B inside T counts as Created (Pulled in) then Won/Lost even when no daily snapshot
+ * caught it open in T. Filters and scope apply to the deal's last version up to B, so each deal is
+ * wholly in or out of the picture.
  */
 export async function waterfall(
   ctx: AnalyticsContext,
@@ -47,14 +48,9 @@ export async function waterfall(
 ): Promise<WaterfallResponse> {
   if (a > b) throw badRequest('from (A) must be on or before to (B)', 'INVALID_INPUT')
   if (window.from > window.to) throw badRequest('closeFrom must be on or before closeTo', 'INVALID_INPUT')
-  const cov = await snapshotCoverage(ctx)
-  if (!cov.first || !cov.last || a < cov.first || b > cov.last)
-    throw badRequest(
-      cov.first
-        ? `Snapshots cover ${cov.first} to ${cov.last}; choose A and B in that range`
-        : 'No snapshots yet: the daily snapshot job has not run',
-      'NO_SNAPSHOT',
-    )
+  // S1 and S2 must be the snapshots of A and B themselves, not earlier ones under their labels.
+  await requireSnapshotDay(ctx, a)
+  await requireSnapshotDay(ctx, b)
   // Scope/filters on the deal's last version; closing-date filters are the window T itself.
   const where = await filterConditions(ctx, { ...filters, closeFrom: undefined, closeTo: undefined }, 'd')
   const org = ctx.org.id
@@ -93,7 +89,7 @@ export async function waterfall(
                  ${last('territory', 'territory')}, ${last('amount_sgd', 'last_amt')},
                  ${last('created_date', 'created_date')},
                  bool_or(${atA}) as ex1, bool_or(${atA} and ${inT}) as in1,
-                 max(s.amount_sgd) filter (where ${atA}) as a1,
+                 max(s.amount_sgd) filter (where ${atA}) as a1, max(s.state) filter (where ${atA}) as st1,
                  bool_or(${atB}) as ex2, bool_or(${atB} and ${inT}) as in2,
                  max(s.amount_sgd) filter (where ${atB}) as a2,
                  max(s.state) filter (where ${atB}) as st2,
@@ -101,17 +97,22 @@ export async function waterfall(
                  bool_or(s.valid_from = s.first_mid) as mid_in,
                  max(s.amount_sgd) filter (where s.valid_from = s.first_mid) as mid_amt
           from v s group by s.deal_id
-          -- Only deals that were in at some point, or created after A, can land in a bucket.
+          -- Only deals that were in at some point, created after A, or closed inside T can land in a bucket.
           having bool_or(${inT}) or max(s.created_date) > ${a}
+              or bool_or(s.state in ('won', 'lost') and s.closing_date between ${window.from} and ${window.to})
         ), base as (
           select d.deal_id, coalesce(d.in1, false) as in1, coalesce(d.in2, false) as in2,
-                 coalesce(d.ex1, false) as ex1, coalesce(d.a1, 0) as a1,
+                 coalesce(d.ex1, false) as ex1, coalesce(d.a1, 0) as a1, d.st1,
                  case when d.ex2 then d.st2 else 'deleted' end as st2, d.cd2,
                  coalesce(case when d.ex2 then d.a2 else d.last_amt end, 0) as exit_amt,
                  coalesce(d.mid_in, false) as mid_in, d.mid_amt, d.created_date
           from d where ${where}
         ), per as (
-          select *, (not in1 and not in2 and (mid_in or (not ex1 and created_date > ${a}
+          -- Entered and left between A and B: caught in T by a snapshot in between, or won/lost in T
+          -- at B having been created after A (Created) or open outside T at A (Pulled in: its closing
+          -- date moved into T when it closed) with no snapshot catching it open in T.
+          select *, (not in1 and not in2 and (mid_in or (
+                       ((not ex1 and created_date > ${a}) or (ex1 and st1 = 'open'))
                        and st2 in ('won', 'lost') and cd2 between ${window.from} and ${window.to}))) as entered
           from base
         ), moves as (

@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { sql } from 'drizzle-orm'
 import { zohoNotification } from '#shared/contracts/sync'
 import { query } from '../db/client'
+import { markRollupsBehind, refreshAnalyticsRollups } from '../analytics/rollup'
 import { badRequest, forbidden } from '../http/errors'
 import type { AppEnv } from '../http/types'
 import { runSteps, startSync, type SyncContext } from '../sync/engine'
@@ -51,6 +52,18 @@ export const zohoNotify = new Hono<AppEnv>().post('/zoho/notify', async (c) => {
   if (body.operation === 'delete') {
     const deleted = await deleteDeals(c.var.db, orgId, ids)
     deps.logger.info('watch: deals deleted', { orgId, deleted })
+    if (deleted > 0) {
+      // The month rollups still count the deleted deals and no sync run records this delete, so
+      // rollupBehind would not notice: mark them behind now (whole-month figures read the deals
+      // table meanwhile) and rebuild them in the background rather than hold Zoho's callback.
+      await markRollupsBehind(c.var.db, orgId)
+      deps.background(
+        refreshAnalyticsRollups(c.var.db, orgId).catch((err: unknown) =>
+          deps.logger.error('analytics rollup refresh after watch delete failed', { orgId, err }),
+        ),
+        c,
+      )
+    }
     return c.json({ accepted: true, ids: ids.length }, 202)
   }
   const ctx: SyncContext = {
