@@ -6,6 +6,7 @@ import {
   ensureRateSets,
   loadRateBook,
   repriceEstimatedClosedDeals,
+  repriceEveryBase,
   repriceOpenDeals,
 } from './pricing'
 import { FxProviderError } from './provider'
@@ -34,8 +35,9 @@ export interface FxRunResult {
 
 /**
  * One FX run (the scheduled job and the admin's refresh): fetch the latest set, re-price the deals
- * that take the newest set (every org: sets are global), then backfill, within the call budget, the
- * historical sets that estimated closed deals need and re-price those deals.
+ * that take the newest set (every org, each in its orgs.base_currency: sets are global), then
+ * backfill, within the call budget, the historical sets that closed deals without their own week's
+ * set need, and re-price those deals from whatever sets are stored (also when the provider failed).
  */
 export async function runFx(ctx: FxRunContext, opts: { ignoreRefusal?: boolean } = {}): Promise<FxRunResult> {
   const budget = ctx.maxCalls ?? MAX_PROVIDER_CALLS_PER_RUN
@@ -48,21 +50,23 @@ export async function runFx(ctx: FxRunContext, opts: { ignoreRefusal?: boolean }
     if (!(err instanceof FxProviderError)) throw err
     error = err
   }
+  // Each org is priced in its own orgs.base_currency, the currency its figures are labelled with
+  // (the sync prices in it too); the book's own base only picks the default view of the sets.
   const book = await loadRateBook(ctx.db, ctx.config.BASE_CURRENCY)
-  const repricedOpen = await repriceOpenDeals(ctx.db, book)
+  const repricedOpen = await repriceEveryBase(ctx.db, book, repriceOpenDeals)
   let calls = provider.calls
-  let repricedClosed = 0
   if (!error && calls < budget) {
     const dates = await closingDatesNeedingSets(ctx.db, book)
-    if (dates.length) {
+    if (dates.length)
       calls += await ensureRateSets(
         { ...ctx, maxCalls: budget - calls, ignoreRefusal: opts.ignoreRefusal },
         dates,
         book,
       )
-      repricedClosed = await repriceEstimatedClosedDeals(ctx.db, book)
-    }
   }
+  // Always, even when the provider is down: sets stored since the last run (a sync's historical
+  // fetches, an earlier partial backfill) must still reach the closed deals that wait for them.
+  const repricedClosed = await repriceEveryBase(ctx.db, book, repriceEstimatedClosedDeals)
   await refreshAllAnalyticsRollups(ctx.db)
   return { set, calls, repricedOpen, repricedClosed, error }
 }

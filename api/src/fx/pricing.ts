@@ -53,7 +53,10 @@ export interface BookSet extends RateSet {
 }
 
 export interface RateBook {
-  /** BASE_CURRENCY: the reporting currency. */
+  /**
+   * The reporting currency: an org's orgs.base_currency (which the metadata sync keeps equal to
+   * BASE_CURRENCY). Repricing writes only orgs with this base; rebase() gives a view in another.
+   */
   base: string
   /** The set with the latest week, or null before the first fetch. */
   newest: BookSet | null
@@ -236,7 +239,10 @@ export function chooseRate(
   const x = key.zohoExchangeRate
   const home = key.homeCurrency
   if (!x || !home || !isDecimal(x) || !/[1-9]/.test(x) || x.trim().startsWith('-')) return null
-  if (home === base) return { rate: zohoToBase(x), fxDate: null, fxSource: 'zoho', fxEstimated: false }
+  // With no provider set at all (first sync while the provider is down) Zoho's rate only stands in
+  // for a provider rate the deal may well have: flag it estimated so repricing picks the deal up
+  // once sets exist. With sets stored, the provider lacks the currency: Zoho's rate is the rule.
+  if (home === base) return { rate: zohoToBase(x), fxDate: null, fxSource: 'zoho', fxEstimated: !choice }
   const homeQuote = choice?.set.rateOf(home)
   if (!choice || !baseQuote || !homeQuote) return null
   return {
@@ -362,7 +368,7 @@ async function fetchNeededSets(
   if (isRefreshDue(book.newest, ctx.now(), ctx.config.CURRENCY_CACHE_DAYS)) {
     try {
       addToBook(book, await refreshLatest(ctx, provider))
-      await repriceOpenDeals(ctx.db, book)
+      await repriceEveryBase(ctx.db, book, repriceOpenDeals)
     } catch (err) {
       if (!(err instanceof FxProviderError)) throw err
       // keep using the newest stored set; the status page reports it stale
@@ -412,7 +418,9 @@ async function fetchNeededSets(
  * numeric div/mod, the same result priceDeal gives. Returns how many deals changed.
  */
 async function repriceWhere(db: Db, book: RateBook, filter: SQL, orgId?: string): Promise<number> {
-  const org = orgId === undefined ? sql`true` : sql`d.org_id = ${orgId}`
+  // Only orgs whose reporting currency is this book's base: orgs.base_currency labels the org's
+  // amounts (summary, exports), so a book in another base must never write them (see rebase).
+  const org = sql`o.base_currency = ${book.base} and ${orgId === undefined ? sql`true` : sql`d.org_id = ${orgId}`}`
   const monday = sql`(case when d.state in ('won', 'lost') and d.closing_date is not null
                        then date_trunc('week', d.closing_date)::date end)`
   const combos = await query<{
@@ -535,31 +543,90 @@ export async function repriceOpenDeals(db: Db, book: RateBook, orgId?: string): 
 }
 
 /**
- * Re-price closed deals whose week set was missing (estimated or unpriced), once more sets are
- * stored. Deals priced from their own week's set are never touched.
+ * Closed deals (alias d) before the newest set's week that are not priced from their own week's set:
+ * estimated, unpriced, or priced from a set older than their closing Monday. The last happens when
+ * the deal was priced with the newest set because its Monday was later, and the next set stored is
+ * already past that Monday (a weekly refresh was missed): repriceOpenDeals no longer selects it and
+ * it was never flagged estimated. fx_date is null for identity and for Zoho rates straight into the
+ * base (no set involved), so those are not selected by the date test.
+ */
+function closedWithoutOwnSet(newestWeek: string): SQL {
+  return sql`(d.state in ('won', 'lost') and d.closing_date is not null and d.closing_date < ${newestWeek}
+    and (d.fx_estimated or d.amount_sgd is null or d.fx_date < date_trunc('week', d.closing_date)::date))`
+}
+
+/**
+ * Re-price closed deals not priced from their own week's set (see closedWithoutOwnSet), once more
+ * sets are stored. Deals priced from their own week's set are never touched.
  */
 export async function repriceEstimatedClosedDeals(db: Db, book: RateBook, orgId?: string): Promise<number> {
   if (!book.newest) return 0
-  return repriceWhere(
-    db,
-    book,
-    sql`(d.state in ('won', 'lost') and d.closing_date is not null and d.closing_date < ${book.newest.weekDate}
-         and (d.fx_estimated or d.amount_sgd is null))`,
-    orgId,
-  )
+  return repriceWhere(db, book, closedWithoutOwnSet(book.newest.weekDate), orgId)
 }
 
 /** Closing dates of closed deals still waiting for their week's set (for bounded backfills). */
 export async function closingDatesNeedingSets(db: Db, book: RateBook, orgId?: string): Promise<string[]> {
   if (!book.newest) return []
-  const org = orgId === undefined ? sql`true` : sql`org_id = ${orgId}`
+  const org = orgId === undefined ? sql`true` : sql`d.org_id = ${orgId}`
   const rows = await query<{ d: string }>(
     db,
-    sql`select distinct closing_date::text as d from deals
-        where ${org} and state in ('won', 'lost') and closing_date < ${book.newest.weekDate}
-          and (fx_estimated or amount_sgd is null) and currency <> ${book.base}`,
+    sql`select distinct d.closing_date::text as d from deals d join orgs o on o.id = d.org_id
+        where ${org} and ${closedWithoutOwnSet(book.newest.weekDate)} and d.currency <> o.base_currency`,
   )
   return rows.map((r) => r.d)
+}
+
+/**
+ * The same sets seen from another reporting currency: a book prices only orgs whose base_currency is
+ * its base (repriceWhere), and rates memoised per set depend on the base, so each base needs its own
+ * view. No database read; the provider-call accounting stays with the original book.
+ */
+export function rebase(book: RateBook, base: string): RateBook {
+  if (base === book.base) return book
+  const view: RateBook = { ...book, base, newest: null, byWeek: new Map() }
+  for (const set of book.byWeek.values()) addToBook(view, set)
+  return view
+}
+
+/** Every reporting currency in use (orgs.base_currency), so that each org is priced in its own. */
+export async function orgBaseCurrencies(db: Db): Promise<string[]> {
+  const rows = await query<{ base: string }>(
+    db,
+    sql`select distinct base_currency as base from orgs order by 1`,
+  )
+  return rows.map((r) => r.base)
+}
+
+/** Run a repricing for every reporting currency in use, with this book's sets. */
+export async function repriceEveryBase(
+  db: Db,
+  book: RateBook,
+  reprice: (db: Db, book: RateBook) => Promise<number>,
+): Promise<number> {
+  let n = 0
+  for (const base of await orgBaseCurrencies(db)) n += await reprice(db, rebase(book, base))
+  return n
+}
+
+/** Re-price every deal of one org (its base currency changed), in the book's base. */
+export async function repriceAllDealsOfOrg(db: Db, book: RateBook, orgId: string): Promise<number> {
+  return repriceWhere(db, book, sql`true`, orgId)
+}
+
+/**
+ * For the sync, at the end of a run that stored new rate sets (historical sets for its pages, or a
+ * refreshed latest set): re-price, from the sets stored, that org's closed deals not priced from
+ * their own week's set. No provider calls. It reads the org's base currency and the stored sets
+ * itself, so it works from any step or isolate (a Workflow step has none of the run's memory).
+ * Returns how many deals changed.
+ */
+export async function repriceClosedDealsOfOrg(db: Db, orgId: string): Promise<number> {
+  const [org] = await query<{ base: string }>(
+    db,
+    sql`select base_currency as base from orgs where id = ${orgId}`,
+  )
+  if (!org) return 0
+  return repriceEstimatedClosedDeals(db, await loadRateBook(db, org.base), orgId)
 }
 
 /**
@@ -573,6 +640,6 @@ export async function backfillClosedDeals(
 ): Promise<{ calls: number; repriced: number }> {
   const dates = await closingDatesNeedingSets(ctx.db, book, orgId)
   const calls = dates.length ? await ensureRateSets(ctx, dates, book) : 0
-  const repriced = await repriceEstimatedClosedDeals(ctx.db, book, orgId)
+  const repriced = await repriceEveryBase(ctx.db, book, (db, b) => repriceEstimatedClosedDeals(db, b, orgId))
   return { calls, repriced }
 }

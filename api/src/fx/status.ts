@@ -8,7 +8,13 @@ import { daysBetween } from './week'
 
 /** Freshness of the rates, the provider's health, and the org's deals the rates leave unpriced. */
 export async function fxStatus(db: Db, config: Config, now: Date, orgId: string): Promise<FxStatusResponse> {
-  const base = config.BASE_CURRENCY
+  // The org's reporting currency as its deals are priced (orgs.base_currency), not the config's,
+  // which the org row follows only from its next metadata refresh.
+  const [org] = await query<{ base: string }>(
+    db,
+    sql`select base_currency as base from orgs where id = ${orgId}`,
+  )
+  const base = org?.base ?? config.BASE_CURRENCY
   const [newest, status, [counts], byCurrency, [sets]] = await Promise.all([
     newestSetInfo(db),
     providerStatus(db),

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm'
-import type { Db } from '../db/client'
+import { query, type Db } from '../db/client'
+import { loadRateBook, repriceAllDealsOfOrg } from '../fx/pricing'
 import type { Logger } from '../observability/logger'
 import { crmHostFor } from '../zoho/oauth'
 import type { ZohoClient, ZohoOrg, ZohoUser } from '../zoho/types'
@@ -10,7 +11,12 @@ export const jsonParam = (v: unknown) => sql`${JSON.stringify(v)}::jsonb`
 
 const DEFAULT_CRM_HOST = 'https://crm.zoho.com'
 
-/** Writes the orgs row from GET /org (time zone, home currency, multi-currency, CRM host per DC). */
+/**
+ * Writes the orgs row from GET /org (time zone, home currency, multi-currency, CRM host per DC) and
+ * the reporting currency (BASE_CURRENCY). orgs.base_currency labels every amount of the org and is
+ * the base its deals are priced in, so when BASE_CURRENCY changed, the org's deals are re-priced
+ * in the new base in the same transaction: amounts and their label never disagree.
+ */
 export async function upsertOrg(
   db: Db,
   org: ZohoOrg,
@@ -18,13 +24,23 @@ export async function upsertOrg(
   baseCurrency: string,
 ): Promise<void> {
   const crmHost = crmHostFor(apiDomain) ?? DEFAULT_CRM_HOST
-  await db.execute(sql`
-    insert into orgs (id, name, time_zone, home_currency, multi_currency, base_currency, crm_host, domain_name)
-    values (${org.id}, ${org.company_name || org.id}, ${org.time_zone || 'UTC'}, ${org.iso_code},
-            ${Boolean(org.mc_status)}, ${baseCurrency}, ${crmHost}, ${org.domain_name ?? null})
-    on conflict (id) do update set name = excluded.name, time_zone = excluded.time_zone,
-      home_currency = excluded.home_currency, multi_currency = excluded.multi_currency,
-      crm_host = excluded.crm_host, domain_name = excluded.domain_name, updated_at = now()`)
+  await db.transaction(async (tx) => {
+    const t = tx as unknown as Db
+    const [before] = await query<{ base: string }>(
+      t,
+      sql`select base_currency as base from orgs where id = ${org.id} for update`,
+    )
+    await t.execute(sql`
+      insert into orgs (id, name, time_zone, home_currency, multi_currency, base_currency, crm_host, domain_name)
+      values (${org.id}, ${org.company_name || org.id}, ${org.time_zone || 'UTC'}, ${org.iso_code},
+              ${Boolean(org.mc_status)}, ${baseCurrency}, ${crmHost}, ${org.domain_name ?? null})
+      on conflict (id) do update set name = excluded.name, time_zone = excluded.time_zone,
+        home_currency = excluded.home_currency, multi_currency = excluded.multi_currency,
+        base_currency = excluded.base_currency,
+        crm_host = excluded.crm_host, domain_name = excluded.domain_name, updated_at = now()`)
+    if (before && before.base !== baseCurrency)
+      await repriceAllDealsOfOrg(t, await loadRateBook(t, baseCurrency), org.id)
+  })
 }
 
 export interface MetadataResult {
