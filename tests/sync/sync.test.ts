@@ -278,5 +278,23 @@ describe(`sync engine against the sandbox (${testDbKind})`, () => {
     const after = await totals()
     expect(after.rolled).toBe(after.direct)
     expect(after.direct).not.toBe(t.direct)
+
+    // A run that stops short after writing pages (a step budget, a failure) never reaches the
+    // refresh: its rollups are marked behind, so figures read the deals table until the next run.
+    h.sb.mutateRandom({ edits: 0, deletes: 0, creates: 250 }, 11)
+    const stopped = await runOrgSync(h.ctx, h.orgId, {
+      trigger: 'manual',
+      historyBudget: 0,
+      perPage: 100,
+      maxPages: 1,
+    })
+    expect(stopped.status).toBe('stopped')
+    expect(stopped.records).toBeGreaterThan(0)
+    expect(await refreshedAt()).toBeUndefined()
+    const rest = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })
+    expect(rest.status).toBe('succeeded')
+    expect(await refreshedAt()).toBeDefined()
+    const caughtUp = await totals()
+    expect(caughtUp.rolled).toBe(caughtUp.direct)
   })
 })

@@ -16,6 +16,7 @@ import {
   type ExactRate,
 } from '#shared/money'
 import type { Config } from '../config'
+import { markRollupsBehind } from '../analytics/rollup'
 import { query, type Db } from '../db/client'
 import type { Logger } from '../observability/logger'
 import { FxProviderError, type FxProvider } from './provider'
@@ -369,6 +370,8 @@ async function fetchNeededSets(
     try {
       addToBook(book, await refreshLatest(ctx, provider))
       await repriceEveryBase(ctx.db, book, repriceOpenDeals)
+      // Every org's open deals moved, in one org's sync: the others' rollups are behind them.
+      await markRollupsBehind(ctx.db, null)
     } catch (err) {
       if (!(err instanceof FxProviderError)) throw err
       // keep using the newest stored set; the status page reports it stale

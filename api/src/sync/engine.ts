@@ -1,6 +1,12 @@
 import { sql, type SQL } from 'drizzle-orm'
 import { query, sqlState, type Db } from '../db/client'
-import { ensureRateSets, loadRateBook, repriceOpenDeals, type RateBook } from '../fx/pricing'
+import {
+  ensureRateSets,
+  loadRateBook,
+  repriceClosedDealsOfOrg,
+  repriceOpenDeals,
+  type RateBook,
+} from '../fx/pricing'
 import { isRefreshDue, newestSetInfo } from '../fx/store'
 import type { JobContext } from '../jobs'
 import { clientForOrg } from '../zoho/client'
@@ -11,7 +17,7 @@ import { dealCurrency, dealFields, mapDeal, priceRow, stageOf, type DealRow, typ
 import { jsonParam, syncMetadata } from './metadata'
 import { loadStageMap, type StageMap } from './stages'
 import { deleteDeals, sweepUnseen, upsertDeals, type PageCommit } from './write'
-import { refreshRollupsAfterSync } from '../analytics/rollup'
+import { markRollupsBehind, refreshRollupsAfterSync } from '../analytics/rollup'
 
 /*
  * The sync engine, as resumable steps. A run is a sync_runs row whose checkpoint says what to do
@@ -336,6 +342,8 @@ async function refreshMetadata(ctx: SyncContext, s: SyncSession, orgId: string) 
   })
   s.org = undefined
   s.stages = undefined
+  // The org's base currency may have changed with it: its book is loaded in that base.
+  s.book = undefined
 }
 
 async function prepare(ctx: SyncContext, s: SyncSession, orgId: string) {
@@ -900,6 +908,8 @@ export async function syncStep(
     }
 
     case 'finalize': {
+      // Historical sets this session fetched also serve closed deals stored before it.
+      if (s.book?.providerCalls) await repriceClosedDealsOfOrg(ctx.db, orgId)
       const newest = cp.pricedWith ? await newestSetInfo(ctx.db) : null
       if (newest && newest.fetchedAt > cp.pricedWith!) {
         // A newer set arrived mid-run from elsewhere: open deals this run wrote carry an older one.
@@ -1109,6 +1119,14 @@ export async function runSteps(
   const orgId = r!.org_id
   let steps = 0
   let failures = 0
+  /** A run ending short of finalize (which refreshes them) leaves the rollups behind what it wrote. */
+  const rollupsBehindIfWritten = async () => {
+    const [w] = await query<{ wrote: boolean }>(
+      ctx.db,
+      sql`select records > 0 or deletions > 0 as wrote from sync_runs where id = ${runId}`,
+    )
+    if (w?.wrote) await markRollupsBehind(ctx.db, orgId)
+  }
   /**
    * Ends this session at a checkpoint: a last page still committing goes in, and any held back
    * (or not: the next invocation reads them again); the lease is freed and the run stays open, so
@@ -1126,6 +1144,7 @@ export async function runSteps(
       )
     if (lost) return { runId, status: 'lost', error: lost.message }
     await releaseLease(ctx.db, orgId, holder)
+    await rollupsBehindIfWritten()
     return { runId, status: 'stopped' }
   }
   for (;;) {
@@ -1177,6 +1196,7 @@ export async function runSteps(
           ${uncountedCalls(s)}
         where id = ${runId}`)
       await releaseLease(ctx.db, orgId, holder)
+      await rollupsBehindIfWritten()
       return { runId, status: 'failed', error: message }
     }
   }
