@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sql } from 'drizzle-orm'
 import type { FxRatesResponse, FxRefreshResponse, FxStatusResponse } from '#shared/contracts/fx'
 import { fxRatesResponse, fxRefreshResponse, fxStatusResponse } from '#shared/contracts/fx'
 import type { Database } from '../../api/src/db/client'
@@ -114,6 +115,15 @@ describe(`FX routes (${testDbKind})`, () => {
       expect(((await r.json()) as { error: { code: string } }).error.code).toBe('INVALID_INPUT')
     }
     expect((await app.app.request('/api/v1/fx/rates')).status).toBe(401)
+
+    // The reporting currency is the org's own (orgs.base_currency), as its deals are priced.
+    await database.db.execute(sql`update orgs set base_currency = 'USD' where id = ${ORG}`)
+    try {
+      const usd = (await (await app.app.request('/api/v1/fx/rates', { headers })).json()) as FxRatesResponse
+      expect(usd.currency).toBe('USD')
+    } finally {
+      await database.db.execute(sql`update orgs set base_currency = 'SGD' where id = ${ORG}`)
+    }
   })
 
   it('reports freshness and the org’s unpriced deals', async () => {

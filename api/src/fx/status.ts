@@ -3,18 +3,12 @@ import type { FxStatusResponse } from '#shared/contracts/fx'
 import type { Config } from '../config'
 import { query, type Db } from '../db/client'
 import { PROVIDER } from './provider'
-import { isStale, loadRates, newestSetInfo, providerStatus } from './store'
+import { isStale, loadRates, newestSetInfo, orgBaseCurrency, providerStatus } from './store'
 import { daysBetween } from './week'
 
 /** Freshness of the rates, the provider's health, and the org's deals the rates leave unpriced. */
 export async function fxStatus(db: Db, config: Config, now: Date, orgId: string): Promise<FxStatusResponse> {
-  // The org's reporting currency as its deals are priced (orgs.base_currency), not the config's,
-  // which the org row follows only from its next metadata refresh.
-  const [org] = await query<{ base: string }>(
-    db,
-    sql`select base_currency as base from orgs where id = ${orgId}`,
-  )
-  const base = org?.base ?? config.BASE_CURRENCY
+  const base = await orgBaseCurrency(db, orgId, config.BASE_CURRENCY)
   const [newest, status, [counts], byCurrency, [sets]] = await Promise.all([
     newestSetInfo(db),
     providerStatus(db),

@@ -96,6 +96,18 @@ export async function newestSetInfo(db: Db): Promise<RateSetInfo | null> {
   return row ?? null
 }
 
+/**
+ * The org's reporting currency as its deals are priced (orgs.base_currency), not the config's,
+ * which the org row follows only from its next metadata refresh. `fallback` before the first one.
+ */
+export async function orgBaseCurrency(db: Db, orgId: string, fallback: string): Promise<string> {
+  const [org] = await query<{ base: string }>(
+    db,
+    sql`select base_currency as base from orgs where id = ${orgId}`,
+  )
+  return org?.base ?? fallback
+}
+
 /** The rates of one set. */
 export async function loadRates(db: Db, setId: number): Promise<Record<string, string>> {
   const rows = await query<{ currency: string; rate: string }>(

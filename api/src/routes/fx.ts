@@ -8,7 +8,7 @@ import { runFx } from '../fx/job'
 import { pickSet } from '../fx/pricing'
 import type { FxProviderError } from '../fx/provider'
 import { fxStatus } from '../fx/status'
-import { listRateSets, loadRates } from '../fx/store'
+import { listRateSets, loadRates, orgBaseCurrency } from '../fx/store'
 import { mondayOf } from '../fx/week'
 
 function providerFailure(err: FxProviderError): AppError {
@@ -33,7 +33,7 @@ export const fx = new Hono<AppEnv>()
       fetchedAt: set.fetchedAt,
       estimated,
       quoteBase: 'USD',
-      currency: c.var.deps.config.BASE_CURRENCY,
+      currency: await orgBaseCurrency(c.var.db, c.var.viewer.orgId, c.var.deps.config.BASE_CURRENCY),
       rates: await loadRates(c.var.db, set.id),
     }
     return c.json(body)

@@ -1,11 +1,13 @@
 import { subDays } from 'date-fns'
 import { api } from '../endpoints'
 import { iso } from '../state'
+import { defaultFrom } from './snapshot-days'
 import { useResource } from './ui'
 
 /**
  * The snapshotted days (the waterfall and "as of" answer only from them): the trend's points over
- * the last year. Defaults for A/B: 30 days before the newest snapshot (or the oldest), and the newest.
+ * the last year. Defaults for A/B: the snapshotted day 30 days or more before the newest (or the
+ * oldest), and the newest.
  */
 export function useSnapshotRange() {
   const res = useResource(
@@ -15,8 +17,7 @@ export function useSnapshotRange() {
         if (!days.length) return { first: null, last: null, defaultA: null }
         const first = days[0]!
         const last = days[days.length - 1]!
-        const back = iso(subDays(new Date(last), 30))
-        return { first, last, defaultA: back < first ? first : back }
+        return { first, last, defaultA: defaultFrom(days) }
       }),
     [],
   )
