@@ -312,13 +312,13 @@ describe(`analytics figures (${testDbKind})`, () => {
     const byDeal = new Map<string, { stage: string; entered_at: string }[]>()
     for (const h of rows.history.filter((h) => mine.has(h.deal_id)))
       byDeal.set(h.deal_id, [...(byDeal.get(h.deal_id) ?? []), h])
-    for (const hs of byDeal.values()) {
-      hs.sort((a, b) => a.entered_at.localeCompare(b.entered_at))
+    for (const all of byDeal.values()) {
+      const hs = stays(all, display)
       hs.forEach((h, i) => {
         const next = hs[i + 1]
         if (next)
           spans.push({
-            stage: display(h.stage),
+            stage: h.stage,
             ms: Date.parse(next.entered_at) - Date.parse(h.entered_at),
             left: dateIn(next.entered_at, 'Asia/Singapore'),
           })
@@ -351,11 +351,11 @@ describe(`analytics figures (${testDbKind})`, () => {
     const byDeal = new Map<string, { stage: string; entered_at: string }[]>()
     for (const h of rows.history.filter((h) => won.has(h.deal_id)))
       byDeal.set(h.deal_id, [...(byDeal.get(h.deal_id) ?? []), h])
-    for (const hs of byDeal.values()) {
-      hs.sort((a, b) => a.entered_at.localeCompare(b.entered_at))
+    for (const all of byDeal.values()) {
+      const hs = stays(all, display)
       hs.slice(0, -1).forEach((h, i) =>
-        durations.set(display(h.stage), [
-          ...(durations.get(display(h.stage)) ?? []),
+        durations.set(h.stage, [
+          ...(durations.get(h.stage) ?? []),
           (Date.parse(hs[i + 1]!.entered_at) - Date.parse(h.entered_at)) / 86_400_000,
         ]),
       )
@@ -513,6 +513,19 @@ describe(`analytics figures (${testDbKind})`, () => {
   })
 })
 
+/**
+ * A deal's stays in order: its stage-history rows by time (stage as display value), consecutive rows
+ * of the same stage being one stay that starts at the first of them.
+ */
+function stays<H extends { stage: string; entered_at: string }>(hs: H[], display: (s: string) => string) {
+  const sorted = [...hs].sort(
+    (a, b) => a.entered_at.localeCompare(b.entered_at) || display(a.stage).localeCompare(display(b.stage)),
+  )
+  return sorted
+    .map((h) => ({ ...h, stage: display(h.stage) }))
+    .filter((h, i, xs) => i === 0 || xs[i - 1]!.stage !== h.stage)
+}
+
 /** The waterfall of METRICS.md over the snapshot rows, deal by deal. */
 function refWaterfall(
   rows: OrgRows,
@@ -566,7 +579,8 @@ function refWaterfall(
     if (in1) basis = cents(s1!.amount_sgd)
     if (!in1 && (in2 || entered)) {
       const entry = in2 ? exit : mid ? cents(mid.amount_sgd) : exit
-      put(s1 ? 'Pulled in' : 'Created', id, entry)
+      // Created after A (by its created date), else Pulled in: missing from S1 is not "created".
+      put(last.created_date! > a ? 'Created' : 'Pulled in', id, entry)
       if (entered) basis = entry
     }
     if (basis !== null) {

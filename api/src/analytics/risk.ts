@@ -11,19 +11,25 @@ export const MIN_STALE_DAYS = 14
 
 /**
  * Stuck thresholds per stage: the admin's setting, else twice the median days won deals spent in
- * the stage (from stage history; org-wide, not per viewer), at least 14.
+ * the stage (from stage history, consecutive entries of the same stage being one stay; org-wide,
+ * not per viewer), at least 14.
  */
 export async function staleThresholds(ctx: Pick<AnalyticsContext, 'db' | 'org'>) {
   const org = ctx.org.id
   const rows = await query<{ stage: string; median: string | null }>(
     ctx.db,
-    sql`with h as (
-          select coalesce(st.display_value, h.stage) as stage, h.entered_at,
-                 lead(h.entered_at) over (partition by h.deal_id order by h.entered_at) as left_at
+    sql`with hist as (
+          select h.deal_id, coalesce(st.display_value, h.stage) as stage, h.entered_at
           from stage_history h
           join deals w on w.org_id = h.org_id and w.id = h.deal_id and w.state = 'won'
           left join (${stageKeys(org)}) st on st.key = h.stage
           where h.org_id = ${org}
+        ), h as (
+          -- One stay per run of the same stage (a repeated row does not leave the stage).
+          select stage, entered_at, lead(entered_at) over (partition by deal_id order by entered_at) as left_at
+          from (select r.*, lag(r.stage) over (partition by r.deal_id order by r.entered_at, r.stage) as prev
+                from hist r) x
+          where prev is distinct from stage
         ), med as (
           select stage, percentile_cont(0.5) within group (order by extract(epoch from left_at - entered_at) / 86400) as median
           from h where left_at is not null group by stage

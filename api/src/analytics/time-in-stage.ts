@@ -11,9 +11,11 @@ const days = (seconds: string | null, n: number) =>
   n && seconds !== null ? Number(divRound(seconds, BigInt(n) * 86_400n, 1)) : null
 
 /**
- * Time in stage (METRICS): from entering a stage to leaving it (the next stage-history entry).
+ * Time in stage (METRICS): from entering a stage to leaving it (the next stage-history entry of
+ * another stage; consecutive entries of the same stage are one stay).
  * Averages are over deals that left the stage in P (leaving date in the org's time zone); for open
- * deals, the current stage counts "so far" (from stage_entered_at, else the last history entry).
+ * deals, the current stage counts "so far" (from stage_entered_at, else the start of the last run of
+ * history entries).
  */
 export async function timeInStage(
   ctx: AnalyticsContext,
@@ -33,13 +35,19 @@ export async function timeInStage(
   }>(
     ctx.db,
     sql`with scoped as (select d.id, d.state, d.stage, d.stage_entered_at, d.created_time from deals d where ${where}),
-        h as (
-          select coalesce(st.display_value, h.stage) as stage, h.entered_at,
-                 lead(h.entered_at) over (partition by h.deal_id order by h.entered_at) as left_at
+        hist as (
+          select h.deal_id, coalesce(st.display_value, h.stage) as stage, h.entered_at
           from stage_history h
           join scoped s on s.id = h.deal_id
           left join (${stageKeys(org)}) st on st.key = h.stage
           where h.org_id = ${org}
+        ), h as (
+          -- One stay per run of the same stage: a row repeating the stage before it (an Amount or
+          -- Closing_Date edit, or display then actual value) does not leave the stage.
+          select deal_id, stage, entered_at, lead(entered_at) over (partition by deal_id order by entered_at) as left_at
+          from (select r.*, lag(r.stage) over (partition by r.deal_id order by r.entered_at, r.stage) as prev
+                from hist r) x
+          where prev is distinct from stage
         ), leaving as (
           select stage, count(*)::int as n, sum(extract(epoch from left_at - entered_at)) as secs
           from h where left_at is not null and (left_at at time zone ${tz})::date between ${period.from} and ${period.to}
@@ -47,7 +55,7 @@ export async function timeInStage(
         ), cur as (
           select s.stage, count(*)::int as n,
                  sum(extract(epoch from ${now}::timestamptz - coalesce(s.stage_entered_at,
-                     (select max(h2.entered_at) from stage_history h2 where h2.org_id = ${org} and h2.deal_id = s.id),
+                     (select max(h2.entered_at) from h h2 where h2.deal_id = s.id),
                      s.created_time))) as secs
           from scoped s where s.state = 'open' group by s.stage
         )

@@ -35,7 +35,8 @@ interface Row {
  * B in which it was in (for deals that entered and left in between) and its last version up to B
  * (deleted deals leave with that amount). A deal created after A, or open outside T at A, and
  * won/lost by B inside T counts as Created (Pulled in) then Won/Lost even when no daily snapshot
- * caught it open in T. Filters and scope apply to the deal's last version up to B, so each deal is
+ * caught it open in T. An entering deal is Created when its created date (org time zone) is after A,
+ * else Pulled in, even when S1 lacks it (first synced after A's snapshot, e.g. a new install). Filters and scope apply to the deal's last version up to B, so each deal is
  * wholly in or out of the picture.
  */
 export async function waterfall(
@@ -117,15 +118,19 @@ export async function waterfall(
           from base
         ), moves as (
           select p.deal_id, x.bucket, x.amount from (
-            select *, case when in2 then exit_amt when entered then coalesce(mid_amt, exit_amt) end as entry,
+            select *, coalesce(created_date > ${a}, false) as created_after_a,
+                      case when in2 then exit_amt when entered then coalesce(mid_amt, exit_amt) end as entry,
                       case when in1 then a1 when entered then coalesce(mid_amt, exit_amt) end as basis
             from per
           ) p
           cross join lateral (values
             ('Start', case when p.in1 then p.a1 end),
             ('End', case when p.in2 then p.exit_amt end),
-            ('Created', case when not p.in1 and (p.in2 or p.entered) and not p.ex1 then p.entry end),
-            ('Pulled in', case when not p.in1 and (p.in2 or p.entered) and p.ex1 then p.entry end),
+            -- Created: created after A (its created date, not its absence from S1: a deal first synced
+            -- after A's snapshot was not created then). Every other entry is Pulled in, so each
+            -- entering deal lands in exactly one of the two and the balance holds.
+            ('Created', case when not p.in1 and (p.in2 or p.entered) and p.created_after_a then p.entry end),
+            ('Pulled in', case when not p.in1 and (p.in2 or p.entered) and not p.created_after_a then p.entry end),
             ('Increased', case when (p.in1 or p.entered) and p.exit_amt > p.basis then p.exit_amt - p.basis end),
             ('Decreased', case when (p.in1 or p.entered) and p.exit_amt < p.basis then p.basis - p.exit_amt end),
             ('Won', case when (p.in1 or p.entered) and not p.in2 and p.st2 = 'won' then p.exit_amt end),
