@@ -415,12 +415,23 @@ async function fetchNeededSets(
 // ------------------------------------------------------------------------------------ repricing
 
 /**
+ * weighted_sgd as stored from its exact value w (amount_sgd × probability ÷ 100): exact, with at least
+ * the base currency's minor-unit scale (`exp`).
+ */
+const roundWeighted = (w: SQL, exp: number) =>
+  sql`round(${w}, greatest(${exp}::int, scale(trim_scale(${w}))))`
+
+/** SQL for weighted_sgd from a stored amount_sgd and an effective probability (SQL expressions), as pricing stores it. */
+export const weightedSgdSql = (amountSgd: SQL, probability: SQL, base: string): SQL =>
+  roundWeighted(sql`(${amountSgd} * coalesce(${probability}, 0) * 0.01)`, currencyExponent(base))
+
+/**
  * Re-price, in one statement, the deals matching `filter` (SQL over alias d): the distinct
  * (currency, Zoho rate, home currency, closing Monday) combinations are priced here, and the
  * database applies them exactly: Amount × num ÷ den rounded half-even to the minor unit with
  * numeric div/mod, the same result priceDeal gives. Returns how many deals changed.
  */
-async function repriceWhere(db: Db, book: RateBook, filter: SQL, orgId?: string): Promise<number> {
+export async function repriceWhere(db: Db, book: RateBook, filter: SQL, orgId?: string): Promise<number> {
   // Only orgs whose reporting currency is this book's base: orgs.base_currency labels the org's
   // amounts (summary, exports), so a book in another base must never write them (see rebase).
   const org = sql`o.base_currency = ${book.base} and ${orgId === undefined ? sql`true` : sql`d.org_id = ${orgId}`}`
@@ -516,7 +527,7 @@ async function repriceWhere(db: Db, book: RateBook, filter: SQL, orgId?: string)
         ), u as (
           update deals d set
             amount_sgd = v.amount_sgd,
-            weighted_sgd = round(v.w, greatest(${exp}::int, scale(trim_scale(v.w)))),
+            weighted_sgd = ${roundWeighted(sql`v.w`, exp)},
             fx_rate = v.fx_rate, fx_date = v.fx_date, fx_source = v.fx_source, fx_estimated = v.fx_estimated
           from v
           where d.org_id = v.org_id and d.id = v.id

@@ -7,7 +7,7 @@ import { crmApp } from './crm'
 import { Faults, type FaultConfig } from './faults'
 import { fxApp, type FxState } from './fx'
 import { listen, type Listener, type SandboxEnv } from './http'
-import { buildOrg, type SandboxUser } from './org'
+import { buildOrg, type OrgData, type SandboxUser, type Stage } from './org'
 import { hash32 } from './rng'
 import { DealStore } from './store'
 import { DEFAULT_SCOPES, TokenStore } from './tokens'
@@ -92,6 +92,15 @@ export interface Sandbox {
   creditsUsed(): number
   /** Sets the credits left in the 24-hour window: 0 spends them all, dailyCredits gives all back. */
   setCreditsLeft(n: number): void
+  /**
+   * Changes a Stage picklist value's metadata (matched on display or actual value) as the CRM serves
+   * it (fields and pipelines), as an admin editing the picklist would. As in Zoho, deals keep their
+   * own Probability and Modified_Time.
+   */
+  setStage(
+    value: string,
+    changes: Partial<Pick<Stage, 'probability' | 'deal_category' | 'forecast_category'>>,
+  ): void
   close(): Promise<void>
 }
 
@@ -118,6 +127,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     now: () => new Date(),
     faults,
   }
+  // The picklist as served: setStage edits these copies, so deals generated from org.stages keep theirs.
+  const picklist: Stage[] = org.stages.map((st) => ({ ...st }))
+  const served: OrgData = { ...org, stages: picklist }
   const credits = { used: 0 }
   const dailyCredits = opts.dailyCredits ?? 100_000
   const pageTokens = {
@@ -196,6 +208,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     setCreditsLeft: (n) => {
       credits.used = Math.max(0, dailyCredits - n)
     },
+    setStage(value, changes) {
+      const st = picklist.find((x) => x.display_value === value || x.actual_value === value)
+      if (!st) throw new Error(`unknown stage ${value}`)
+      Object.assign(st, changes)
+    },
     close: async () => {
       await watch.settle()
       await Promise.all(listeners.map((l) => l.close()))
@@ -232,7 +249,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   api.route(
     '/',
     crmApp({
-      org,
+      org: served,
       store,
       tokens,
       faults,

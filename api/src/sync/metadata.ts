@@ -1,6 +1,7 @@
-import { sql } from 'drizzle-orm'
+import { sql, type SQL } from 'drizzle-orm'
 import { query, type Db } from '../db/client'
-import { loadRateBook, repriceAllDealsOfOrg } from '../fx/pricing'
+import { markRollupsBehind } from '../analytics/rollup'
+import { loadRateBook, repriceAllDealsOfOrg, repriceWhere, weightedSgdSql } from '../fx/pricing'
 import type { Logger } from '../observability/logger'
 import { crmHostFor } from '../zoho/oauth'
 import type { ZohoClient, ZohoOrg, ZohoUser } from '../zoho/types'
@@ -47,6 +48,62 @@ export interface MetadataResult {
   calls: number
   users: number
   stages: number
+  /** Stored deals whose stage, state, forecast category or effective probability the picklist changed. */
+  remapped: number
+}
+
+/**
+ * Re-applies the org's stored Stage picklist to its stored deals, as mapDeal would map them now:
+ * stage (display value, matched on display or actual value as StageMap does), state, forecast
+ * category, effective probability (the deal's own, else the stage's default) and weighted_sgd, in
+ * one statement that writes only the deals whose values differ. Deals whose state moved between
+ * open (or unknown) and won/lost change rate set (open → newest set, won/lost → their closing
+ * Monday's), so they are re-priced from the stored sets. Returns how many deals changed.
+ */
+export async function applyStagesToDeals(db: Db, orgId: string): Promise<number> {
+  const [org] = await query<{ base: string }>(
+    db,
+    sql`select base_currency as base from orgs where id = ${orgId}`,
+  )
+  if (!org) return 0
+  const closed = (state: SQL) => sql`(${state} in ('won', 'lost'))`
+  // One row per value a deal's stage may hold: display values win, then the latest in sequence.
+  const [res] = await query<{ n: number; moved: string[] }>(
+    db,
+    sql`with v as (
+          select distinct on (x.value) x.value, x.display_value, x.state, x.forecast_category, x.probability
+          from (select display_value as value, 0 as rank, sequence, display_value, state, forecast_category, probability
+                from stages where org_id = ${orgId}
+                union all
+                select actual_value, 1, sequence, display_value, state, forecast_category, probability
+                from stages where org_id = ${orgId}) x
+          order by x.value, x.rank, x.sequence desc
+        ), c as (
+          select d.id, v.display_value as stage, v.state, v.forecast_category,
+                 coalesce(d.probability, v.probability) as p,
+                 ${closed(sql`d.state`)} <> ${closed(sql`v.state`)} as moved
+          from deals d join v on v.value = d.stage
+          where d.org_id = ${orgId}
+            and (d.stage <> v.display_value or d.state <> v.state
+                 or d.forecast_category is distinct from v.forecast_category
+                 or d.effective_probability is distinct from coalesce(d.probability, v.probability))
+        ), u as (
+          update deals d set stage = c.stage, state = c.state, forecast_category = c.forecast_category,
+            effective_probability = c.p, weighted_sgd = ${weightedSgdSql(sql`d.amount_sgd`, sql`c.p`, org.base)}
+          from c where d.org_id = ${orgId} and d.id = c.id
+          returning d.id, c.moved
+        )
+        select count(*)::int as n, coalesce(jsonb_agg(id) filter (where moved), '[]'::jsonb) as moved from u`,
+  )
+  const moved = res?.moved ?? []
+  if (moved.length)
+    await repriceWhere(
+      db,
+      await loadRateBook(db, org.base),
+      sql`d.id in (select jsonb_array_elements_text(${jsonParam(moved)}))`,
+      orgId,
+    )
+  return res?.n ?? 0
 }
 
 /**
@@ -164,6 +221,7 @@ export async function syncMetadata(
     }
   })
 
+  let remapped = 0
   await db.transaction(async (tx) => {
     await tx.execute(sql`delete from pipelines where org_id = ${orgId}`)
     if (pipelines.length)
@@ -182,10 +240,15 @@ export async function syncMetadata(
         from jsonb_to_recordset(${jsonParam(stages)}) as x(display_value text, actual_value text, zoho_id text,
           sequence int, probability smallint, state text, forecast_type text, forecast_category text, used boolean)
         order by x.display_value, x.sequence`)
+    // Stored deals follow the picklist in the same transaction: stages and deals never disagree.
+    remapped = await applyStagesToDeals(tx as unknown as Db, orgId)
     await tx.execute(sql`
       insert into sync_state (org_id, metadata_refreshed_at) values (${orgId}, now())
       on conflict (org_id) do update set metadata_refreshed_at = now()`)
   })
+  // The run refreshes rollups at its end (metadata_refreshed_at makes rollupBehind true); until
+  // then, or if it fails first, reads must not answer from rollups built on the old stage values.
+  if (remapped) await markRollupsBehind(db, orgId)
 
-  return { calls: client.stats.calls - before, users: users.length, stages: stages.length }
+  return { calls: client.stats.calls - before, users: users.length, stages: stages.length, remapped }
 }
