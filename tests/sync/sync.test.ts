@@ -236,6 +236,31 @@ describe(`sync engine against the sandbox (${testDbKind})`, () => {
     expect(rows.every((r) => r.source === 'zoho')).toBe(true)
   })
 
+  it("a deal's stage entry is the first of Zoho's consecutive history rows of that stage, by display value", async () => {
+    const [d] = await query<{ id: string }>(
+      database.db,
+      sql`select id from deals where org_id = ${h.orgId} and state = 'open' and history_backfilled_at is null
+            and stage <> 'Identify Decision Makers' order by id limit 1`,
+    )
+    const pause = () => new Promise((res) => setTimeout(res, 1100))
+    // Into the stage, then edits Zoho logs with the stage's actual and display values in turn.
+    h.sb.editDeal(d!.id, { Stage: 'Identify Decision Makers' })
+    const entered = [...h.sb.deals()].find((x) => x.id === d!.id)!.Modified_Time as string
+    await pause()
+    h.sb.editDeal(d!.id, { Stage: 'Id. Decision Makers' })
+    await pause()
+    h.sb.editDeal(d!.id, { Stage: 'Identify Decision Makers' })
+    // The edited deal is the most recently modified one: a budget of one backfills it.
+    const res = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 1 })
+    expect(res.historyCalls).toBe(1)
+    const [row] = await query<{ stage: string; entered: boolean }>(
+      database.db,
+      sql`select stage, stage_entered_at = ${entered}::timestamptz as entered from deals
+          where org_id = ${h.orgId} and id = ${d!.id}`,
+    )
+    expect(row).toEqual({ stage: 'Identify Decision Makers', entered: true })
+  })
+
   it('a quiet incremental run leaves the month rollup as it is; a run with changes refreshes it', async () => {
     // An hour on: every change so far (runs, rate sets, metadata) well before the last refresh.
     await database.db.execute(sql`update sync_runs set heartbeat_at = heartbeat_at - interval '1 hour'`)

@@ -18,6 +18,7 @@ import { jsonParam, syncMetadata } from './metadata'
 import { loadStageMap, type StageMap } from './stages'
 import { deleteDeals, sweepUnseen, upsertDeals, type PageCommit } from './write'
 import { markRollupsBehind, refreshRollupsAfterSync } from '../analytics/rollup'
+import { stageKeys } from '../analytics/stage-keys'
 
 /*
  * The sync engine, as resumable steps. A run is a sync_runs row whose checkpoint says what to do
@@ -1033,9 +1034,23 @@ async function backfillHistory(
           where h.org_id = ${orgId} and h.deal_id = zoho.deal_id and h.source <> 'zoho' and h.entered_at <= zoho.last_at
           returning 1
         ),
+        -- The deal entered its current stage at the first row of its last run of that stage (Zoho
+        -- may write a row for an edit that kept the stage), rows read by display value.
+        keyed as (
+          select h.deal_id, coalesce(k.display_value, h.stage) as stage, h.entered_at
+          from stage_history h join ids on h.deal_id = ids.id
+          left join (${stageKeys(orgId)}) k on k.key = h.stage
+          where h.org_id = ${orgId}
+        ),
+        runs as (
+          select deal_id, stage, entered_at,
+                 lag(stage) over (partition by deal_id order by entered_at, stage) as prev
+          from keyed
+        ),
         entered as (
-          select distinct on (h.deal_id) h.deal_id, h.stage, h.entered_at from stage_history h join ids on h.deal_id = ids.id
-          where h.org_id = ${orgId} order by h.deal_id, h.entered_at desc
+          select distinct on (deal_id) deal_id, stage, entered_at from runs
+          where prev is distinct from stage
+          order by deal_id, entered_at desc
         ),
         pushes as (
           select deal_id, count(*) filter (where closing_date > prev)::int as n from (
