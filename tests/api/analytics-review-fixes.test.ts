@@ -7,7 +7,7 @@ import { markRollupsBehind, rollupBehind } from '../../api/src/analytics/rollup'
 import { createTestDatabase, testDbKind } from '../helpers/db'
 import { createTestApp } from '../helpers/app'
 import { asUser } from '../helpers/auth'
-import { seedOrg, type SeedResult } from '../helpers/seed'
+import { copySeededOrg, seedOrg, type SeedResult } from '../helpers/seed'
 
 /*
  * Review findings on the analytics, each checked as a user of the API sees it: a figure, a bucket,
@@ -192,7 +192,7 @@ describe(`analytics review fixes (${testDbKind})`, () => {
 
   it('waterfall: a deal open outside T at A, then won or lost inside T by B, is Pulled in then Won/Lost', async () => {
     const org = '7000000000000000098'
-    await makeOrg(database.db, org, seed.orgId)
+    await copySeededOrg(database.db, org, seed.orgId)
     const A = '2026-11-01'
     const B = '2026-11-25'
     await setDeals(database.db, org, [
@@ -298,18 +298,6 @@ const STATE: Record<string, [string, string, number]> = {
   Qualification: ['open', 'Pipeline', 10],
   'Closed Won': ['won', 'Closed', 100],
   'Closed Lost': ['lost', 'Omitted', 0],
-}
-
-/** An org with the seeded org's roles, users and stages, and no deals. */
-async function makeOrg(db: Db, org: string, from: string) {
-  await db.execute(sql`insert into orgs (id, name, time_zone, home_currency, multi_currency, base_currency,
-      crm_host, domain_name, fiscal_year_start_month, settings)
-    values (${org}, 'Mini', 'Asia/Singapore', 'SGD', false, 'SGD', 'https://crm.zoho.com', null, 1, '{}'::jsonb)`)
-  for (const t of ['roles', 'users', 'stages'])
-    await db.execute(
-      sql.raw(`insert into ${t} select * from jsonb_populate_recordset(null::${t},
-        (select jsonb_agg(jsonb_set(to_jsonb(x), '{org_id}', '"${org}"')) from ${t} x where org_id = '${from}'))`),
-    )
 }
 
 /** Replace the org's deals (SGD, owned by the seeded rep). */

@@ -5,7 +5,7 @@ import { takeSnapshot } from '../../api/src/analytics/snapshot'
 import { createTestDatabase, testDbKind } from '../helpers/db'
 import { createTestApp } from '../helpers/app'
 import { asUser } from '../helpers/auth'
-import { seedOrg, type SeedResult } from '../helpers/seed'
+import { copySeededOrg, seedOrg, type SeedResult } from '../helpers/seed'
 
 /*
  * Stage history with consecutive rows of the same stage (Zoho records a Stage_History row when the
@@ -35,7 +35,7 @@ describe(`analytics: stage runs and waterfall entries (${testDbKind})`, () => {
 
   it('time in stage: consecutive rows of the same stage are one stay, left once', async () => {
     const org = '7000000000000000097'
-    await makeOrg(database.db, org, seed.orgId)
+    await copySeededOrg(database.db, org, seed.orgId)
     await setDeals(database.db, org, [
       { id: '1', stage: 'Needs Analysis', entered: '2026-10-21T02:00:00Z' },
       { id: '2', stage: 'Negotiation/Review', entered: '2026-10-31T02:00:00Z' },
@@ -65,7 +65,7 @@ describe(`analytics: stage runs and waterfall entries (${testDbKind})`, () => {
 
   it('stuck: the default threshold is twice the median of whole stays, not of split rows', async () => {
     const org = '7000000000000000096'
-    await makeOrg(database.db, org, seed.orgId)
+    await copySeededOrg(database.db, org, seed.orgId)
     await setDeals(database.db, org, [
       { id: 'w1', stage: 'Closed Won', entered: '2026-09-01T02:00:00Z' },
       { id: 'w2', stage: 'Closed Won', entered: '2026-09-01T02:00:00Z' },
@@ -96,7 +96,7 @@ describe(`analytics: stage runs and waterfall entries (${testDbKind})`, () => {
 
   it('waterfall: Created is by created date after A; a deal older than A missing from S1 is Pulled in', async () => {
     const org = '7000000000000000095'
-    await makeOrg(database.db, org, seed.orgId)
+    await copySeededOrg(database.db, org, seed.orgId)
     const A = '2026-11-01'
     const B = '2026-11-25'
     await setDeals(database.db, org, [{ id: '1', stage: 'Qualification', amount: '100' }])
@@ -152,18 +152,6 @@ const STATE: Record<string, [string, string, number]> = {
   'Value Proposition': ['open', 'Best Case', 40],
   'Negotiation/Review': ['open', 'Commit', 90],
   'Closed Won': ['won', 'Closed', 100],
-}
-
-/** An org with the seeded org's roles, users and stages, and no deals. */
-async function makeOrg(db: Db, org: string, from: string) {
-  await db.execute(sql`insert into orgs (id, name, time_zone, home_currency, multi_currency, base_currency,
-      crm_host, domain_name, fiscal_year_start_month, settings)
-    values (${org}, 'Mini', 'Asia/Singapore', 'SGD', false, 'SGD', 'https://crm.zoho.com', null, 1, '{}'::jsonb)`)
-  for (const t of ['roles', 'users', 'stages'])
-    await db.execute(
-      sql.raw(`insert into ${t} select * from jsonb_populate_recordset(null::${t},
-        (select jsonb_agg(jsonb_set(to_jsonb(x), '{org_id}', '"${org}"')) from ${t} x where org_id = '${from}'))`),
-    )
 }
 
 /** Replace the org's deals (SGD, owned by the seeded rep, active yesterday). */

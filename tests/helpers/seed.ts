@@ -469,6 +469,18 @@ function stateAt(b: Built, k: number): DealSeedRow[] {
  * write the deals table as it stood then and take that day's snapshot; finally leave the current
  * state (the last snapshot day is yesterday, so "today" has live data only).
  */
+/** A new org `org` with the roles, users and stages of the seeded org `from`, and no deals. */
+export async function copySeededOrg(db: Db, org: string, from: string): Promise<void> {
+  await db.execute(sql`insert into orgs (id, name, time_zone, home_currency, multi_currency, base_currency,
+      crm_host, domain_name, fiscal_year_start_month, settings)
+    values (${org}, 'Mini', 'Asia/Singapore', 'SGD', false, 'SGD', 'https://crm.zoho.com', null, 1, '{}'::jsonb)`)
+  for (const t of ['roles', 'users', 'stages'])
+    await db.execute(
+      sql.raw(`insert into ${t} select * from jsonb_populate_recordset(null::${t},
+        (select jsonb_agg(jsonb_set(to_jsonb(x), '{org_id}', '"${org}"')) from ${t} x where org_id = '${from}'))`),
+    )
+}
+
 export async function seedOrg(db: Db, orgId = SEED_ORG): Promise<SeedResult> {
   const b = build(orgId)
   await db.execute(
