@@ -68,10 +68,16 @@ export const fxStatusResponse = z.object({
 export type FxStatusResponse = z.infer<typeof fxStatusResponse>
 
 export const fxRefreshResponse = z.object({
+  /** The set just fetched, or (refreshed false) the newest stored set, still fresh. */
   set: rateSetInfo,
+  /**
+   * False when the newest stored set is younger than CURRENCY_CACHE_DAYS: the provider was not
+   * called (rate sets and the provider's quota are shared by every org of the deployment).
+   */
+  refreshed: z.boolean(),
   /** Provider calls made (latest plus historical backfill). */
   calls: z.number().int(),
-  /** Deals whose SGD value changed. */
+  /** The viewer's org's deals whose value changed. */
   repriced: z.number().int(),
 })
 export type FxRefreshResponse = z.infer<typeof fxRefreshResponse>
@@ -97,7 +103,9 @@ export const fxEndpoints: EndpointDoc[] = [
   {
     method: 'post',
     path: '/api/v1/fx/refresh',
-    summary: 'Fetch the latest rates now and re-price open deals',
+    summary: 'Fetch the latest rates now and re-price open deals (when the newest set is due)',
+    description:
+      'Rate sets are shared by every org: while the newest set is younger than CURRENCY_CACHE_DAYS the provider is not called and the answer is that set with refreshed false.',
     tag: 'FX',
     response: fxRefreshResponse,
     roles: ['admin'],

@@ -89,8 +89,16 @@ export const streamParams = z.object({ runId: z.string().min(1).max(100) })
 
 /** Zoho Watch API callback body (reference §6). */
 export const zohoNotification = z.looseObject({
-  channel_id: z.union([z.string(), z.number()]).transform(String),
-  token: z.string().nullable().optional(),
+  // Our channel ids are numeric (newChannelId) and our tokens 48 hex characters (Zoho allows 50):
+  // anything else (a NUL, a megabyte) is a 400 here, never a value sent to SQL.
+  channel_id: z
+    .union([z.string().regex(/^\d{1,30}$/), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)])
+    .transform(String),
+  token: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,50}$/)
+    .nullable()
+    .optional(),
   module: z.string().optional(),
   operation: z.string().optional(),
   ids: z.array(z.union([z.string(), z.number()]).transform(String)).default([]),

@@ -229,7 +229,7 @@ describe(`analytics review fixes (${testDbKind})`, () => {
   })
 
   // These change the seeded org's deals: they run last.
-  it('a Zoho Watch delete removes the deal from whole-month figures at once, as from any other', async () => {
+  it('a Zoho Watch delete is a hint: no figure changes on the callback’s word alone', async () => {
     const [deal] = await query<{ id: string }>(
       database.db,
       sql`select id from deals where org_id = ${seed.orgId} and state = 'open' and amount_sgd > 0
@@ -253,11 +253,12 @@ describe(`analytics review fixes (${testDbKind})`, () => {
       }),
     })
     expect(res.status).toBe(202)
-    const right = (await get(whole)).body.open
-    expect(right.count).toBe(before.count - 1)
-    expect(right).toEqual((await get(cut)).body.open)
+    // The delete only queues an ids run, which removes a deal when Zoho no longer returns it
+    // (tests/sync/notify-hints.test.ts); this org has no reachable Zoho, so nothing is confirmed.
     await app.settle()
-    expect((await get(whole)).body.open).toEqual(right)
+    const right = (await get(whole)).body.open
+    expect(right).toEqual(before)
+    expect(right).toEqual((await get(cut)).body.open)
   })
 
   it('markRollupsBehind: reads fall back to the deals table and the next refresh is due', async () => {

@@ -167,6 +167,7 @@ describe(`FX routes (${testDbKind})`, () => {
     for (const id of ['2', '3', '5', '6', '4']) expect(after.get(id)).toEqual(before.get(id))
     expect(after.get('2')).toMatchObject({ amountSgd: '9642.86', fxDate: '2026-06-01' })
     expect(body.repriced).toBe(1)
+    expect(body.refreshed).toBe(true)
 
     const status = (await (
       await app.app.request('/api/v1/fx/status', { headers: await asUser(app.config, ORG, ADMIN) })
@@ -176,6 +177,10 @@ describe(`FX routes (${testDbKind})`, () => {
   })
 
   it('answers a provider failure on refresh with the provider’s reason', async () => {
+    // The set the previous test fetched is fresh: age it so that a refresh is due and calls out.
+    await database.db.execute(
+      sql`update fx_rate_sets set fetched_at = fetched_at - interval '8 days' where week_date = ${thisMonday}`,
+    )
     const broken = createTestApp(database, { CURRENCY_API_URL: sb.fxUrl, CURRENCY_API_KEY: 'revoked-key' })
     const res = await broken.app.request('/api/v1/fx/refresh', {
       method: 'POST',

@@ -54,10 +54,26 @@ const DATA_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 const isWidgetPage = (path: string) => /(^|\/)widget(\.html)?$/.test(path)
 
+/**
+ * Whether this request is served over https: in production always; else when the request URL is
+ * https (or a TLS-terminating proxy says so), or the configured PUBLIC_URL or ZOHO_REDIRECT_URI is
+ * https (the deployment's public face). Plain-http local development (http://localhost with no https
+ * URL configured) stays cookie-compatible. Decides the Secure cookie flag and HSTS.
+ */
+export function servedOverHttps(config: Config, c?: Context): boolean {
+  if (config.APP_ENV === 'production') return true
+  const https = (u: string | undefined) => Boolean(u && /^https:/i.test(u))
+  if (https(config.PUBLIC_URL) || https(config.ZOHO_REDIRECT_URI)) return true
+  if (!c) return false
+  return (
+    https(c.req.url) || c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase() === 'https'
+  )
+}
+
 export function securityHeaders(config: Config): MiddlewareHandler<AppEnv> {
-  const hsts = config.APP_ENV === 'production'
   return async (c, next) => {
     await next()
+    const hsts = servedOverHttps(config, c)
     let h = c.res.headers
     try {
       h.set('x-content-type-options', 'nosniff')

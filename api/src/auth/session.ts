@@ -3,12 +3,15 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import type { Config } from '../config'
 import type { AppEnv } from '../http/types'
 import { SESSION_COOKIE, SESSION_PURPOSE, type SessionClaims } from './middleware'
+import { servedOverHttps } from './security'
 import { signToken, verifyToken, type TokenClaims } from './token'
 
 /**
  * Cookies of the web view: the session (pp_session) and the short-lived OAuth transaction
  * (pp_oauth: signed state + PKCE verifier). HttpOnly, SameSite=Lax (the OAuth callback is a top-level
- * GET from Zoho, which Lax allows), Secure outside development and test.
+ * GET from Zoho, which Lax allows), Secure whenever the app is served over https (servedOverHttps:
+ * production, an https request, or an https PUBLIC_URL / ZOHO_REDIRECT_URI), so that plain-http
+ * local development still works.
  */
 
 export const OAUTH_COOKIE = 'pp_oauth'
@@ -18,10 +21,11 @@ export const CONNECT_GRANT_COOKIE = 'pp_connect'
 export const CONNECT_GRANT_PURPOSE = 'connect-grant'
 export const OAUTH_TTL_SECONDS = 600
 
-export const secureCookies = (config: Config) => config.APP_ENV === 'production'
+export const secureCookies = (config: Config, c?: Context) => servedOverHttps(config, c)
 
-function cookieOpts(config: Config, path: string, maxAge: number) {
-  return { httpOnly: true, secure: secureCookies(config), sameSite: 'Lax' as const, path, maxAge }
+function cookieOpts(c: Context<AppEnv>, path: string, maxAge: number) {
+  const secure = secureCookies(c.var.deps.config, c)
+  return { httpOnly: true, secure, sameSite: 'Lax' as const, path, maxAge }
 }
 
 export async function startSession(
@@ -32,12 +36,12 @@ export async function startSession(
   const ttl = config.ACCESS_TOKEN_EXPIRE_MINUTES * 60
   const exp = Math.floor(c.var.deps.now().getTime() / 1000) + ttl
   const token = await signToken(config.secretKey, SESSION_PURPOSE, { ...claims, exp })
-  setCookie(c, SESSION_COOKIE, token, cookieOpts(config, '/', ttl))
+  setCookie(c, SESSION_COOKIE, token, cookieOpts(c, '/', ttl))
   return { expiresAt: new Date(exp * 1000) }
 }
 
 export function endSession(c: Context<AppEnv>) {
-  deleteCookie(c, SESSION_COOKIE, { path: '/', secure: secureCookies(c.var.deps.config) })
+  deleteCookie(c, SESSION_COOKIE, { path: '/', secure: secureCookies(c.var.deps.config, c) })
 }
 
 /** The OAuth transaction kept between /auth/zoho/login|connect and the callback. */
@@ -62,7 +66,7 @@ export async function putSignedCookie(
   const { config } = c.var.deps
   const exp = Math.floor(c.var.deps.now().getTime() / 1000) + ttlSeconds
   const token = await signToken(config.secretKey, purpose, { ...claims, exp })
-  setCookie(c, name, token, cookieOpts(config, path, ttlSeconds))
+  setCookie(c, name, token, cookieOpts(c, path, ttlSeconds))
   return token
 }
 
@@ -74,7 +78,7 @@ export async function takeSignedCookie<T extends TokenClaims>(
 ): Promise<T | null> {
   const raw = getCookie(c, name)
   if (!raw) return null
-  deleteCookie(c, name, { path, secure: secureCookies(c.var.deps.config) })
+  deleteCookie(c, name, { path, secure: secureCookies(c.var.deps.config, c) })
   return verifyToken<T>(c.var.deps.config.secretKey, purpose, raw, c.var.deps.now().getTime())
 }
 

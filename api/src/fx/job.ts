@@ -7,10 +7,18 @@ import {
   loadRateBook,
   repriceEstimatedClosedDeals,
   repriceEveryBase,
+  rebase,
   repriceOpenDeals,
+  type RateBook,
 } from './pricing'
 import { FxProviderError } from './provider'
-import { MAX_PROVIDER_CALLS_PER_RUN, providerFor, refreshLatest, type RateSetInfo } from './store'
+import {
+  MAX_PROVIDER_CALLS_PER_RUN,
+  orgBaseCurrency,
+  providerFor,
+  refreshLatest,
+  type RateSetInfo,
+} from './store'
 import { refreshAllAnalyticsRollups } from '../analytics/rollup'
 
 export interface FxRunContext {
@@ -30,7 +38,21 @@ export interface FxRunResult {
   calls: number
   repricedOpen: number
   repricedClosed: number
+  /** The deals of opts.orgId (the admin who asked for the run) among the repriced ones, if given. */
+  org: { repricedOpen: number; repricedClosed: number } | null
   error: FxProviderError | null
+}
+
+/** Reprice one org in its own base first, so that its own share of the run can be reported. */
+async function repriceOrg(
+  ctx: FxRunContext,
+  book: RateBook,
+  reprice: (db: FxRunContext['db'], book: RateBook, orgId: string) => Promise<number>,
+  orgId: string | undefined,
+): Promise<number> {
+  if (orgId === undefined) return 0
+  const base = await orgBaseCurrency(ctx.db, orgId, ctx.config.BASE_CURRENCY)
+  return reprice(ctx.db, rebase(book, base), orgId)
 }
 
 /**
@@ -38,8 +60,12 @@ export interface FxRunResult {
  * that take the newest set (every org, each in its orgs.base_currency: sets are global), then
  * backfill, within the call budget, the historical sets that closed deals without their own week's
  * set need, and re-price those deals from whatever sets are stored (also when the provider failed).
+ * With opts.orgId, that org's own counts are reported apart (`org`): the totals cover every org.
  */
-export async function runFx(ctx: FxRunContext, opts: { ignoreRefusal?: boolean } = {}): Promise<FxRunResult> {
+export async function runFx(
+  ctx: FxRunContext,
+  opts: { ignoreRefusal?: boolean; orgId?: string } = {},
+): Promise<FxRunResult> {
   const budget = ctx.maxCalls ?? MAX_PROVIDER_CALLS_PER_RUN
   const provider = providerFor(ctx, budget)
   let set: RateSetInfo | null = null
@@ -53,7 +79,8 @@ export async function runFx(ctx: FxRunContext, opts: { ignoreRefusal?: boolean }
   // Each org is priced in its own orgs.base_currency, the currency its figures are labelled with
   // (the sync prices in it too); the book's own base only picks the default view of the sets.
   const book = await loadRateBook(ctx.db, ctx.config.BASE_CURRENCY)
-  const repricedOpen = await repriceEveryBase(ctx.db, book, repriceOpenDeals)
+  const ownOpen = await repriceOrg(ctx, book, repriceOpenDeals, opts.orgId)
+  const repricedOpen = ownOpen + (await repriceEveryBase(ctx.db, book, repriceOpenDeals))
   let calls = provider.calls
   if (!error && calls < budget) {
     const dates = await closingDatesNeedingSets(ctx.db, book)
@@ -66,9 +93,11 @@ export async function runFx(ctx: FxRunContext, opts: { ignoreRefusal?: boolean }
   }
   // Always, even when the provider is down: sets stored since the last run (a sync's historical
   // fetches, an earlier partial backfill) must still reach the closed deals that wait for them.
-  const repricedClosed = await repriceEveryBase(ctx.db, book, repriceEstimatedClosedDeals)
+  const ownClosed = await repriceOrg(ctx, book, repriceEstimatedClosedDeals, opts.orgId)
+  const repricedClosed = ownClosed + (await repriceEveryBase(ctx.db, book, repriceEstimatedClosedDeals))
   await refreshAllAnalyticsRollups(ctx.db)
-  return { set, calls, repricedOpen, repricedClosed, error }
+  const org = opts.orgId === undefined ? null : { repricedOpen: ownOpen, repricedClosed: ownClosed }
+  return { set, calls, repricedOpen, repricedClosed, org, error }
 }
 
 /** The scheduled job (JOBS.fx): never throws for provider trouble; the status page reports it. */

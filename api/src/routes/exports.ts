@@ -1,8 +1,9 @@
 import { Hono } from 'hono'
 import { stream } from 'hono/streaming'
-import { sql } from 'drizzle-orm'
 import type { AppEnv } from '../http/types'
 import { requireViewer } from '../auth/middleware'
+import { audit } from '../auth/audit'
+import { clientIp } from '../auth/security'
 import { exportQuery } from '#shared/contracts/deals'
 import { requestContext } from '../analytics/context'
 import { exportDealsCsv } from '../analytics/export'
@@ -11,11 +12,16 @@ export const exportsRoute = new Hono<AppEnv>().get('/exports/deals.csv', require
   const q = exportQuery.parse(c.req.query())
   const ctx = await requestContext(c)
   const chunks = await exportDealsCsv(ctx, q)
-  await c.var.db.execute(
-    sql`insert into audit_log (org_id, actor_user_id, action, target, details, ip)
-        values (${ctx.org.id}, ${ctx.viewer.userId}, 'export', 'deals.csv', ${JSON.stringify({ filters: q })}::jsonb,
-                ${c.req.header('cf-connecting-ip') ?? c.req.header('x-forwarded-for')?.split(',')[0]?.trim() ?? null})`,
-  )
+  // The IP as clientIp() sees it (the socket's peer on Node, Cloudflare's header on Workers), never
+  // a header the client chose.
+  await audit(c.var.db, {
+    orgId: ctx.org.id,
+    actorUserId: ctx.viewer.userId,
+    action: 'export',
+    target: 'deals.csv',
+    details: { filters: q },
+    ip: clientIp(c),
+  })
   c.header('content-type', 'text/csv; charset=utf-8')
   c.header('content-disposition', `attachment; filename="deals-${ctx.today}.csv"`)
   c.header('cache-control', 'no-store')

@@ -8,7 +8,7 @@ import { runFx } from '../fx/job'
 import { pickSet } from '../fx/pricing'
 import type { FxProviderError } from '../fx/provider'
 import { fxStatus } from '../fx/status'
-import { listRateSets, loadRates, orgBaseCurrency } from '../fx/store'
+import { isRefreshDue, listRateSets, loadRates, newestSetInfo, orgBaseCurrency } from '../fx/store'
 import { mondayOf } from '../fx/week'
 
 function providerFailure(err: FxProviderError): AppError {
@@ -44,16 +44,34 @@ export const fx = new Hono<AppEnv>()
   })
   .post('/refresh', requireViewer, requireRole('admin'), async (c) => {
     const { config, logger, fetch, now } = c.var.deps
-    const r = await runFx({ config, db: c.var.db, logger, fetch, now }, { ignoreRefusal: true })
+    const { orgId, userId } = c.var.viewer
+    // Rate sets, the repricing they cause and the provider's quota are shared by every org: an
+    // admin's refresh reaches the provider only when the scheduled refresh would (the newest set is
+    // CURRENCY_CACHE_DAYS old, or there is none), and reports only the admin's own org's figures.
+    const newest = await newestSetInfo(c.var.db)
+    if (newest && !isRefreshDue(newest, now(), config.CURRENCY_CACHE_DAYS)) {
+      await audit(c.var.db, {
+        orgId,
+        actorUserId: userId,
+        action: 'fx.refresh',
+        target: newest.weekDate,
+        details: { calls: 0, repriced: 0, refreshed: false, error: null },
+      })
+      const { id: _id, base: _base, ...set } = newest
+      const body: FxRefreshResponse = { set, refreshed: false, calls: 0, repriced: 0 }
+      return c.json(body)
+    }
+    const r = await runFx({ config, db: c.var.db, logger, fetch, now }, { ignoreRefusal: true, orgId })
+    const repriced = (r.org?.repricedOpen ?? 0) + (r.org?.repricedClosed ?? 0)
     await audit(c.var.db, {
-      orgId: c.var.viewer.orgId,
-      actorUserId: c.var.viewer.userId,
+      orgId,
+      actorUserId: userId,
       action: 'fx.refresh',
       target: r.set?.weekDate ?? null,
-      details: { calls: r.calls, repriced: r.repricedOpen + r.repricedClosed, error: r.error?.kind ?? null },
+      details: { calls: r.calls, repriced, refreshed: Boolean(r.set), error: r.error?.kind ?? null },
     })
     if (r.error || !r.set) throw providerFailure(r.error!)
     const { id: _id, base: _base, ...set } = r.set
-    const body: FxRefreshResponse = { set, calls: r.calls, repriced: r.repricedOpen + r.repricedClosed }
+    const body: FxRefreshResponse = { set, refreshed: true, calls: r.calls, repriced }
     return c.json(body)
   })

@@ -2,17 +2,17 @@ import { Hono } from 'hono'
 import { sql } from 'drizzle-orm'
 import { zohoNotification } from '#shared/contracts/sync'
 import { query } from '../db/client'
-import { markRollupsBehind, refreshAnalyticsRollups } from '../analytics/rollup'
 import { badRequest, forbidden } from '../http/errors'
 import type { AppEnv } from '../http/types'
 import { runSteps, startSync, type SyncContext } from '../sync/engine'
-import { deleteDeals } from '../sync/write'
 
 /**
  * Zoho Watch API callbacks. Zoho signs nothing: the per-channel token it echoes is compared, in
  * constant time, with the one stored in watch_channels. Callbacks are hints: the named deals are
- * re-fetched (GET /Deals?ids=) by an 'ids' run, and deletions removed at once. If a sync of the org is
- * running, the ids are left to the next incremental run, which reads them by Modified_Time anyway.
+ * re-fetched (GET /Deals?ids=) by an 'ids' run, deletions included: the run removes a named deal only
+ * when Zoho no longer returns it, never on the callback's word. Only a channel that has not expired
+ * is accepted. If a sync of the org is running, the ids are left to the next incremental run, which
+ * reads them by Modified_Time (and deletions from /Deals/deleted) anyway.
  */
 
 async function digest(s: string): Promise<Uint8Array> {
@@ -35,9 +35,11 @@ export const zohoNotify = new Hono<AppEnv>().post('/zoho/notify', async (c) => {
     throw badRequest('The body must be JSON')
   }
   const body = zohoNotification.parse(json)
+  const deps = c.var.deps
   const [channel] = await query<{ org_id: string; token: string }>(
     c.var.db,
-    sql`select org_id, token from watch_channels where channel_id = ${body.channel_id}`,
+    sql`select org_id, token from watch_channels where channel_id = ${body.channel_id}
+          and expires_at > ${deps.now().toISOString()}::timestamptz`,
   )
   // Same work whether or not the channel exists, so a caller cannot probe channel ids by timing.
   const ok = await safeEqual(body.token ?? '', channel?.token ?? '\u0000no-channel')
@@ -45,27 +47,9 @@ export const zohoNotify = new Hono<AppEnv>().post('/zoho/notify', async (c) => {
     throw forbidden('Unknown channel or wrong token', 'INVALID_CHANNEL_TOKEN')
   if (body.module && body.module !== 'Deals') return c.json({ accepted: false, reason: 'module' }, 202)
 
-  const deps = c.var.deps
   const orgId = channel.org_id
   const ids = body.ids.filter((id) => /^\d{1,30}$/.test(id))
   if (!ids.length) return c.json({ accepted: true, ids: 0 }, 202)
-  if (body.operation === 'delete') {
-    const deleted = await deleteDeals(c.var.db, orgId, ids)
-    deps.logger.info('watch: deals deleted', { orgId, deleted })
-    if (deleted > 0) {
-      // The month rollups still count the deleted deals and no sync run records this delete, so
-      // rollupBehind would not notice: mark them behind now (whole-month figures read the deals
-      // table meanwhile) and rebuild them in the background rather than hold Zoho's callback.
-      await markRollupsBehind(c.var.db, orgId)
-      deps.background(
-        refreshAnalyticsRollups(c.var.db, orgId).catch((err: unknown) =>
-          deps.logger.error('analytics rollup refresh after watch delete failed', { orgId, err }),
-        ),
-        c,
-      )
-    }
-    return c.json({ accepted: true, ids: ids.length }, 202)
-  }
   const ctx: SyncContext = {
     config: deps.config,
     db: c.var.db,

@@ -902,9 +902,26 @@ export async function syncStep(
       const batch = cp.ids.slice(0, 100)
       const records = batch.length ? await client.getDealsByIds(batch, dealFields(org.multiCurrency)) : []
       const write = await writeRecords(ctx, s, run, cp, records, 'watch')
+      // Watch callbacks are hints, a "delete" too: a named deal goes only when Zoho, asked by id, no
+      // longer returns it (GET /Deals?ids= answers live records only). Removed in the page's
+      // transaction and counted as the run's deletions, so finalize rebuilds the rollups.
+      const live = new Set(records.map((r) => String(r.id)))
+      const gone = batch.filter((id) => !live.has(id))
       cp.ids = cp.ids.slice(100)
       if (!cp.ids.length) cp.phase = 'finalize'
-      await commitPage(ctx, s, run, holder, cp, { pages: 1 }, leaseSeconds, write)
+      const progress: Progress = { pages: 1, deletions: 0 }
+      await commitPage(ctx, s, run, holder, cp, progress, leaseSeconds, (db, page) =>
+        gone.length
+          ? db.transaction(async (tx) => {
+              const t = tx as unknown as Db
+              // Before the page's statement, which reads progress.deletions into the run's counters.
+              progress.deletions = await deleteDeals(t, orgId, gone)
+              const r = await write(t, page)
+              if (!r.gated) throw new LeaseLostError(orgId) // roll the deletions back with the page
+              return r
+            })
+          : write(db, page),
+      )
       break
     }
 

@@ -32,22 +32,29 @@ export class SyncWorkflow extends WorkflowEntrypoint<Record<string, unknown>, Sy
         { retries: { limit: 5, delay: '10 seconds', backoff: 'exponential' }, timeout: '10 minutes' },
         async () => {
           const config = loadConfig(vars)
-          const db = connectPostgres(env.HYPERDRIVE.connectionString, { max: 5 }).db
-          const logger = createLogger(config.LOG_LEVEL)
-          const ctx = {
-            config,
-            db,
-            logger,
-            fetch: (i: RequestInfo | URL, init?: RequestInit) => fetch(i, init),
-            now: () => new Date(),
+          // One client per step, closed when the step ends: a step may run in its own invocation
+          // (a client cannot cross invocations), and sockets left open would pile up within one
+          // (Workers allow 6 open connections per invocation).
+          const database = connectPostgres(env.HYPERDRIVE.connectionString, { max: 5 })
+          try {
+            const logger = createLogger(config.LOG_LEVEL)
+            const ctx = {
+              config,
+              db: database.db,
+              logger,
+              fetch: (i: RequestInfo | URL, init?: RequestInit) => fetch(i, init),
+              now: () => new Date(),
+            }
+            const summary = await runOrgSync(ctx, event.payload.orgId, {
+              trigger: event.payload.trigger,
+              maxPages: PAGES_PER_STEP,
+            })
+            // A live holder elsewhere: nothing to do here; a failure: let the step retry it.
+            if (summary.status === 'failed') throw new Error(summary.error ?? 'sync failed')
+            return JSON.parse(JSON.stringify(summary)) as OrgSyncSummary
+          } finally {
+            await database.close().catch(() => {})
           }
-          const summary = await runOrgSync(ctx, event.payload.orgId, {
-            trigger: event.payload.trigger,
-            maxPages: PAGES_PER_STEP,
-          })
-          // A live holder elsewhere: nothing to do here; a failure: let the step retry it.
-          if (summary.status === 'failed') throw new Error(summary.error ?? 'sync failed')
-          return JSON.parse(JSON.stringify(summary)) as OrgSyncSummary
         },
       )
       // A paused run (Zoho calls spent: the reason is in `error`) waits for a later cron, not a loop.
