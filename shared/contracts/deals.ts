@@ -37,10 +37,15 @@ export const dealRow = z.object({
 })
 export type DealRow = z.infer<typeof dealRow>
 
+/** The org's base (reporting) currency: amountSgd and weightedSgd are in it, whatever their names say. */
+const baseCurrency = z.string().describe("The org's base currency, the currency of amountSgd and weightedSgd")
+
 export const dealsResponse = z.object({
+  baseCurrency,
   deals: z.array(dealRow),
   nextCursor: z.string().nullable(),
 })
+export type DealsResponse = z.infer<typeof dealsResponse>
 
 export const dealParams = z.object({ id: z.string().regex(/^\d{1,25}$/, 'must be a numeric Zoho id') })
 
@@ -56,13 +61,14 @@ export const stageHistoryRow = z.object({
 })
 
 export const dealDetail = dealRow.extend({
+  baseCurrency,
   createdTime: z.string(),
   lastActivityTime: z.string().nullable(),
   stageEnteredAt: z.string().nullable(),
   daysInStage: z.number().nullable(),
   closingPushCount: z.number().int(),
   fx: z.object({
-    /** Base-currency units per one unit of the deal currency, exactly as used. */
+    /** Base-currency (baseCurrency) units per one unit of the deal currency, exactly as used. */
     rate: decimal.nullable(),
     /** The rate set's date (the Monday of its week). */
     date: isoDate.nullable(),

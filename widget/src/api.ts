@@ -3,8 +3,10 @@ import type { z } from 'zod'
 /**
  * The one HTTP client for both entries. Web view: same-origin cookie session. Widget: an in-memory
  * bearer token (third-party cookies do not work in the CRM iframe) against an absolute API base.
- * Every response is parsed with the shared zod contract; a newer request with the same key aborts
- * the one it supersedes, so a fast filter change never paints stale data.
+ * Every response is parsed with the shared zod contract. Superseded requests are aborted by their
+ * owner: useResource gives each load its own AbortController and aborts it when its deps change or
+ * the component unmounts. (A global per-key slot used to do this, but unrelated components sharing a
+ * key, e.g. the Owner filter and the Leaderboard both loading by-owner, then cancelled each other.)
  */
 
 export class ApiError extends Error {
@@ -24,6 +26,11 @@ interface ApiConfig {
   base: string
   /** Widget: returns the bearer token. Web view: undefined (cookie). */
   token?: () => string | null
+  /**
+   * Widget: obtains a fresh token (shared in-flight sign-in). Called once on a 401, after which the
+   * request is retried once; a token can die before its renewal timer fires (sleep, throttled tab).
+   */
+  reauthenticate?: () => Promise<void>
 }
 
 let config: ApiConfig = { base: '' }
@@ -42,37 +49,53 @@ export function apiUrl(path: string, params?: Params): string {
   return `${config.base}${path}${s ? `?${s}` : ''}`
 }
 
-function headers(extra?: Record<string, string>): Record<string, string> {
+function headers(extra?: Record<string, string>, bearer = true): Record<string, string> {
   const h: Record<string, string> = { accept: 'application/json', ...extra }
-  const t = config.token?.()
+  const t = bearer ? config.token?.() : null
   if (t) h.authorization = `Bearer ${t}`
   return h
 }
 
-const inflight = new Map<string, AbortController>()
-
 export const isAbort = (e: unknown) => e instanceof DOMException && e.name === 'AbortError'
 
-async function raw(method: string, url: string, init: RequestInit = {}, key?: string): Promise<Response> {
-  let ctrl: AbortController | undefined
-  if (key) {
-    inflight.get(key)?.abort()
-    ctrl = new AbortController()
-    inflight.set(key, ctrl)
-  }
-  try {
-    const res = await fetch(url, {
+interface RawOptions {
+  /**
+   * The widget sign-in itself (token exchange): sent without the bearer token (the one held may be
+   * the dead one being replaced; the assertion authenticates it), and a 401 there must not start
+   * another sign-in (it would wait on itself).
+   */
+  signIn?: boolean
+}
+
+async function raw(
+  method: string,
+  url: string,
+  init: RequestInit = {},
+  { signIn = false }: RawOptions = {},
+): Promise<Response> {
+  // headers() runs per attempt so the retry after a re-authentication carries the new token.
+  const attempt = () =>
+    fetch(url, {
       method,
       credentials: config.token ? 'omit' : 'same-origin',
       ...init,
-      headers: headers(init.headers as Record<string, string>),
-      signal: ctrl?.signal ?? init.signal,
+      headers: headers(init.headers as Record<string, string>, !signIn),
     })
-    if (!res.ok) throw await toError(res)
-    return res
-  } finally {
-    if (key && inflight.get(key) === ctrl) inflight.delete(key)
+  let res = await attempt()
+  if (res.status === 401 && !signIn && config.reauthenticate) {
+    const expired = await toError(res)
+    try {
+      await config.reauthenticate()
+    } catch (e) {
+      // Sign-in failed: report the 401 (and log why); "Try again" re-runs this path.
+      console.error('widget re-authentication failed', e)
+      throw expired
+    }
+    init.signal?.throwIfAborted()
+    res = await attempt()
   }
+  if (!res.ok) throw await toError(res)
+  return res
 }
 
 async function toError(res: Response): Promise<ApiError> {
@@ -91,14 +114,14 @@ async function toError(res: Response): Promise<ApiError> {
   return new ApiError(res.status, 'HTTP_' + res.status, res.statusText || `Request failed (${res.status})`)
 }
 
-/** GET and parse. `key` defaults to the path: a second call for the same resource aborts the first. */
+/** GET and parse. `signal` (from useResource) aborts the request when its caller supersedes it. */
 export async function get<S extends z.ZodType>(
   path: string,
   schema: S,
   params?: Params,
-  key: string = path,
+  signal?: AbortSignal,
 ): Promise<z.output<S>> {
-  const res = await raw('GET', apiUrl(path, params), {}, key)
+  const res = await raw('GET', apiUrl(path, params), { signal })
   return schema.parse(await res.json())
 }
 
@@ -107,11 +130,17 @@ export async function send<S extends z.ZodType>(
   path: string,
   body: unknown,
   schema: S,
+  opts?: RawOptions,
 ): Promise<z.output<S>> {
-  const res = await raw(method, apiUrl(path), {
-    body: body === undefined ? undefined : JSON.stringify(body),
-    headers: { 'content-type': 'application/json' },
-  })
+  const res = await raw(
+    method,
+    apiUrl(path),
+    {
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+    },
+    opts,
+  )
   const text = await res.text()
   return schema.parse(text ? JSON.parse(text) : {})
 }

@@ -59,7 +59,7 @@ function LazyView({ def }: { def: ViewDef }) {
 
 /** "As of" badge: when the data was last refreshed from Zoho. */
 function Freshness() {
-  const res = useResource(() => api.syncStatus(), [view.value])
+  const res = useResource((signal) => api.syncStatus(signal), [view.value])
   if (!res.data) return null
   const { lastSuccessAt, runningRunId } = res.data
   const stale = !lastSuccessAt || Date.now() - Date.parse(lastSuccessAt) > 60 * 60 * 1000

@@ -21,32 +21,34 @@ import { waterfallResponse } from '#shared/contracts/waterfall'
 import * as pending from './pending-contracts'
 
 /**
- * Typed endpoints: every response is parsed with its contract from shared/contracts. `key` names the
- * request slot: a newer request in the same slot aborts the older one.
+ * Typed endpoints: every response is parsed with its contract from shared/contracts. `signal` is the
+ * caller's own AbortSignal (useResource passes one per load), so only the caller that issued a
+ * request can supersede it; there are no shared request slots between components.
  */
+type S = AbortSignal | undefined
 export const api = {
-  me: () => get('/api/v1/me', meResponseSchema),
-  summary: (p: Params, key = 'summary') => get('/api/v1/pipeline/summary', summaryResponse, p, key),
-  byStage: (p: Params) => get('/api/v1/pipeline/by-stage', byStageResponse, p),
-  byOwner: (p: Params, key = 'by-owner') => get('/api/v1/pipeline/by-owner', byOwnerResponse, p, key),
-  forecast: (p: Params, key = 'forecast') => get('/api/v1/forecast', forecastResponse, p, key),
-  trend: (p: Params, key = 'trend') => get('/api/v1/trend', trendResponse, p, key),
-  waterfall: (p: Params, key = 'waterfall') => get('/api/v1/waterfall', waterfallResponse, p, key),
-  funnel: (p: Params) => get('/api/v1/funnel', funnelResponse, p),
-  timeInStage: (p: Params) => get('/api/v1/time-in-stage', timeInStageResponse, p),
-  risk: (p: Params) => get('/api/v1/risk', riskResponse, p),
-  quality: (p: Params) => get('/api/v1/quality', qualityResponse, p),
-  deals: (p: Params, key = 'deals') => get('/api/v1/deals', dealsResponse, p, key),
-  deal: (id: string) => get(`/api/v1/deals/${encodeURIComponent(id)}`, dealDetail, {}, 'deal'),
-  fxStatus: () => get('/api/v1/fx/status', fxStatusResponse),
-  fxRates: (p: Params) => get('/api/v1/fx/rates', fxRatesResponse, p),
-  syncStatus: () => get('/api/v1/sync/status', syncStatusResponse),
-  syncRuns: (limit = 10) => get('/api/v1/sync/runs', syncRunsResponse, { limit }),
+  me: (s?: S) => get('/api/v1/me', meResponseSchema, {}, s),
+  summary: (p: Params, s?: S) => get('/api/v1/pipeline/summary', summaryResponse, p, s),
+  byStage: (p: Params, s?: S) => get('/api/v1/pipeline/by-stage', byStageResponse, p, s),
+  byOwner: (p: Params, s?: S) => get('/api/v1/pipeline/by-owner', byOwnerResponse, p, s),
+  forecast: (p: Params, s?: S) => get('/api/v1/forecast', forecastResponse, p, s),
+  trend: (p: Params, s?: S) => get('/api/v1/trend', trendResponse, p, s),
+  waterfall: (p: Params, s?: S) => get('/api/v1/waterfall', waterfallResponse, p, s),
+  funnel: (p: Params, s?: S) => get('/api/v1/funnel', funnelResponse, p, s),
+  timeInStage: (p: Params, s?: S) => get('/api/v1/time-in-stage', timeInStageResponse, p, s),
+  risk: (p: Params, s?: S) => get('/api/v1/risk', riskResponse, p, s),
+  quality: (p: Params, s?: S) => get('/api/v1/quality', qualityResponse, p, s),
+  deals: (p: Params, s?: S) => get('/api/v1/deals', dealsResponse, p, s),
+  deal: (id: string, s?: S) => get(`/api/v1/deals/${encodeURIComponent(id)}`, dealDetail, {}, s),
+  fxStatus: (s?: S) => get('/api/v1/fx/status', fxStatusResponse, {}, s),
+  fxRates: (p: Params, s?: S) => get('/api/v1/fx/rates', fxRatesResponse, p, s),
+  syncStatus: (s?: S) => get('/api/v1/sync/status', syncStatusResponse, {}, s),
+  syncRuns: (limit = 10, s?: S) => get('/api/v1/sync/runs', syncRunsResponse, { limit }, s),
   startSync: (kind?: 'full' | 'incremental') =>
     send('POST', '/api/v1/sync', kind ? { kind } : {}, startSyncResponse),
-  settings: () => get('/api/v1/settings', settingsResponse),
+  settings: (s?: S) => get('/api/v1/settings', settingsResponse, {}, s),
   saveSettings: (body: SettingsUpdate) => send('PUT', '/api/v1/settings', body, settingsResponse),
-  users: () => get('/api/v1/admin/users', pending.adminUsersResponse),
+  users: (s?: S) => get('/api/v1/admin/users', pending.adminUsersResponse, {}, s),
   setRole: (userId: string, role: 'admin' | 'manager' | 'rep' | null) =>
     send(
       'PUT',
@@ -56,8 +58,9 @@ export const api = {
     ),
   rotateWidgetSecret: () => send('POST', '/api/v1/admin/widget-secret', {}, widgetSecretResponseSchema),
   logout: () => send('POST', '/auth/logout', undefined, z.unknown()),
+  // The sign-in itself: no bearer token, no re-authentication on a 401.
   exchangeAssertion: (a: WidgetAssertion) =>
-    send('POST', '/api/v1/auth/widget', a, widgetTokenResponseSchema),
+    send('POST', '/api/v1/auth/widget', a, widgetTokenResponseSchema, { signIn: true }),
 }
 
 export type Api = typeof api

@@ -30,7 +30,7 @@ async function signOut() {
 }
 
 function Root() {
-  const res = useResource(() => api.me(), [])
+  const res = useResource((signal) => api.me(signal), [])
   if (res.error instanceof ApiError && res.error.status === 401) return <SignIn />
   if (res.error) return <ErrorState error={res.error} retry={res.reload} />
   if (!res.data) return <Loading label="Signing in…" />

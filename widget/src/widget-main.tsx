@@ -11,13 +11,39 @@ import { currentUser, signedAssertion, type CrmUser, type PageContext } from './
 /** In-memory only: third-party cookies are unreliable in the CRM iframe, and storage would outlive it. */
 let token: string | null = null
 
-/** Exchanges a fresh Deluge-signed assertion for a short-lived bearer token, renewed before expiry. */
-async function signIn(): Promise<void> {
-  const assertion = await signedAssertion()
-  const res = await api.exchangeAssertion(assertion)
-  token = res.token
-  const renewIn = Math.max(30, res.expiresIn - 60) * 1000
-  setTimeout(() => void signIn().catch((e) => console.error('widget token renewal failed', e)), renewIn)
+/** Retry delay after a failed renewal: a failure must not leave the widget without a renewal timer. */
+const RENEW_RETRY_MS = 30_000
+let renewTimer: ReturnType<typeof setTimeout> | undefined
+let signingIn: Promise<void> | null = null
+
+function scheduleRenewal(ms: number) {
+  clearTimeout(renewTimer)
+  renewTimer = setTimeout(
+    () => void signIn().catch((e) => console.error('widget token renewal failed', e)),
+    ms,
+  )
+}
+
+/**
+ * Exchanges a fresh Deluge-signed assertion for a short-lived bearer token, renewed before expiry.
+ * One sign-in at a time: the renewal timer and every request that got a 401 share the in-flight one.
+ */
+function signIn(): Promise<void> {
+  signingIn ??= (async () => {
+    try {
+      const assertion = await signedAssertion()
+      const res = await api.exchangeAssertion(assertion)
+      token = res.token
+      scheduleRenewal(Math.max(30, res.expiresIn - 60) * 1000)
+    } catch (e) {
+      scheduleRenewal(RENEW_RETRY_MS)
+      throw e
+    }
+  })().finally(() => {
+    // .finally runs asynchronously, after the assignment above, so this always clears it.
+    signingIn = null
+  })
+  return signingIn
 }
 
 function DealPage({ id }: { id: string }) {
@@ -50,7 +76,8 @@ function Root({ page }: { page: PageContext }) {
 
 /** Runs after the SDK handshake: signs in with the Deluge assertion, then renders. */
 export function start(root: HTMLElement, base: string, page: PageContext) {
-  configureApi({ base, token: () => token })
+  // A 401 (token dead before its renewal: sleep, throttled tab, server key change) signs in again.
+  configureApi({ base, token: () => token, reauthenticate: signIn })
   root.textContent = '' // the static "Loading" placeholder of widget.html
   render(<Root page={page} />, root)
 }

@@ -1,7 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm'
 import { z } from 'zod'
 import { query } from '../db/client'
-import type { DealDetail, DealRow, DealsQuery } from '#shared/contracts/deals'
+import type { DealDetail, DealRow, DealsQuery, DealsResponse } from '#shared/contracts/deals'
 import { isoDate } from '#shared/contracts/common'
 import { badRequest, notFound } from '../http/errors'
 import { filterConditions, zohoDealUrl, type AnalyticsContext } from './context'
@@ -113,10 +113,7 @@ export function listConditions(q: { state?: string; q?: string }): SQL[] {
 }
 
 /** One page of deals in scope, ordered by (sort key, id) and continued with an opaque keyset cursor. */
-export async function listDeals(
-  ctx: AnalyticsContext,
-  q: DealsQuery,
-): Promise<{ deals: DealRow[]; nextCursor: string | null }> {
+export async function listDeals(ctx: AnalyticsContext, q: DealsQuery): Promise<DealsResponse> {
   const where = [await filterConditions(ctx, q, 'd'), ...listConditions(q)]
   const { expr, type } = SORTS[q.sort]
   const desc = q.dir === 'desc'
@@ -139,6 +136,8 @@ export async function listDeals(
   const page = rows.slice(0, q.limit)
   const last = page[page.length - 1]
   return {
+    // The amounts' currency, so clients label them with it rather than assume SGD.
+    baseCurrency: ctx.org.baseCurrency,
     deals: page.map((r) => toRow(ctx, r)),
     nextCursor: rows.length > q.limit && last ? encodeCursor(last.sort_key, last.id) : null,
   }
@@ -193,6 +192,7 @@ export async function dealDetail(ctx: AnalyticsContext, id: string): Promise<Dea
   )
   return {
     ...toRow(ctx, r),
+    baseCurrency: ctx.org.baseCurrency,
     createdTime: r.created_time,
     lastActivityTime: r.last_activity_time,
     stageEnteredAt: r.stage_entered_at,

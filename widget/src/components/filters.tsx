@@ -16,7 +16,7 @@ const PRESETS: { label: string; from: Date; to: Date }[] = [
 /** Owners the viewer may filter by (their team); reps only ever see themselves. */
 function OwnerSelect() {
   const p = period.value
-  const res = useResource(() => api.byOwner({ from: p.from, to: p.to }), [p.from, p.to])
+  const res = useResource((signal) => api.byOwner({ from: p.from, to: p.to }, signal), [p.from, p.to])
   const owners = res.data?.owners ?? []
   return (
     <SelectField

@@ -11,8 +11,8 @@ import { useResource } from './ui'
  */
 export function useSnapshotRange() {
   const res = useResource(
-    () =>
-      api.trend({ from: iso(subDays(new Date(), 365)), to: iso(new Date()) }, 'snapshot-range').then((t) => {
+    (signal) =>
+      api.trend({ from: iso(subDays(new Date(), 365)), to: iso(new Date()) }, signal).then((t) => {
         const days = t.points.map((p) => p.day)
         if (!days.length) return { first: null, last: null, defaultA: null }
         const first = days[0]!

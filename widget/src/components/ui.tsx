@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact'
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks'
+import { useCallback, useEffect, useState } from 'preact/hooks'
 import { ApiError, isAbort } from '../api'
 
 export interface Resource<T> {
@@ -9,22 +9,26 @@ export interface Resource<T> {
   reload(): void
 }
 
-/** Loads data when deps change; a superseded load is ignored (the client also aborts it). */
-export function useResource<T>(load: () => Promise<T>, deps: unknown[]): Resource<T> {
+/**
+ * Loads data when deps change. Each load gets its own AbortController, aborted by the effect's
+ * cleanup (deps changed, reload, unmount): a superseded fetch is cancelled by the component that
+ * issued it and by nothing else, so two components loading the same endpoint never cancel each other.
+ */
+export function useResource<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[]): Resource<T> {
   const [state, setState] = useState<{ data?: T; error?: unknown; loading: boolean }>({ loading: true })
-  const seq = useRef(0)
   const [tick, setTick] = useState(0)
   useEffect(() => {
-    const mine = ++seq.current
+    const ctrl = new AbortController()
     setState((s) => ({ data: s.data, loading: true }))
-    load().then(
-      (data) => mine === seq.current && setState({ data, loading: false }),
+    load(ctrl.signal).then(
+      (data) => !ctrl.signal.aborted && setState({ data, loading: false }),
       (error) => {
-        if (isAbort(error) || mine !== seq.current) return
+        if (isAbort(error) || ctrl.signal.aborted) return
         console.error(error)
         setState({ error, loading: false })
       },
     )
+    return () => ctrl.abort()
   }, [...deps, tick])
   const reload = useCallback(() => setTick((t) => t + 1), [])
   return { data: state.data, error: state.error, loading: state.loading, reload }

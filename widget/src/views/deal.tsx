@@ -4,18 +4,19 @@ import { api } from '../endpoints'
 import { date, dateTime, days, money, moneyIn } from '../format'
 import { iso, todayIso } from '../state'
 
-const SOURCE: Record<string, string> = {
-  identity: 'already SGD (rate 1)',
+/** How the rate was chosen; `base` is the org's reporting currency (not always SGD). */
+const source = (base: string): Record<string, string> => ({
+  identity: `already ${base} (rate 1)`,
   provider: 'Currency Freaks weekly rate',
   provider_nearest: 'nearest earlier stored rate set (historical rate unavailable)',
   zoho: "Zoho's own exchange rate (currency not offered by the provider)",
-}
+})
 
 /** Average days in the deal's stage over deals that left it in the last 12 months, and its risk reasons. */
 function StageContext({ id, stage, daysInStage }: { id: string; stage: string; daysInStage: number | null }) {
   const p = { from: iso(subDays(new Date(), 365)), to: todayIso }
-  const tis = useResource(() => api.timeInStage(p), [stage])
-  const risk = useResource(() => api.risk({ stage, limit: 1000 }), [stage])
+  const tis = useResource((signal) => api.timeInStage(p, signal), [stage])
+  const risk = useResource((signal) => api.risk({ stage, limit: 1000 }, signal), [stage])
   const avg = tis.data?.stages.find((s) => s.stage === stage)?.left.averageDays ?? null
   const reasons = risk.data?.deals.find((x) => x.id === id)?.reasons ?? []
   return (
@@ -45,9 +46,9 @@ function StageContext({ id, stage, daysInStage }: { id: string; stage: string; d
   )
 }
 
-/** A Deal's page inside Zoho CRM: SGD value with FX provenance, stage history, time in stage, risks. */
+/** A Deal's page inside Zoho CRM: value in the base currency with FX provenance, stage history, time in stage, risks. */
 export default function Deal({ id }: { id: string }) {
-  const res = useResource(() => api.deal(id), [id])
+  const res = useResource((signal) => api.deal(id, signal), [id])
   return (
     <main>
       <Async res={res}>
@@ -55,22 +56,24 @@ export default function Deal({ id }: { id: string }) {
           <div class="cols" data-testid="deal-view">
             <Card title={d.name}>
               <div class="stat" data-testid="deal-sgd">
-                <div class="label">Value in SGD</div>
-                <div class="value">{d.amountSgd === null ? 'Unpriced' : money(d.amountSgd)}</div>
-                {d.weightedSgd && <div class="sub">Weighted {money(d.weightedSgd)}</div>}
+                <div class="label">Value in {d.baseCurrency}</div>
+                <div class="value">
+                  {d.amountSgd === null ? 'Unpriced' : money(d.amountSgd, d.baseCurrency)}
+                </div>
+                {d.weightedSgd && <div class="sub">Weighted {money(d.weightedSgd, d.baseCurrency)}</div>}
               </div>
               <dl class="kv" data-testid="deal-fx">
                 <dt>Original amount</dt>
                 <dd>{d.amount === null ? '—' : moneyIn(d.amount, d.currency)}</dd>
                 <dt>Rate</dt>
                 <dd>
-                  {d.fx.rate === null ? '—' : `1 ${d.currency} = ${d.fx.rate} SGD`}
+                  {d.fx.rate === null ? '—' : `1 ${d.currency} = ${d.fx.rate} ${d.baseCurrency}`}
                   {d.fx.estimated && <span class="badge warn">estimated</span>}
                 </dd>
                 <dt>Rate set</dt>
                 <dd>{d.fx.date ? `week of ${date(d.fx.date)}` : '—'}</dd>
                 <dt>Source</dt>
-                <dd>{d.fx.source ? (SOURCE[d.fx.source] ?? d.fx.source) : '—'}</dd>
+                <dd>{d.fx.source ? (source(d.baseCurrency)[d.fx.source] ?? d.fx.source) : '—'}</dd>
                 <dt>Stage</dt>
                 <dd>
                   {d.stage} <span class="badge">{d.state}</span>

@@ -11,8 +11,11 @@ import { filters, query, setParams } from '../state'
 
 const PAGE_SIZE = 25
 type Sort = (typeof DEAL_SORTS)[number]
-/** Columns with `sortBy` sort the list (the API's sort key). */
-const COLUMNS: (Column<DealRow> & { label: string; sortBy?: Sort })[] = [
+/**
+ * Columns with `sortBy` sort the list (the API's sort key). `base` is the org's reporting currency
+ * from the response (amountSgd is in it; it is USD for an org whose base currency is USD).
+ */
+const columns = (base: string): (Column<DealRow> & { label: string; sortBy?: Sort })[] => [
   { label: 'Deal', sortBy: 'name', cell: (r) => <ZohoLink href={r.zohoUrl}>{r.name}</ZohoLink> },
   { label: 'Stage', sortBy: 'stage', cell: (r) => r.stage },
   { label: 'Owner', cell: (r) => r.ownerName ?? r.ownerId ?? '—' },
@@ -22,10 +25,10 @@ const COLUMNS: (Column<DealRow> & { label: string; sortBy?: Sort })[] = [
     cell: (r) => (r.amount === null ? '—' : moneyIn(r.amount, r.currency)),
   },
   {
-    label: 'Amount (SGD)',
+    label: `Amount (${base})`,
     sortBy: 'amount',
     num: true,
-    cell: (r) => (r.amountSgd === null ? <span class="badge warn">unpriced</span> : money(r.amountSgd)),
+    cell: (r) => (r.amountSgd === null ? <span class="badge warn">unpriced</span> : money(r.amountSgd, base)),
   },
   { label: 'Closing date', sortBy: 'closingDate', cell: (r) => date(r.closingDate) },
 ]
@@ -44,7 +47,7 @@ export default function Deals() {
   const { from: _from, to: _to, ...listFilters } = f
   const common = { ...listFilters, state: state || undefined, q: search || undefined }
   const params = { ...common, sort, dir, limit: PAGE_SIZE, cursor: cursor || undefined }
-  const res = useResource(() => api.deals(params), [JSON.stringify(params)])
+  const res = useResource((signal) => api.deals(params, signal), [JSON.stringify(params)])
   // Cursors of the pages before this one, so Previous works without a server-side offset.
   const trail = useRef<string[]>([])
   const [exporting, setExporting] = useState(false)
@@ -135,7 +138,9 @@ export default function Deals() {
                 testId="deals-table"
                 rows={d.deals}
                 rowKey={(r) => r.id}
-                columns={COLUMNS.map((c) => (c.sortBy ? { ...c, ...sortHeader(c.label, c.sortBy) } : c))}
+                columns={columns(d.baseCurrency).map((c) =>
+                  c.sortBy ? { ...c, ...sortHeader(c.label, c.sortBy) } : c,
+                )}
               />
               <nav class="pager" aria-label="Pages">
                 <span class="muted" data-testid="deals-count">

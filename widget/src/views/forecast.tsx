@@ -27,7 +27,7 @@ export default function Forecast() {
     to: q.get('to') ?? undefined,
     period: grain,
   }
-  const res = useResource(() => api.forecast(f), [JSON.stringify(f)])
+  const res = useResource((signal) => api.forecast(f, signal), [JSON.stringify(f)])
   return (
     <div>
       <h1 class="sr-only">Forecast</h1>

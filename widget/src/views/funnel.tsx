@@ -9,8 +9,8 @@ import { filters } from '../state'
 /** Stage conversion for deals created in P, and average time in each stage for deals that left it in P. */
 export default function Funnel() {
   const f = filters.value
-  const funnel = useResource(() => api.funnel(f), [JSON.stringify(f)])
-  const tis = useResource(() => api.timeInStage(f), [JSON.stringify(f)])
+  const funnel = useResource((signal) => api.funnel(f, signal), [JSON.stringify(f)])
+  const tis = useResource((signal) => api.timeInStage(f, signal), [JSON.stringify(f)])
   return (
     <div>
       <h1 class="sr-only">Funnel and time in stage</h1>

@@ -7,9 +7,9 @@ import { query, setParams } from '../state'
 
 /** The FX rate sets in use, their staleness and provider health; the set that applies to a date. */
 export default function Fx() {
-  const status = useResource(() => api.fxStatus(), [])
+  const status = useResource((signal) => api.fxStatus(signal), [])
   const day = query.value.get('rateDate') ?? ''
-  const rates = useResource(() => api.fxRates(day ? { date: day } : {}), [day])
+  const rates = useResource((signal) => api.fxRates(day ? { date: day } : {}, signal), [day])
   return (
     <div class="cols">
       <Card title="FX status">

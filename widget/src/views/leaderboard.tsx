@@ -8,7 +8,7 @@ import { filters } from '../state'
 /** Per owner: open, won and lost in P, win rate and target attainment; best won amount first. */
 export default function Leaderboard() {
   const f = filters.value
-  const res = useResource(() => api.byOwner(f), [JSON.stringify(f)])
+  const res = useResource((signal) => api.byOwner(f, signal), [JSON.stringify(f)])
   return (
     <div>
       <h1 class="sr-only">Leaderboard</h1>

@@ -8,7 +8,7 @@ import { filters } from '../state'
 /** Headline figures for the period P (METRICS.md "Headline figures"). */
 export default function Overview() {
   const f = filters.value
-  const res = useResource(() => api.summary(f), [JSON.stringify(f)])
+  const res = useResource((signal) => api.summary(f, signal), [JSON.stringify(f)])
   return (
     <div>
       <h1 class="sr-only">Overview</h1>

@@ -23,7 +23,7 @@ const ISSUES: { key: keyof Omit<QualityResponse, 'today'>; label: string; why: s
 /** Data-quality problems with the deals behind each, linked to Zoho for fixing. */
 export default function Quality() {
   const { from: _f, to: _t, ...f } = filters.value
-  const res = useResource(() => api.quality(f), [JSON.stringify(f)])
+  const res = useResource((signal) => api.quality(f, signal), [JSON.stringify(f)])
   return (
     <div class="cols">
       <Async res={res}>

@@ -21,20 +21,19 @@ export default function Report() {
   const f = filters.value
   const key = JSON.stringify(f)
   const { from: _from, to: _to, ...dealFilters } = f
-  const summary = useResource(() => api.summary(f, 'report-summary'), [key])
-  const forecast = useResource(() => api.forecast({ ...f, period: 'month' }, 'report-forecast'), [key])
+  const summary = useResource((signal) => api.summary(f, signal), [key])
+  const forecast = useResource((signal) => api.forecast({ ...f, period: 'month' }, signal), [key])
   const range = useSnapshotRange()
   const r = range.data
   const waterfall = useResource(
-    () =>
+    (signal) =>
       r?.defaultA && r.last
-        ? api.waterfall({ ...dealFilters, from: r.defaultA, to: r.last, limit: 0 }, 'report-waterfall')
+        ? api.waterfall({ ...dealFilters, from: r.defaultA, to: r.last, limit: 0 }, signal)
         : Promise.resolve(null),
     [key, r?.last],
   )
   const top = useResource(
-    () =>
-      api.deals({ ...dealFilters, state: 'open', sort: 'amount', dir: 'desc', limit: 10 }, 'report-deals'),
+    (signal) => api.deals({ ...dealFilters, state: 'open', sort: 'amount', dir: 'desc', limit: 10 }, signal),
     [key],
   )
   return (
@@ -50,8 +49,9 @@ export default function Report() {
       <header style={{ marginBottom: 12 }}>
         <h1>Pipeline report</h1>
         <p class="muted">
-          {me.value?.org.name ?? ''} · period {date(f.from)} – {date(f.to)} · printed {date(todayIso)} ·
-          amounts in SGD
+          {me.value?.org.name ?? ''} · period {date(f.from)} – {date(f.to)} · printed {date(todayIso)}
+          {/* The org's base currency as the API reports it (not always SGD); omitted until known. */}
+          {summary.data ? ` · amounts in ${summary.data.currency}` : ''}
         </p>
       </header>
       <Card title="Overview">
@@ -142,7 +142,7 @@ export default function Report() {
                 { label: 'Owner', cell: (x) => x.ownerName },
                 { label: 'Stage', cell: (x) => x.stage },
                 { label: 'Closing', cell: (x) => date(x.closingDate) },
-                { label: 'SGD', num: true, cell: (x) => money(x.amountSgd) },
+                { label: d.baseCurrency, num: true, cell: (x) => money(x.amountSgd, d.baseCurrency) },
               ]}
             />
           )}

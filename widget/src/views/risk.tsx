@@ -17,7 +17,7 @@ export default function Risk() {
   const { from: _from, to: _to, ...f } = filters.value
   const reason = query.value.get('reason') ?? ''
   const params = { ...f, reason: reason || undefined }
-  const res = useResource(() => api.risk(params), [JSON.stringify(params)])
+  const res = useResource((signal) => api.risk(params, signal), [JSON.stringify(params)])
   const [shown, setShown] = useState(STEP)
   return (
     <div>

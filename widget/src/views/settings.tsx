@@ -21,7 +21,7 @@ const MONTHS = [
 
 /** Fiscal year start, quiet days and the stuck threshold per stage (blank = the default rule). */
 function SettingsForm() {
-  const res = useResource(() => api.settings(), [])
+  const res = useResource((signal) => api.settings(signal), [])
   const [fy, setFy] = useState(1)
   const [quiet, setQuiet] = useState('30')
   const [stale, setStale] = useState<Record<string, string>>({})
@@ -130,7 +130,7 @@ function SettingsForm() {
 }
 
 function Roles() {
-  const res = useResource(() => api.users(), [])
+  const res = useResource((signal) => api.users(signal), [])
   const [error, setError] = useState<unknown>(null)
   return (
     <Card title="Role overrides">

@@ -9,7 +9,7 @@ import { filters } from '../state'
 /** Every stage in pipeline order: open deals, and won/lost deals closed in P. */
 export default function Stages() {
   const f = filters.value
-  const res = useResource(() => api.byStage(f), [JSON.stringify(f)])
+  const res = useResource((signal) => api.byStage(f, signal), [JSON.stringify(f)])
   return (
     <div>
       <h1 class="sr-only">Pipeline by stage</h1>

@@ -80,8 +80,8 @@ function Progress({ runId, onEnd }: { runId: string; onEnd: () => void }) {
 /** Sync status, "sync now" with live progress from the SSE stream, and recent runs with API use. */
 export default function Sync() {
   const [tick, setTick] = useState(0)
-  const status = useResource(() => api.syncStatus(), [tick])
-  const runs = useResource(() => api.syncRuns(10), [tick])
+  const status = useResource((signal) => api.syncStatus(signal), [tick])
+  const runs = useResource((signal) => api.syncRuns(10, signal), [tick])
   const [runId, setRunId] = useState<string | null>(null)
   // Each start follows its run afresh, even when it continues the run shown (a paused one).
   const [starts, setStarts] = useState(0)

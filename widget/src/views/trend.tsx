@@ -14,9 +14,9 @@ export default function Trend() {
   const asOf = q.get('asOf') ?? ''
   // The trend window defaults server-side to the last 90 days; only an explicit period narrows it.
   const tf = { ...f, from: q.get('from') ?? undefined, to: q.get('to') ?? undefined }
-  const trend = useResource(() => api.trend(tf), [JSON.stringify(tf)])
+  const trend = useResource((signal) => api.trend(tf, signal), [JSON.stringify(tf)])
   const snap = useResource(
-    () => (asOf ? api.summary({ ...f, asOf }, 'summary-asof') : Promise.resolve(null)),
+    (signal) => (asOf ? api.summary({ ...f, asOf }, signal) : Promise.resolve(null)),
     [JSON.stringify(f), asOf],
   )
   return (

@@ -25,7 +25,7 @@ function WaterfallFor({ first, last, defaultA }: { first: string; last: string; 
   const f = filters.value
   // Day A/B are the API's from/to; the closing-date window T is closeFrom/closeTo (default: fiscal quarter).
   const params = { ...f, from: a, to: b }
-  const res = useResource(() => api.waterfall(params), [JSON.stringify(params)])
+  const res = useResource((signal) => api.waterfall(params, signal), [JSON.stringify(params)])
   return (
     <div>
       <h1 class="sr-only">Waterfall</h1>

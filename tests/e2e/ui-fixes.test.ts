@@ -1,0 +1,212 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { formatMoney } from '../../shared/money'
+import { buildOrg } from '../../api/src/sandbox/org'
+import { launchBrowser, startServer, type RunningServer } from './server'
+import { apiJson, norm, settled, signIn, waitForSync } from './helpers'
+import { WIDGET_ORIGIN, installCrmStandIn } from './crm-standin'
+
+/*
+ * Regressions from the UI review: request-slot collisions between unrelated components, the widget
+ * never re-authenticating after a 401, and amounts hard-labelled SGD. The org's base currency is USD
+ * here, so an "SGD" label on a base-currency amount is visibly wrong.
+ */
+
+let server: RunningServer
+let browser: Browser
+const contexts: BrowserContext[] = []
+let manager: Page
+
+beforeAll(async () => {
+  server = await startServer({ BASE_CURRENCY: 'USD' })
+  browser = await launchBrowser()
+  manager = await signIn(await newContext(), server.url, 'manager')
+  await waitForSync(manager)
+})
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => {})
+  await browser?.close()
+  await server?.stop()
+})
+
+async function newContext() {
+  const c = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+  contexts.push(c)
+  return c
+}
+
+const money = (amount: string, currency: string) => norm(formatMoney(amount, currency, 'en'))
+
+describe('requests of unrelated components do not cancel each other', () => {
+  it('fills the Owner filter on the Leaderboard (both load by-owner)', async () => {
+    const { owners } = await apiJson<{ owners: unknown[] }>(manager, '/api/v1/pipeline/by-owner')
+    expect(owners.length).toBeGreaterThan(1)
+    await manager.goto(`${server.url}/?view=leaderboard`)
+    await manager.getByTestId('leaderboard').locator('tbody tr').first().waitFor()
+    await settled(manager)
+    // "Everyone I can see" plus one option per owner.
+    await expect.poll(() => manager.locator('select[name=owner] option').count()).toBeGreaterThan(1)
+  })
+
+  it('keeps the freshness badge on the Sync view (both load sync/status) when the status is slow', async () => {
+    const page = await (await newContext()).newPage()
+    await page.context().addCookies(await manager.context().cookies())
+    await page.route('**/api/v1/sync/status*', async (r) => {
+      await new Promise((res) => setTimeout(res, 700))
+      await r.continue().catch(() => {})
+    })
+    await page.goto(`${server.url}/?view=sync`)
+    await page.getByTestId('freshness').waitFor({ timeout: 15_000 })
+    await expect.poll(() => page.getByTestId('zoho-calls').count(), { timeout: 15_000 }).toBe(1)
+  })
+
+  it('still aborts a fetch its own component superseded', async () => {
+    const page = await (await newContext()).newPage()
+    await page.context().addCookies(await manager.context().cookies())
+    const aborted: string[] = []
+    page.on('requestfailed', (r) => {
+      if (r.url().includes('/api/v1/pipeline/summary')) aborted.push(r.url())
+    })
+    await page.goto(`${server.url}/?view=overview`)
+    await page.getByTestId('open-amount').waitFor()
+    await settled(page)
+    // Hold the summaries so the first is still in flight when the filter changes.
+    await page.route('**/api/v1/pipeline/summary*', async (r) => {
+      await new Promise((res) => setTimeout(res, 1500))
+      await r.continue().catch(() => {})
+    })
+    await page.getByRole('button', { name: 'This year' }).click()
+    await page.waitForTimeout(200)
+    await page.getByRole('button', { name: 'Last quarter' }).click()
+    await expect.poll(() => aborted.length, { timeout: 10_000 }).toBeGreaterThan(0)
+    expect(aborted.some((u) => new URL(u).searchParams.get('from')?.endsWith('-01-01'))).toBe(true)
+  })
+})
+
+describe('amounts in the org base currency (USD)', () => {
+  it('labels and formats the Deals list in the base currency the API reports', async () => {
+    const d = await apiJson<{ baseCurrency: string; deals: { amountSgd: string | null }[] }>(
+      manager,
+      '/api/v1/deals?limit=1&sort=amount&dir=desc',
+    )
+    expect(d.baseCurrency).toBe('USD')
+    await manager.goto(`${server.url}/?view=deals&sort=amount&dir=desc`)
+    await manager.getByTestId('deals-table').waitFor()
+    const header = norm(await manager.locator('[data-testid=deals-table] thead').textContent())
+    expect(header).toContain('Amount (USD)')
+    expect(header).not.toContain('SGD')
+    const row = norm(await manager.locator('[data-testid=deals-table] tbody tr').first().textContent())
+    expect(row).toContain(money(d.deals[0]!.amountSgd!, 'USD'))
+  })
+
+  it('labels the report in the base currency', async () => {
+    await manager.goto(`${server.url}/?view=report`)
+    await settled(manager)
+    await expect
+      .poll(async () => norm(await manager.locator('article.report header').textContent()))
+      .toContain('amounts in USD')
+    const text = norm(await manager.locator('article.report').textContent())
+    expect(text).not.toContain('amounts in SGD')
+    const topHeader = norm(
+      await manager.getByRole('region', { name: 'Top open deals' }).locator('thead').textContent(),
+    )
+    expect(topHeader).toContain('USD')
+    expect(topHeader).not.toContain('SGD')
+  })
+})
+
+describe('widget inside Zoho CRM', () => {
+  let secret: string
+  let orgId: string
+  let rep: { id: string; zuid: string; full_name: string; email: string }
+  let deal: { id: string; amountSgd: string; baseCurrency: string; currency: string }
+
+  beforeAll(async () => {
+    const admin = await signIn(await newContext(), server.url, 'admin')
+    orgId = (await apiJson<{ org: { id: string } }>(admin, '/api/v1/me')).org.id
+    secret = (
+      await apiJson<{ secret: string }>(admin, '/api/v1/admin/widget-secret', { method: 'POST', body: {} })
+    ).secret
+    const { users } = await apiJson<{ users: { userId: string; role: string }[] }>(
+      admin,
+      '/api/v1/admin/users',
+    )
+    const crmUsers = new Map(buildOrg(42, 'USD').users.all.map((u) => [u.id, u]))
+    for (const u of users.filter((x) => x.role === 'rep')) {
+      const crm = crmUsers.get(u.userId)
+      if (!crm) continue
+      const d = await apiJson<{ deals: { id: string; currency: string; amountSgd: string | null }[] }>(
+        admin,
+        `/api/v1/deals?owner=${u.userId}&state=open&limit=10&sort=amount&dir=desc`,
+      )
+      // A deal in another currency than the base, so the rate line names both.
+      const pick = d.deals.find((x) => x.currency !== 'USD' && x.amountSgd)
+      if (!pick) continue
+      rep = { id: crm.id, zuid: crm.zuid, full_name: crm.full_name, email: crm.email }
+      deal = await apiJson(admin, `/api/v1/deals/${pick.id}`)
+      break
+    }
+    expect(deal).toBeTruthy()
+  })
+
+  it("shows a Deal's value in the base currency", async () => {
+    expect(deal.baseCurrency).toBe('USD')
+    const ctx = await newContext()
+    const crmUrl = await installCrmStandIn(ctx, server.url, {
+      secret,
+      orgId,
+      user: rep,
+      pageLoad: { Entity: 'Deals', EntityId: [deal.id], ButtonPosition: 'DetailView' },
+    })
+    const page = await ctx.newPage()
+    await page.goto(crmUrl)
+    const w = page.frameLocator('#w')
+    await w.getByTestId('deal-view').waitFor({ timeout: 60_000 })
+    expect(norm(await w.getByTestId('deal-sgd').locator('.label').textContent())).toBe('Value in USD')
+    expect(norm(await w.getByTestId('deal-sgd').locator('.value').textContent())).toBe(
+      money(deal.amountSgd, 'USD'),
+    )
+    expect(norm(await w.getByTestId('deal-fx').textContent())).toMatch(
+      new RegExp(`1 ${deal.currency} = [\\d.]+ USD`),
+    )
+  })
+
+  it('signs in again once on a 401 and carries on, however many requests got it', async () => {
+    const ctx = await newContext()
+    const crmUrl = await installCrmStandIn(ctx, server.url, { secret, orgId, user: rep, pageLoad: null })
+    let revoked: string | null = null
+    let lastAuth: string | null = null
+    let exchanges = 0
+    let rejected = 0
+    await ctx.route(`${WIDGET_ORIGIN}/api/v1/**`, async (route) => {
+      const req = route.request()
+      if (req.url().includes('/api/v1/auth/widget')) exchanges++
+      const auth = req.headers()['authorization']
+      if (auth) lastAuth = auth
+      // The server no longer accepts the token the widget holds (as when it has expired).
+      if (revoked && auth === revoked) {
+        rejected++
+        return route.fulfill({
+          status: 401,
+          contentType: 'application/json',
+          body: JSON.stringify({ error: { code: 'UNAUTHENTICATED', message: 'Token expired' } }),
+        })
+      }
+      return route.fallback()
+    })
+    const page = await ctx.newPage()
+    await page.goto(crmUrl)
+    const w = page.frameLocator('#w')
+    await w.getByTestId('open-amount').waitFor({ timeout: 60_000 })
+    await settled(page)
+    expect(exchanges).toBe(1)
+    revoked = lastAuth
+    // By stage loads several resources at once (table, owner filter, freshness): all get a 401.
+    await w.getByRole('link', { name: 'By stage' }).click()
+    await w.getByTestId('stages-table').waitFor({ timeout: 30_000 })
+    await settled(page)
+    expect(rejected).toBeGreaterThan(1)
+    expect(exchanges).toBe(2) // one shared sign-in for all of them
+    expect(await w.locator('main .state.error').count()).toBe(0)
+  })
+})
