@@ -44,6 +44,31 @@ describe('widget API client', () => {
     expect(seen).toEqual(['Bearer old', 'Bearer new'])
   })
 
+  it('a 401 that returns after another request signed in again just retries with the new token', async () => {
+    const { seen } = fakeServer()
+    const reauthenticate = vi.fn(async () => {
+      token = 'new'
+    })
+    configureApi({ base: 'https://api.test', token: () => token, reauthenticate })
+    // Both leave with the old token; the second's 401 is read only once the first has signed in.
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    const slow = vi.fn(async (_url: string, init: RequestInit) => {
+      const auth = (init.headers as Record<string, string>).authorization ?? ''
+      seen.push(auth)
+      if (auth === 'Bearer new') return ok({ n: 1 })
+      if (seen.length === 2) await gate
+      return unauthorized()
+    })
+    vi.stubGlobal('fetch', slow)
+    const first = get('/a', z.object({ n: z.number() }))
+    const second = get('/b', z.object({ n: z.number() }))
+    await expect(first).resolves.toEqual({ n: 1 })
+    release()
+    await expect(second).resolves.toEqual({ n: 1 })
+    expect(reauthenticate).toHaveBeenCalledTimes(1)
+  })
+
   it('retries only once: a second 401 is reported', async () => {
     const { seen } = fakeServer()
     const reauthenticate = vi.fn(async () => {

@@ -81,11 +81,14 @@ async function raw(
       ...init,
       headers: headers(init.headers as Record<string, string>, !signIn),
     })
+  const sent = config.token?.()
   let res = await attempt()
   if (res.status === 401 && !signIn && config.reauthenticate) {
     const expired = await toError(res)
     try {
-      await config.reauthenticate()
+      // A 401 that comes back after another request already signed in again (one wave of
+      // requests can straddle the sign-in): the token held now is new, so just retry with it.
+      if (config.token?.() === sent) await config.reauthenticate()
     } catch (e) {
       // Sign-in failed: report the 401 (and log why); "Try again" re-runs this path.
       console.error('widget re-authentication failed', e)
