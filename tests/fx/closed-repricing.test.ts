@@ -322,7 +322,7 @@ describe(`closed deals reach their own week's set (${testDbKind})`, () => {
     await ensureRateSets(ctxAt(db, '2026-11-24T00:00:00Z', fx.fetch), ['2026-11-13'], book)
     expect(fx.calls).toEqual(['historical 2026-11-09'])
     // end of that run
-    expect(await repriceClosedDealsOfOrg(db, ORG)).toBe(2)
+    expect(await repriceClosedDealsOfOrg(db, ORG, ['2026-11-09'])).toBe(2)
     for (const id of ['1', '2'])
       expect(await shown(db, ORG, id)).toEqual({
         amountSgd: '1350.00',

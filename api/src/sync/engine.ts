@@ -157,6 +157,8 @@ export class SyncSession {
    * step), where the fetched page would be thrown away.
    */
   prefetch = false
+  /** Mondays whose historical sets this session stored (repriceClosedDealsOfOrg at the end). */
+  storedWeeks = new Set<string>()
   /** The run as the last Deals page committed it: the next page needs no read of sync_runs. */
   run?: RunRow
   /**
@@ -698,7 +700,9 @@ async function mapRecords(
   // deals: the previous page lands first, or its deals would miss the new set.
   if (isRefreshDue(book.newest, ctx.now(), ctx.config.CURRENCY_CACHE_DAYS)) await settlePending(s)
   const newestBefore = book.newest
+  const weeksBefore = new Set(book.byWeek.keys())
   await ensureRateSets(ctx, closedDates, book)
+  for (const w of book.byWeek.keys()) if (!weeksBefore.has(w)) s.storedWeeks.add(w)
   if (book.newest) {
     // A refresh here re-priced every stored open deal (the previous pages landed first).
     const at = book.newest.fetchedAt
@@ -746,7 +750,7 @@ export async function syncStep(
 
   switch (cp.phase) {
     case 'metadata': {
-      await refreshMetadata(ctx, s, orgId)
+      await timed('metadata', () => refreshMetadata(ctx, s, orgId))
       cp.phase = 'deals'
       await save({})
       break
@@ -926,14 +930,16 @@ export async function syncStep(
     }
 
     case 'finalize': {
-      // Historical sets this session fetched also serve closed deals stored before it.
-      if (s.book?.providerCalls) await repriceClosedDealsOfOrg(ctx.db, orgId)
-      const newest = cp.pricedWith ? await newestSetInfo(ctx.db) : null
-      if (newest && newest.fetchedAt > cp.pricedWith!) {
-        // A newer set arrived mid-run from elsewhere: open deals this run wrote carry an older one.
-        const { org } = await prepare(ctx, s, orgId)
-        await repriceOpenDeals(ctx.db, await loadRateBook(ctx.db, org.baseCurrency), orgId)
-      }
+      await timed('reprice', async () => {
+        // Historical sets this session fetched also serve closed deals stored before it.
+        await repriceClosedDealsOfOrg(ctx.db, orgId, [...s.storedWeeks])
+        const newest = cp.pricedWith ? await newestSetInfo(ctx.db) : null
+        if (newest && newest.fetchedAt > cp.pricedWith!) {
+          // A newer set arrived mid-run from elsewhere: open deals this run wrote carry an older one.
+          const { org } = await prepare(ctx, s, orgId)
+          await repriceOpenDeals(ctx.db, await loadRateBook(ctx.db, org.baseCurrency), orgId)
+        }
+      })
       await inTx(ctx, s, async (tx) => {
         await commit(tx, run, holder, cp, s, {}, leaseSeconds)
         if (cp.kind !== 'ids') {
