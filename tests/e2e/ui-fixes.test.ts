@@ -201,11 +201,13 @@ describe('widget inside Zoho CRM', () => {
     await settled(page)
     expect(exchanges).toBe(1)
     revoked = lastAuth
-    // By stage loads several resources at once (table, owner filter, freshness): all get a 401.
+    // By stage loads several resources at once (table, owner filter, freshness): those that leave
+    // before the new sign-in get a 401 (how many depends on timing; the unit test of api.ts covers
+    // a 401 that returns after the sign-in).
     await w.getByRole('link', { name: 'By stage' }).click()
     await w.getByTestId('stages-table').waitFor({ timeout: 30_000 })
     await settled(page)
-    expect(rejected).toBeGreaterThan(1)
+    expect(rejected).toBeGreaterThanOrEqual(1)
     expect(exchanges).toBe(2) // one shared sign-in for all of them
     expect(await w.locator('main .state.error').count()).toBe(0)
   })
