@@ -51,7 +51,7 @@ async function repriceOrg(
   orgId: string | undefined,
 ): Promise<number> {
   if (orgId === undefined) return 0
-  const base = await orgBaseCurrency(ctx.db, orgId, ctx.config.BASE_CURRENCY)
+  const base = (await orgBaseCurrency(ctx.db, orgId)) ?? ctx.config.BASE_CURRENCY
   return reprice(ctx.db, rebase(book, base), orgId)
 }
 

@@ -24,6 +24,7 @@ import {
   fetchHistorical,
   isRefreshDue,
   loadRateSets,
+  orgBaseCurrency,
   MAX_PROVIDER_CALLS_PER_RUN,
   providerFor,
   providerStatus,
@@ -637,12 +638,9 @@ export async function repriceAllDealsOfOrg(db: Db, book: RateBook, orgId: string
  */
 export async function repriceClosedDealsOfOrg(db: Db, orgId: string, weeks: string[]): Promise<number> {
   if (!weeks.length) return 0
-  const [org] = await query<{ base: string }>(
-    db,
-    sql`select base_currency as base from orgs where id = ${orgId}`,
-  )
-  if (!org) return 0
-  const book = await loadRateBook(db, org.base)
+  const base = await orgBaseCurrency(db, orgId)
+  if (!base) return 0
+  const book = await loadRateBook(db, base)
   if (!book.newest) return 0
   const mondays = sql.join(
     weeks.map((w) => sql`${w}::date`),

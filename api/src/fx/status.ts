@@ -8,7 +8,7 @@ import { daysBetween } from './week'
 
 /** Freshness of the rates, the provider's health, and the org's deals the rates leave unpriced. */
 export async function fxStatus(db: Db, config: Config, now: Date, orgId: string): Promise<FxStatusResponse> {
-  const base = await orgBaseCurrency(db, orgId, config.BASE_CURRENCY)
+  const base = (await orgBaseCurrency(db, orgId)) ?? config.BASE_CURRENCY
   const [newest, status, [counts], byCurrency, [sets]] = await Promise.all([
     newestSetInfo(db),
     providerStatus(db),

@@ -98,14 +98,14 @@ export async function newestSetInfo(db: Db): Promise<RateSetInfo | null> {
 
 /**
  * The org's reporting currency as its deals are priced (orgs.base_currency), not the config's,
- * which the org row follows only from its next metadata refresh. `fallback` before the first one.
+ * which the org row follows only from its next metadata refresh. Null before the first one.
  */
-export async function orgBaseCurrency(db: Db, orgId: string, fallback: string): Promise<string> {
+export async function orgBaseCurrency(db: Db, orgId: string): Promise<string | null> {
   const [org] = await query<{ base: string }>(
     db,
     sql`select base_currency as base from orgs where id = ${orgId}`,
   )
-  return org?.base ?? fallback
+  return org?.base ?? null
 }
 
 /** The rates of one set. */

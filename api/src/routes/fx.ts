@@ -33,7 +33,7 @@ export const fx = new Hono<AppEnv>()
       fetchedAt: set.fetchedAt,
       estimated,
       quoteBase: 'USD',
-      currency: await orgBaseCurrency(c.var.db, c.var.viewer.orgId, c.var.deps.config.BASE_CURRENCY),
+      currency: (await orgBaseCurrency(c.var.db, c.var.viewer.orgId)) ?? c.var.deps.config.BASE_CURRENCY,
       rates: await loadRates(c.var.db, set.id),
     }
     return c.json(body)

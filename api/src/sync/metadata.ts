@@ -2,6 +2,7 @@ import { sql, type SQL } from 'drizzle-orm'
 import { query, type Db } from '../db/client'
 import { markRollupsBehind } from '../analytics/rollup'
 import { loadRateBook, repriceAllDealsOfOrg, repriceWhere, weightedSgdSql } from '../fx/pricing'
+import { orgBaseCurrency } from '../fx/store'
 import type { Logger } from '../observability/logger'
 import { crmHostFor } from '../zoho/oauth'
 import type { ZohoClient, ZohoOrg, ZohoUser } from '../zoho/types'
@@ -61,11 +62,8 @@ export interface MetadataResult {
  * Monday's), so they are re-priced from the stored sets. Returns how many deals changed.
  */
 export async function applyStagesToDeals(db: Db, orgId: string): Promise<number> {
-  const [org] = await query<{ base: string }>(
-    db,
-    sql`select base_currency as base from orgs where id = ${orgId}`,
-  )
-  if (!org) return 0
+  const base = await orgBaseCurrency(db, orgId)
+  if (!base) return 0
   const closed = (state: SQL) => sql`(${state} in ('won', 'lost'))`
   // One row per value a deal's stage may hold: display values win, then the latest in sequence.
   const [res] = await query<{ n: number; moved: string[] }>(
@@ -89,7 +87,7 @@ export async function applyStagesToDeals(db: Db, orgId: string): Promise<number>
                  or d.effective_probability is distinct from coalesce(d.probability, v.probability))
         ), u as (
           update deals d set stage = c.stage, state = c.state, forecast_category = c.forecast_category,
-            effective_probability = c.p, weighted_sgd = ${weightedSgdSql(sql`d.amount_sgd`, sql`c.p`, org.base)}
+            effective_probability = c.p, weighted_sgd = ${weightedSgdSql(sql`d.amount_sgd`, sql`c.p`, base)}
           from c where d.org_id = ${orgId} and d.id = c.id
           returning d.id, c.moved
         )
@@ -99,7 +97,7 @@ export async function applyStagesToDeals(db: Db, orgId: string): Promise<number>
   if (moved.length)
     await repriceWhere(
       db,
-      await loadRateBook(db, org.base),
+      await loadRateBook(db, base),
       sql`d.id in (select jsonb_array_elements_text(${jsonParam(moved)}))`,
       orgId,
     )
