@@ -49,29 +49,21 @@ export const fx = new Hono<AppEnv>()
     // admin's refresh reaches the provider only when the scheduled refresh would (the newest set is
     // CURRENCY_CACHE_DAYS old, or there is none), and reports only the admin's own org's figures.
     const newest = await newestSetInfo(c.var.db)
-    if (newest && !isRefreshDue(newest, now(), config.CURRENCY_CACHE_DAYS)) {
-      await audit(c.var.db, {
-        orgId,
-        actorUserId: userId,
-        action: 'fx.refresh',
-        target: newest.weekDate,
-        details: { calls: 0, repriced: 0, refreshed: false, error: null },
-      })
-      const { id: _id, base: _base, ...set } = newest
-      const body: FxRefreshResponse = { set, refreshed: false, calls: 0, repriced: 0 }
-      return c.json(body)
-    }
-    const r = await runFx({ config, db: c.var.db, logger, fetch, now }, { ignoreRefusal: true, orgId })
-    const repriced = (r.org?.repricedOpen ?? 0) + (r.org?.repricedClosed ?? 0)
+    const due = !newest || isRefreshDue(newest, now(), config.CURRENCY_CACHE_DAYS)
+    const r = due
+      ? await runFx({ config, db: c.var.db, logger, fetch, now }, { ignoreRefusal: true, orgId })
+      : null
+    const repriced = (r?.org?.repricedOpen ?? 0) + (r?.org?.repricedClosed ?? 0)
+    const set = r ? r.set : newest
     await audit(c.var.db, {
       orgId,
       actorUserId: userId,
       action: 'fx.refresh',
-      target: r.set?.weekDate ?? null,
-      details: { calls: r.calls, repriced, refreshed: Boolean(r.set), error: r.error?.kind ?? null },
+      target: set?.weekDate ?? null,
+      details: { calls: r?.calls ?? 0, repriced, refreshed: Boolean(r?.set), error: r?.error?.kind ?? null },
     })
-    if (r.error || !r.set) throw providerFailure(r.error!)
-    const { id: _id, base: _base, ...set } = r.set
-    const body: FxRefreshResponse = { set, refreshed: true, calls: r.calls, repriced }
+    if (r && (r.error || !r.set)) throw providerFailure(r.error!)
+    const { id: _id, base: _base, ...shown } = set!
+    const body: FxRefreshResponse = { set: shown, refreshed: Boolean(r), calls: r?.calls ?? 0, repriced }
     return c.json(body)
   })

@@ -3,6 +3,7 @@ import { query, type Db } from '../db/client'
 import { markRollupsBehind } from '../analytics/rollup'
 import { loadRateBook, repriceAllDealsOfOrg, repriceWhere, weightedSgdSql } from '../fx/pricing'
 import { orgBaseCurrency } from '../fx/store'
+import { stageKeys } from '../analytics/stage-keys'
 import type { Logger } from '../observability/logger'
 import { crmHostFor } from '../zoho/oauth'
 import type { ZohoClient, ZohoOrg, ZohoUser } from '../zoho/types'
@@ -65,17 +66,13 @@ export async function applyStagesToDeals(db: Db, orgId: string): Promise<number>
   const base = await orgBaseCurrency(db, orgId)
   if (!base) return 0
   const closed = (state: SQL) => sql`(${state} in ('won', 'lost'))`
-  // One row per value a deal's stage may hold: display values win, then the latest in sequence.
+  // One row per value a deal's stage may hold (stageKeys), with that stage's metadata.
   const [res] = await query<{ n: number; moved: string[] }>(
     db,
     sql`with v as (
-          select distinct on (x.value) x.value, x.display_value, x.state, x.forecast_category, x.probability
-          from (select display_value as value, 0 as rank, sequence, display_value, state, forecast_category, probability
-                from stages where org_id = ${orgId}
-                union all
-                select actual_value, 1, sequence, display_value, state, forecast_category, probability
-                from stages where org_id = ${orgId}) x
-          order by x.value, x.rank, x.sequence desc
+          select k.key as value, s.display_value, s.state, s.forecast_category, s.probability
+          from (${stageKeys(orgId)}) k
+          join stages s on s.org_id = ${orgId} and s.display_value = k.display_value
         ), c as (
           select d.id, v.display_value as stage, v.state, v.forecast_category,
                  coalesce(d.probability, v.probability) as p,
