@@ -83,6 +83,39 @@ describe('requests of unrelated components do not cancel each other', () => {
   })
 })
 
+describe('stale and at-risk list', () => {
+  it('counts every deal at risk and reaches past the first 200 with Show more', async () => {
+    const risk = await apiJson<{ counts: { total: number }; deals: { id: string }[] }>(
+      manager,
+      '/api/v1/risk?limit=1000',
+    )
+    // The demo org gives a manager's team more than 200 deals at risk; else this test shows nothing.
+    expect(risk.counts.total).toBeGreaterThan(225)
+    await manager.goto(`${server.url}/?view=risk`)
+    const rows = manager.getByTestId('risk-table').locator('tbody tr')
+    await expect.poll(() => rows.count()).toBe(25)
+    const total = risk.counts.total.toLocaleString('en')
+    expect(norm(await manager.getByTestId('risk-shown').textContent())).toBe(
+      `Showing 25 of ${total}, largest first`,
+    )
+    const more = manager.getByRole('button', { name: 'Show more' })
+    await more.click()
+    await expect.poll(() => rows.count()).toBe(125)
+    await more.click()
+    // Past the 200 the first request listed: the list asks for more, in the same order.
+    await expect.poll(() => rows.count()).toBe(225)
+    expect(norm(await manager.getByTestId('risk-shown').textContent())).toBe(
+      `Showing 225 of ${total}, largest first`,
+    )
+    const shownNames = await rows.evaluateAll((trs) =>
+      trs.map((tr) => tr.querySelector('a')?.textContent ?? ''),
+    )
+    expect(shownNames[224]).toBe(
+      (await apiJson<{ deals: { name: string }[] }>(manager, '/api/v1/risk?limit=1000')).deals[224]!.name,
+    )
+  })
+})
+
 describe('amounts in the org base currency (USD)', () => {
   it('labels and formats the Deals list in the base currency the API reports', async () => {
     const d = await apiJson<{ baseCurrency: string; deals: { amountSgd: string | null }[] }>(

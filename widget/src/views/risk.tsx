@@ -4,7 +4,7 @@ import { DataTable } from '../components/table'
 import { Async, Card, useResource, ZohoLink } from '../components/ui'
 import { api } from '../endpoints'
 import { date, money } from '../format'
-import { useState } from 'preact/hooks'
+import { useEffect, useState } from 'preact/hooks'
 import { RISK_REASONS } from '#shared/contracts/risk'
 import { filters, query, setParams } from '../state'
 
@@ -12,13 +12,22 @@ const KIND_CLASS: Record<string, string> = { overdue: 'bad', stuck: 'warn', slip
 
 /** Stale and at-risk open deals, each with the reasons (stuck, overdue, slipping, quiet). */
 const STEP = 25
+/**
+ * The API lists the largest first: 200 at first, then up to its maximum of 1,000 once the user asks
+ * for more than 200 (beyond that, the owner and reason filters narrow the list).
+ */
+const FIRST_LIMIT = 200
+const MAX_LIMIT = 1000
 
 export default function Risk() {
   const { from: _from, to: _to, ...f } = filters.value
   const reason = query.value.get('reason') ?? ''
-  const params = { ...f, reason: reason || undefined }
-  const res = useResource((signal) => api.risk(params, signal), [JSON.stringify(params)])
   const [shown, setShown] = useState(STEP)
+  // Other filters start the list again from the top.
+  useEffect(() => setShown(STEP), [JSON.stringify(f), reason])
+  const limit = shown > FIRST_LIMIT ? MAX_LIMIT : FIRST_LIMIT
+  const params = { ...f, reason: reason || undefined, limit }
+  const res = useResource((signal) => api.risk(params, signal), [JSON.stringify(params)])
   return (
     <div>
       <h1 class="sr-only">Stale and at-risk deals</h1>
@@ -66,14 +75,19 @@ export default function Risk() {
                   },
                 ]}
               />
-              {d.deals.length > shown && (
+              {d.counts.total > STEP && (
                 <div class="pager">
-                  <span class="muted">
-                    Showing {shown} of {d.deals.length}
+                  <span class="muted" data-testid="risk-shown">
+                    Showing {Math.min(shown, d.deals.length)} of {d.counts.total}, largest first
+                    {shown >= d.deals.length && d.deals.length < d.counts.total && limit === MAX_LIMIT
+                      ? `: the ${MAX_LIMIT.toLocaleString('en')} largest are listed, filter by owner or reason for the rest`
+                      : ''}
                   </span>
-                  <button type="button" onClick={() => setShown(shown + STEP * 4)}>
-                    Show more
-                  </button>
+                  {(shown < d.deals.length || (d.deals.length < d.counts.total && limit < MAX_LIMIT)) && (
+                    <button type="button" onClick={() => setShown(shown + STEP * 4)}>
+                      Show more
+                    </button>
+                  )}
                 </div>
               )}
             </>
