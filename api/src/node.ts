@@ -13,6 +13,7 @@ import { runJob } from './jobs'
 import { nodeJobContext } from './node-context'
 import { createLogger, type Logger } from './observability/logger'
 import { Metrics } from './observability/metrics'
+import { metricsRoute } from './observability/metrics-route'
 import { SCHEDULES, type JobName } from './schedules'
 import type { AppDeps } from './http/types'
 import { bootstrapConnection } from './sync/bootstrap'
@@ -117,7 +118,7 @@ async function main() {
   }
 
   const app = createApp(deps)
-  app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }))
+  app.get('/metrics', metricsRoute(metrics, config))
   if (existsSync('./app/index.html')) app.use('/*', serveStatic({ root: './app' }))
   else logger.warn('web view not built: run npm run build:web')
 

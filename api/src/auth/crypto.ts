@@ -56,3 +56,15 @@ export async function decryptSecret(secretKey: string, stored: string): Promise<
   )
   return dec.decode(pt)
 }
+
+async function digest(s: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', enc.encode(s)))
+}
+
+/** Constant-time equality (hashing first hides the length too). */
+export async function safeEqual(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([digest(a), digest(b)])
+  let diff = 0
+  for (let i = 0; i < x.length; i++) diff |= x[i]! ^ y[i]!
+  return diff === 0
+}

@@ -103,14 +103,41 @@ export function securityHeaders(config: Config): MiddlewareHandler<AppEnv> {
 
 // ----------------------------------------------------------------------------------- rate limiting
 
+/** Node: the socket's peer address (@hono/node-server's `incoming`); undefined on Workers. */
+export function peerAddress(c: Context): string | undefined {
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming
+  return incoming ? (incoming.socket?.remoteAddress ?? 'unknown') : undefined
+}
+
 /**
- * The client's IP: on Node the socket's peer address (headers are client-controlled there); on
- * Workers the cf-connecting-ip header Cloudflare sets.
+ * The client's IP. Workers: the cf-connecting-ip header Cloudflare sets. Node: the socket's peer,
+ * or with TRUST_PROXY_HOPS = n > 0 the address n proxies back in X-Forwarded-For (forwardedFor).
+ * The header is never read by default: without a proxy that rewrites it, the client writes it.
  */
 export function clientIp(c: Context): string {
-  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming
-  if (incoming) return incoming.socket?.remoteAddress ?? 'unknown'
-  return c.req.header('cf-connecting-ip') ?? 'unknown'
+  const peer = peerAddress(c)
+  if (peer === undefined) return c.req.header('cf-connecting-ip') ?? 'unknown'
+  const hops = (c.var as Partial<AppEnv['Variables']> | undefined)?.deps?.config.TRUST_PROXY_HOPS ?? 0
+  return (hops > 0 && forwardedFor(c.req.header('x-forwarded-for'), hops)) || peer
+}
+
+const IPV4 = /^(\d{1,3}(?:\.\d{1,3}){3})(?::\d{1,5})?$/
+const IPV6 = /^\[([0-9a-f]*:[0-9a-f:.]*)\](?::\d{1,5})?$|^([0-9a-f]*:[0-9a-f:.]*)$/i
+
+/**
+ * The address `hops` proxies back in an X-Forwarded-For list: each trusted proxy appends the peer
+ * it saw, so the client is the hops-th entry from the right (the leftmost when the list is shorter,
+ * as when a client reached an inner proxy directly). Entries left of it are client-written and
+ * ignored. A port some proxies add is dropped (else every connection would be its own client);
+ * anything that is not an IP answers undefined.
+ */
+export function forwardedFor(header: string | undefined, hops: number): string | undefined {
+  const list = (header ?? '').split(',').map((s) => s.trim())
+  const entry = list[Math.max(0, list.length - hops)] ?? ''
+  const v4 = IPV4.exec(entry)
+  if (v4) return v4[1]
+  const v6 = IPV6.exec(entry)
+  return v6 ? (v6[1] ?? v6[2])!.toLowerCase() : undefined
 }
 
 /**

@@ -51,6 +51,17 @@ export const configSchema = z.object({
   PUBLIC_URL: httpUrl.optional(),
   /** Extra origins allowed by CORS besides Zoho's widget hosts (comma-separated). */
   CORS_ORIGINS: z.string().default(''),
+  /** Node: GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`; unset: loopback clients only. */
+  METRICS_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+    .optional(),
+  /**
+   * Node: reverse proxies in front of the server whose X-Forwarded-For is trusted for the client IP
+   * (sign-in rate limits, audit). 0: the socket's peer; the header is client-controlled without a proxy.
+   */
+  TRUST_PROXY_HOPS: int(0, 10).default(0),
   /** Node only: run the in-process schedules (sync, FX, snapshots). */
   SCHEDULER: bool.default(true),
   /** Demo mode: the built-in sandbox Zoho org's port (0: any free one); it also serves /__sandbox. */

@@ -12,8 +12,9 @@ export const exportsRoute = new Hono<AppEnv>().get('/exports/deals.csv', require
   const q = exportQuery.parse(c.req.query())
   const ctx = await requestContext(c)
   const chunks = await exportDealsCsv(ctx, q)
-  // The IP as clientIp() sees it (the socket's peer on Node, Cloudflare's header on Workers), never
-  // a header the client chose.
+  // The IP as clientIp() sees it (on Node the socket's peer, or the proxy's X-Forwarded-For entry
+  // when TRUST_PROXY_HOPS says a proxy is trusted; Cloudflare's header on Workers), never a header
+  // the client chose.
   await audit(c.var.db, {
     orgId: ctx.org.id,
     actorUserId: ctx.viewer.userId,

@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { sql } from 'drizzle-orm'
 import { zohoNotification } from '#shared/contracts/sync'
 import { query } from '../db/client'
+import { safeEqual } from '../auth/crypto'
 import { badRequest, forbidden } from '../http/errors'
 import type { AppEnv } from '../http/types'
 import { runSteps, startSync, type SyncContext } from '../sync/engine'
@@ -14,18 +15,6 @@ import { runSteps, startSync, type SyncContext } from '../sync/engine'
  * is accepted. If a sync of the org is running, the ids are left to the next incremental run, which
  * reads them by Modified_Time (and deletions from /Deals/deleted) anyway.
  */
-
-async function digest(s: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(s)))
-}
-
-/** Constant-time equality (hashing first hides the length too). */
-export async function safeEqual(a: string, b: string): Promise<boolean> {
-  const [x, y] = await Promise.all([digest(a), digest(b)])
-  let diff = 0
-  for (let i = 0; i < x.length; i++) diff |= x[i]! ^ y[i]!
-  return diff === 0
-}
 
 export const zohoNotify = new Hono<AppEnv>().post('/zoho/notify', async (c) => {
   let json: unknown

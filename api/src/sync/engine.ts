@@ -10,7 +10,7 @@ import {
 import { isRefreshDue, newestSetInfo } from '../fx/store'
 import type { JobContext } from '../jobs'
 import { clientForOrg } from '../zoho/client'
-import { ZohoApiError, ZohoBudgetError, ZohoNetworkError } from '../zoho/errors'
+import { ZohoApiError, ZohoBudgetError, ZohoNetworkError, ZohoRateLimitError } from '../zoho/errors'
 import type { ListDealsParams, ZohoClient, ZohoDealRecord, ZohoDealsPage, ZohoPageInfo } from '../zoho/types'
 import { acquireLease, LeaseLostError, releaseLease, renewLease, renewLeaseSql } from './lease'
 import { dealCurrency, dealFields, mapDeal, priceRow, stageOf, type DealRow, type OrgMeta } from './map'
@@ -1107,7 +1107,8 @@ const RETRYABLE_SQLSTATES = new Set(['40P01', '40001'])
 
 /**
  * Why a failed step should pause the run rather than fail it, or null: our hourly call budget (or
- * Zoho's token-refresh limit) is spent, or Zoho answers 429 with its 24-hour credits at zero.
+ * Zoho's token-refresh limit) is spent, or Zoho answers 429 with its 24-hour credits at zero, or
+ * keeps answering 429 through the client's retries (credits or concurrency: a 429 does not say).
  * Retrying within minutes would only burn calls; the credits come back over hours.
  */
 export function pauseReason(e: unknown, client: ZohoClient | undefined): string | null {
@@ -1120,6 +1121,8 @@ export function pauseReason(e: unknown, client: ZohoClient | undefined): string 
       "Paused: Zoho's API credits for the last 24 hours are used up (429, X-API-CREDITS-REMAINING 0). " +
       'The sync continues from its checkpoint on a later run, as credits come back.'
     )
+  if (e instanceof ZohoRateLimitError)
+    return `Paused: ${e.message}; Zoho's credits or concurrency limit are spent for now. The sync continues from its checkpoint on a later run.`
   return null
 }
 

@@ -4,7 +4,13 @@ import type { Db } from '../db/client'
 import type { Logger } from '../observability/logger'
 import { createTokenProvider, loadConnection, type TokenProviderOptions } from './connection'
 import { HOUR_MS, recentZohoCalls } from './call-minutes'
-import { ZohoApiError, ZohoBudgetError, ZohoConnectionError, ZohoNetworkError } from './errors'
+import {
+  ZohoApiError,
+  ZohoBudgetError,
+  ZohoConnectionError,
+  ZohoNetworkError,
+  ZohoRateLimitError,
+} from './errors'
 import { trimBase } from './oauth'
 import {
   currenciesSchema,
@@ -42,7 +48,8 @@ import type {
  * The Zoho CRM v8 REST client for one connected org. Everything here follows Zoho's documented
  * behaviour (reference/zoho-crm-api.md), nothing is sandbox-specific:
  * `Zoho-oauthtoken` header; `fields` always sent (≤ 50 a call, wider lists merged by id); per_page
- * ≤ 200; 204/304 are empty pages; 429/5xx/network errors retried with full-jitter backoff; 400s
+ * ≤ 200; 204/304 are empty pages; 429/5xx/network errors retried with full-jitter backoff (a 429
+ * outlasting them thrown as ZohoRateLimitError); 400s
  * thrown as ZohoApiError; one refresh-and-replay on 401 INVALID_TOKEN; a concurrency cap and an
  * hourly call budget; every HTTP call counted and X-API-CREDITS-REMAINING kept.
  */
@@ -329,7 +336,8 @@ export function createZohoClient(opts: ZohoClientOptions): ZohoRestClient {
     })
   }
 
-  function apiError(status: number, text: string, path: string): ZohoApiError {
+  /** Zoho's error envelope of a body: code, message, details (the status when it is not one). */
+  function errorOf(status: number, text: string) {
     let env: z.infer<typeof errorEnvelopeSchema> | null = null
     try {
       const r = errorEnvelopeSchema.safeParse(JSON.parse(text))
@@ -337,13 +345,16 @@ export function createZohoClient(opts: ZohoClientOptions): ZohoRestClient {
     } catch {
       /* not JSON: keep the status */
     }
-    return new ZohoApiError(
-      status,
-      env?.code ?? `HTTP_${status}`,
-      env?.message ?? (text.slice(0, 200) || 'no body'),
-      (env?.details as Record<string, unknown> | null | undefined) ?? {},
-      path,
-    )
+    return {
+      code: env?.code ?? `HTTP_${status}`,
+      message: env?.message ?? (text.slice(0, 200) || 'no body'),
+      details: (env?.details as Record<string, unknown> | null | undefined) ?? {},
+    }
+  }
+
+  function apiError(status: number, text: string, path: string): ZohoApiError {
+    const e = errorOf(status, text)
+    return new ZohoApiError(status, e.code, e.message, e.details, path)
   }
 
   async function request(
@@ -377,6 +388,10 @@ export function createZohoClient(opts: ZohoClientOptions): ZohoRestClient {
               `${label} failed after ${retries + 1} attempts: ${retryable.reason}`,
               a.error,
             )
+          if (a.status === 429) {
+            const e = errorOf(a.status, a.text)
+            throw new ZohoRateLimitError(e.code, e.message, e.details, label, retries + 1)
+          }
           throw apiError(a.status, a.text, label)
         }
         const cap = Math.min(maxDelay, (retryable.is429 ? 2 * baseDelay : baseDelay) * 2 ** retries)

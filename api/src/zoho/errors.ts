@@ -21,6 +21,25 @@ export class ZohoApiError extends Error {
   }
 }
 
+/**
+ * Zoho still answered 429 after every retry. A 429 means the org's 24-hour credits are spent or
+ * too many calls are in flight, and says which in neither case (X-API-CREDITS-REMAINING only shows
+ * past half the allowance): either way the cure is minutes to hours, so a sync pauses on it.
+ */
+export class ZohoRateLimitError extends ZohoApiError {
+  override name = 'ZohoRateLimitError'
+  constructor(
+    code: string,
+    message: string,
+    details: Record<string, unknown>,
+    path: string,
+    /** Calls refused in a row. */
+    readonly attempts: number,
+  ) {
+    super(429, code, `${message}; refused ${attempts} times in a row`, details, path)
+  }
+}
+
 /** The request never got a usable answer: network failure or dropped connection, after retries. */
 export class ZohoNetworkError extends Error {
   override name = 'ZohoNetworkError'
