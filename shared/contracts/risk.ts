@@ -5,6 +5,11 @@ export const RISK_REASONS = ['stuck', 'overdue', 'slipping', 'quiet'] as const
 
 export const riskQuery = filtersSchema.extend({
   reason: z.enum(RISK_REASONS).optional().describe('Only deals with this reason'),
+  dealId: z
+    .string()
+    .regex(/^\d{1,25}$/, 'must be a numeric Zoho id')
+    .optional()
+    .describe("Only this deal (a Deal's page): its flags wherever it ranks; none outside your scope"),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
 })
 

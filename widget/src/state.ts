@@ -11,14 +11,29 @@ export const query = signal(new URLSearchParams(location.search))
 if (typeof window !== 'undefined')
   window.addEventListener('popstate', () => (query.value = new URLSearchParams(location.search)))
 
+/**
+ * A list's place: the cursor of the page shown and `prev`, the cursors of the pages before it (one
+ * `prev` parameter each), so Previous, a reload and the back button all find their page.
+ */
+const PAGE_KEYS = ['cursor', 'prev'] as const
+
+/** An array value becomes one parameter per item (empty: none). */
 export function setParams(
-  patch: Record<string, string | null | undefined>,
+  patch: Record<string, string | string[] | null | undefined>,
   opts: { replace?: boolean } = {},
 ) {
   const next = new URLSearchParams(query.value)
+  // A cursor belongs to the filters it was issued under: a filter change starts the list over.
+  if (Object.keys(patch).some((k) => (FILTER_KEYS as readonly string[]).includes(k)))
+    for (const k of PAGE_KEYS) if (!(k in patch)) next.delete(k)
   for (const [k, v] of Object.entries(patch)) {
-    if (v === null || v === undefined || v === '') next.delete(k)
-    else next.set(k, v)
+    if (!Array.isArray(v)) {
+      if (v) next.set(k, v)
+      else next.delete(k)
+      continue
+    }
+    next.delete(k)
+    for (const item of v) if (item) next.append(k, item)
   }
   const url = `${location.pathname}?${next.toString()}${location.hash}`
   if (opts.replace) history.replaceState(null, '', url)

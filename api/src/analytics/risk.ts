@@ -81,7 +81,7 @@ interface Row {
 export async function risk(
   ctx: AnalyticsContext,
   filters: Filters,
-  opts: { reason?: 'stuck' | 'overdue' | 'slipping' | 'quiet'; limit: number },
+  opts: { reason?: 'stuck' | 'overdue' | 'slipping' | 'quiet'; dealId?: string; limit: number },
 ): Promise<RiskResponse> {
   const where = await filterConditions(ctx, filters, 'd')
   const thresholds = await staleThresholds(ctx)
@@ -97,6 +97,7 @@ export async function risk(
                  ${ctx.today}::date - (coalesce(d.last_activity_time, d.created_time) at time zone ${tz})::date as quiet_days,
                  coalesce((${thr}::jsonb ->> d.stage)::numeric, ${MIN_STALE_DAYS}) as threshold
           from deals d where ${where} and d.state = 'open'
+            ${opts.dealId ? sql`and d.id = ${opts.dealId}` : sql``}
         ), many as (
           -- Moving later more than twice takes at least four versions: only those deals need the lag.
           select s.deal_id from deal_snapshots s join o on o.id = s.deal_id

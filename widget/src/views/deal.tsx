@@ -16,7 +16,8 @@ const source = (base: string): Record<string, string> => ({
 function StageContext({ id, stage, daysInStage }: { id: string; stage: string; daysInStage: number | null }) {
   const p = { from: iso(subDays(new Date(), 365)), to: todayIso }
   const tis = useResource((signal) => api.timeInStage(p, signal), [stage])
-  const risk = useResource((signal) => api.risk({ stage, limit: 1000 }, signal), [stage])
+  // This deal's flags only: a listing (even of its stage) is capped and may leave it out.
+  const risk = useResource((signal) => api.risk({ dealId: id }, signal), [id, stage])
   const avg = tis.data?.stages.find((s) => s.stage === stage)?.left.averageDays ?? null
   const reasons = risk.data?.deals.find((x) => x.id === id)?.reasons ?? []
   return (

@@ -1,4 +1,4 @@
-import { useRef, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import { DEAL_SORTS, type DealRow } from '#shared/contracts/deals'
 import { download } from '../api'
 import { DateField, SelectField } from '../components/fields'
@@ -10,6 +10,12 @@ import { date, money, moneyIn } from '../format'
 import { filters, query, setParams } from '../state'
 
 const PAGE_SIZE = 25
+/**
+ * Previous pages remembered in the URL (one `prev` cursor of 50 to a few hundred characters each), so
+ * the URL stays short enough to share and for proxies' header limits; Previous from the oldest page
+ * still remembered goes to the first page.
+ */
+const MAX_TRAIL = 10
 type Sort = (typeof DEAL_SORTS)[number]
 /**
  * Columns with `sortBy` sort the list (the API's sort key). `base` is the org's reporting currency
@@ -42,14 +48,15 @@ export default function Deals() {
   const state = q.get('state') ?? ''
   const search = q.get('q') ?? ''
   const cursor = q.get('cursor') ?? ''
+  // Cursors of the pages before this one except the first (it has none), oldest first: in the URL,
+  // so Previous works after a reload or the back button, without a server-side offset.
+  const trail = q.getAll('prev')
   const f = filters.value
   // The list filters by closing date (closeFrom/closeTo), not by the period P.
   const { from: _from, to: _to, ...listFilters } = f
   const common = { ...listFilters, state: state || undefined, q: search || undefined }
   const params = { ...common, sort, dir, limit: PAGE_SIZE, cursor: cursor || undefined }
   const res = useResource((signal) => api.deals(params, signal), [JSON.stringify(params)])
-  // Cursors of the pages before this one, so Previous works without a server-side offset.
-  const trail = useRef<string[]>([])
   const [exporting, setExporting] = useState(false)
   const [exportError, setExportError] = useState<unknown>(null)
 
@@ -64,7 +71,7 @@ export default function Deals() {
       setExporting(false)
     }
   }
-  const restart = { cursor: null, page: null }
+  const restart = { cursor: null, prev: null }
   /** A sortable column's header is a button that sorts by it (again: the other way round). */
   const sortHeader = (label: string, by: Sort): Pick<Column<DealRow>, 'label' | 'sort'> => {
     const active = by === sort
@@ -73,10 +80,7 @@ export default function Deals() {
       label: (
         <button
           type="button"
-          onClick={() => {
-            trail.current = []
-            setParams({ sort: by, dir: active && dir === 'asc' ? 'desc' : 'asc', ...restart })
-          }}
+          onClick={() => setParams({ sort: by, dir: active && dir === 'asc' ? 'desc' : 'asc', ...restart })}
         >
           {label}
           {active ? (dir === 'asc' ? ' ▲' : ' ▼') : ''}
@@ -149,17 +153,21 @@ export default function Deals() {
                 <button
                   type="button"
                   disabled={!cursor}
-                  onClick={() => setParams({ cursor: trail.current.pop() ?? null })}
+                  onClick={() =>
+                    setParams({ cursor: trail[trail.length - 1] ?? null, prev: trail.slice(0, -1) })
+                  }
                 >
                   Previous
                 </button>
                 <button
                   type="button"
                   disabled={!d.nextCursor}
-                  onClick={() => {
-                    trail.current.push(cursor)
-                    setParams({ cursor: d.nextCursor })
-                  }}
+                  onClick={() =>
+                    setParams({
+                      cursor: d.nextCursor,
+                      prev: cursor ? [...trail, cursor].slice(-MAX_TRAIL) : [],
+                    })
+                  }
                 >
                   Next
                 </button>

@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { buildOrg } from '../../api/src/sandbox/org'
+import { freePort, launchBrowser, startServer, type RunningServer } from './server'
+import { apiJson, norm, signIn, waitForSync } from './helpers'
+import { installCrmStandIn } from './crm-standin'
+
+/*
+ * A Deal's page inside Zoho CRM shows its risk flags however many deals rank above it: a rep gets
+ * 1,001 overdue deals in Qualification (through the sandbox CRM and a sync), and the page of the
+ * smallest, past the first 1,000 of the risk listing, still says it is overdue.
+ */
+
+let server: RunningServer
+let browser: Browser
+let sandboxUrl: string
+const contexts: BrowserContext[] = []
+
+beforeAll(async () => {
+  const port = await freePort()
+  sandboxUrl = `http://127.0.0.1:${port}/__sandbox`
+  server = await startServer({ DEMO_SANDBOX_PORT: String(port) })
+  browser = await launchBrowser()
+})
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => {})
+  await browser?.close()
+  await server?.stop()
+})
+
+async function newContext() {
+  const c = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+  contexts.push(c)
+  return c
+}
+
+async function createDeal(fields: Record<string, unknown>): Promise<string> {
+  const r = await fetch(`${sandboxUrl}/deals`, { method: 'POST', body: JSON.stringify(fields) })
+  if (r.status !== 201) throw new Error(`create deal: ${r.status} ${await r.text()}`)
+  return ((await r.json()) as { id: string }).id
+}
+
+/** Runs an incremental sync as `admin` and waits for it to succeed. */
+async function sync(admin: Page) {
+  await expect
+    .poll(async () => (await apiJson(admin, '/api/v1/sync/status')).runningRunId, { timeout: 120_000 })
+    .toBe(null)
+  const { runId } = await apiJson<{ runId: string }>(admin, '/api/v1/sync', {
+    method: 'POST',
+    body: { kind: 'incremental' },
+  })
+  await expect
+    .poll(
+      async () =>
+        (await apiJson<{ runs: { id: string; status: string }[] }>(admin, '/api/v1/sync/runs')).runs.find(
+          (r) => r.id === runId,
+        )?.status,
+      { timeout: 150_000, interval: 1000 },
+    )
+    .toBe('succeeded')
+}
+
+it("shows a deal's risk flags past the first 1,000 deals of the risk listing", async () => {
+  const admin = await signIn(await newContext(), server.url, 'admin')
+  await waitForSync(admin)
+  const orgId = (await apiJson<{ org: { id: string } }>(admin, '/api/v1/me')).org.id
+  const secret = (
+    await apiJson<{ secret: string }>(admin, '/api/v1/admin/widget-secret', { method: 'POST', body: {} })
+  ).secret
+  const { users } = await apiJson<{ users: { userId: string; role: string }[] }>(admin, '/api/v1/admin/users')
+  const crmUsers = new Map(buildOrg(42, 'USD').users.all.map((u) => [u.id, u]))
+  const crm = users.filter((u) => u.role === 'rep').map((u) => crmUsers.get(u.userId))
+  const rep = crm.find((u) => u?.status === 'active')!
+  expect(rep).toBeTruthy()
+
+  const overdue = { Owner: rep.id, Stage: 'Qualification', Closing_Date: '2025-01-06' }
+  for (let i = 0; i < 1000; i += 50)
+    await Promise.all(Array.from({ length: 50 }, () => createDeal({ ...overdue, Amount: 1_000_000 })))
+  const small = await createDeal({ ...overdue, Deal_Name: 'Smallest deal', Amount: 1 })
+  await sync(admin)
+
+  // The listing the page used to search stops before this deal.
+  const listed = await apiJson<{ counts: { total: number }; deals: { id: string }[] }>(
+    admin,
+    `/api/v1/risk?stage=Qualification&owner=${rep.id}&limit=1000`,
+  )
+  expect(listed.counts.total).toBeGreaterThan(1000)
+  expect(listed.deals.map((d) => d.id)).not.toContain(small)
+
+  const ctx = await newContext()
+  const crmUrl = await installCrmStandIn(ctx, server.url, {
+    secret,
+    orgId,
+    user: { id: rep.id, zuid: rep.zuid, full_name: rep.full_name, email: rep.email },
+    pageLoad: { Entity: 'Deals', EntityId: [small], ButtonPosition: 'DetailView' },
+  })
+  const page = await ctx.newPage()
+  await page.goto(crmUrl)
+  const w = page.frameLocator('#w')
+  await w.getByTestId('deal-view').waitFor({ timeout: 60_000 })
+  // Either answer, once the flags have loaded.
+  await w.getByText('No risk flags.').or(w.getByTestId('deal-risks')).waitFor({ timeout: 60_000 })
+  expect(norm(await w.getByTestId('deal-view').textContent())).not.toContain('No risk flags')
+  expect(norm(await w.getByTestId('deal-risks').textContent())).toContain(
+    'overdue Closing date 2025-01-06 has passed',
+  )
+})
