@@ -27,7 +27,7 @@ function OwnerSelect() {
         { value: '', label: 'Everyone I can see' },
         ...owners.map((o) => ({ value: o.ownerId, label: o.ownerName ?? o.ownerId })),
       ]}
-      onChange={(owner) => setParams({ owner, page: null })}
+      onChange={(owner) => setParams({ owner })}
     />
   )
 }
@@ -83,7 +83,7 @@ export function FilterBar({
           name="stage"
           value={q.get('stage') ?? ''}
           options={[{ value: '', label: 'All stages' }, ...stages]}
-          onChange={(stage) => setParams({ stage, page: null })}
+          onChange={(stage) => setParams({ stage })}
         />
       )}
       {lead && <OwnerSelect />}
