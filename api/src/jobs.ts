@@ -33,7 +33,9 @@ export async function runJob(name: JobName, ctx: JobContext): Promise<Record<str
   ctx.logger.info('job start', { job: name })
   try {
     const result = await job(ctx)
-    ctx.logger.info('job done', { job: name, ms: Date.now() - started, ...result })
+    // A job that carried on past some failures (an org's sync or snapshot) says so at warn level.
+    const partial = typeof result.failed === 'number' && result.failed > 0
+    ctx.logger[partial ? 'warn' : 'info']('job done', { job: name, ms: Date.now() - started, ...result })
     return result
   } catch (err) {
     ctx.logger.error('job failed', { job: name, ms: Date.now() - started, err })

@@ -104,25 +104,31 @@ function snapshotTx(db: Db, orgId: string, day: string): Promise<{ versions: num
 /**
  * Scheduled hourly: snapshot the day just ended for every org whose local day has ended since its
  * last snapshot. The state at run time stands for the end of that day (the job runs minutes after
- * local midnight); days missed while down are covered by the open versions carrying on.
+ * local midnight); days missed while down are covered by the open versions carrying on. Each org on
+ * its own: one that fails (a time zone nothing can read, a snapshot that cannot be written) is
+ * logged with its id and counted in the result, and the next run tries it again; the others still
+ * get theirs.
  */
 export const snapshotJob: Job = async (ctx) => {
   const orgs = await query<{ id: string; tz: string; last: string | null }>(
     ctx.db,
     sql`select o.id, o.time_zone as tz, s.last_snapshot_day::text as last
-        from orgs o left join sync_state s on s.org_id = o.id`,
+        from orgs o left join sync_state s on s.org_id = o.id order by o.id`,
   )
   const done: string[] = []
+  const failed: { orgId: string; error: string }[] = []
   for (const org of orgs) {
-    const yesterday = addDays(localDate(ctx.now(), org.tz), -1)
-    if (org.last && org.last >= yesterday) continue
+    let day: string | null = null
     try {
-      const r = await takeSnapshot(ctx.db, org.id, yesterday)
-      ctx.logger.info('snapshot taken', { orgId: org.id, day: yesterday, versions: r.versions })
+      day = addDays(localDate(ctx.now(), org.tz), -1)
+      if (org.last && org.last >= day) continue
+      const r = await takeSnapshot(ctx.db, org.id, day)
+      ctx.logger.info('snapshot taken', { orgId: org.id, day, versions: r.versions })
       done.push(org.id)
     } catch (err) {
-      ctx.logger.error('snapshot failed', { orgId: org.id, day: yesterday, err })
+      ctx.logger.error('snapshot failed', { orgId: org.id, day, timeZone: org.tz, err })
+      failed.push({ orgId: org.id, error: err instanceof Error ? err.message : String(err) })
     }
   }
-  return { orgs: done.length }
+  return { orgs: done.length, failed: failed.length, ...(failed.length ? { failedOrgs: failed } : {}) }
 }

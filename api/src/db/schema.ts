@@ -502,6 +502,17 @@ export const fxProviderStatus = pgTable('fx_provider_status', {
   calls: integer('calls').notNull().default(0),
 })
 
+/**
+ * A refresh of the latest rate set in progress (name 'latest'), so refreshes started together in
+ * several processes spend one provider call: see refreshLatestOnce. A claim older than the
+ * provider client's retries can take belongs to a process that died, and may be taken over.
+ */
+export const fxRefreshClaims = pgTable('fx_refresh_claims', {
+  name: text('name').primaryKey(),
+  holder: text('holder').notNull(),
+  claimedAt: tstz('claimed_at').notNull(),
+})
+
 // ------------------------------------------------------------------------------------------- audit
 
 export const auditLog = pgTable(

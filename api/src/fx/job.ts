@@ -13,10 +13,12 @@ import {
 } from './pricing'
 import { FxProviderError } from './provider'
 import {
+  isRefreshDue,
   MAX_PROVIDER_CALLS_PER_RUN,
   orgBaseCurrency,
   providerFor,
-  refreshLatest,
+  refreshLatestOnce,
+  type LatestRefresh,
   type RateSetInfo,
 } from './store'
 import { refreshAllAnalyticsRollups } from '../analytics/rollup'
@@ -33,8 +35,15 @@ export interface FxRunContext {
 }
 
 export interface FxRunResult {
-  /** The set just fetched, or null when the refresh failed (the newest stored set stays in use). */
+  /**
+   * The set just fetched; with onlyIfDue, the set another refresh had just stored; null when the
+   * refresh failed (the newest stored set stays in use) or another one is running.
+   */
   set: RateSetInfo | null
+  /** This run fetched the latest set. */
+  refreshed: boolean
+  /** Another refresh was running: this run called nothing and re-priced nothing (that one does). */
+  running: boolean
   calls: number
   repricedOpen: number
   repricedClosed: number
@@ -61,20 +70,35 @@ async function repriceOrg(
  * backfill, within the call budget, the historical sets that closed deals without their own week's
  * set need, and re-price those deals from whatever sets are stored (also when the provider failed).
  * With opts.orgId, that org's own counts are reported apart (`org`): the totals cover every org.
+ * While another refresh runs (any process), this run does none of it: see refreshLatestOnce.
  */
 export async function runFx(
   ctx: FxRunContext,
-  opts: { ignoreRefusal?: boolean; orgId?: string } = {},
+  opts: { ignoreRefusal?: boolean; orgId?: string; onlyIfDue?: boolean } = {},
 ): Promise<FxRunResult> {
   const budget = ctx.maxCalls ?? MAX_PROVIDER_CALLS_PER_RUN
   const provider = providerFor(ctx, budget)
-  let set: RateSetInfo | null = null
+  let latest: LatestRefresh = { set: null, refreshed: false, running: false }
   let error: FxProviderError | null = null
   try {
-    set = await refreshLatest(ctx, provider)
+    // One refresh at a time across processes. The scheduled run leaves the work to one already
+    // running; onlyIfDue (the admin's refresh) waits for it (up to 30 s, an HTTP request) and then
+    // reports the set it stored.
+    latest = await refreshLatestOnce(
+      ctx,
+      provider,
+      opts.onlyIfDue
+        ? { due: (n) => isRefreshDue(n, ctx.now(), ctx.config.CURRENCY_CACHE_DAYS), waitSeconds: 30 }
+        : {},
+    )
   } catch (err) {
     if (!(err instanceof FxProviderError)) throw err
     error = err
+  }
+  const { set, refreshed, running } = latest
+  if (!error && !refreshed) {
+    const org = opts.orgId === undefined ? null : { repricedOpen: 0, repricedClosed: 0 }
+    return { set, refreshed, running, calls: 0, repricedOpen: 0, repricedClosed: 0, org, error }
   }
   // Each org is priced in its own orgs.base_currency, the currency its figures are labelled with
   // (the sync prices in it too); the book's own base only picks the default view of the sets.
@@ -97,7 +121,7 @@ export async function runFx(
   const repricedClosed = ownClosed + (await repriceEveryBase(ctx.db, book, repriceEstimatedClosedDeals))
   await refreshAllAnalyticsRollups(ctx.db)
   const org = opts.orgId === undefined ? null : { repricedOpen: ownOpen, repricedClosed: ownClosed }
-  return { set, calls, repricedOpen, repricedClosed, org, error }
+  return { set, refreshed, running, calls, repricedOpen, repricedClosed, org, error }
 }
 
 /** The scheduled job (JOBS.fx): never throws for provider trouble; the status page reports it. */
@@ -108,6 +132,8 @@ export async function fxJob(ctx: FxRunContext): Promise<Record<string, unknown>>
     calls: r.calls,
     repricedOpen: r.repricedOpen,
     repricedClosed: r.repricedClosed,
+    // Another process was refreshing: it stores the set and re-prices.
+    ...(r.running ? { alreadyRunning: true } : {}),
     ...(r.error ? { error: r.error.message } : {}),
   }
 }

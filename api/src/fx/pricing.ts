@@ -28,9 +28,10 @@ import {
   MAX_PROVIDER_CALLS_PER_RUN,
   providerFor,
   providerStatus,
-  refreshLatest,
+  refreshLatestOnce,
   type FxContext,
   type RateSet,
+  type RateSetInfo,
 } from './store'
 import { daysBetween, mondayOf } from './week'
 
@@ -367,12 +368,19 @@ async function fetchNeededSets(
   closingDates: string[],
   book: RateBook,
 ): Promise<void> {
-  if (isRefreshDue(book.newest, ctx.now(), ctx.config.CURRENCY_CACHE_DAYS)) {
+  const due = (newest: Pick<RateSetInfo, 'fetchedAt'> | null) =>
+    isRefreshDue(newest, ctx.now(), ctx.config.CURRENCY_CACHE_DAYS)
+  if (due(book.newest)) {
     try {
-      addToBook(book, await refreshLatest(ctx, provider))
-      await repriceEveryBase(ctx.db, book, repriceOpenDeals)
-      // Every org's open deals moved, in one org's sync: the others' rollups are behind them.
-      await markRollupsBehind(ctx.db, null)
+      // Single-flight: while another process refreshes, this page goes on with the stored sets
+      // (a later page takes the new one); one that has just stored a set gives it without a call.
+      const { set } = await refreshLatestOnce(ctx, provider, { due })
+      if (set && set.fetchedAt !== book.newest?.fetchedAt) {
+        addToBook(book, set)
+        await repriceEveryBase(ctx.db, book, repriceOpenDeals)
+        // Every org's open deals moved, in one org's sync: the others' rollups are behind them.
+        await markRollupsBehind(ctx.db, null)
+      }
     } catch (err) {
       if (!(err instanceof FxProviderError)) throw err
       // keep using the newest stored set; the status page reports it stale

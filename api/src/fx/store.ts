@@ -300,3 +300,80 @@ export async function fetchHistorical(
 }
 
 export { FxProviderError }
+
+// ------------------------------------------------------------------------- one refresh at a time
+
+/*
+ * "Is a refresh due → call the provider → store the set" runs in one process at a time (the cron
+ * job, an admin's refresh, a sync page, on any Node process or Worker isolate), so that refreshes
+ * started together spend one call of the shared monthly quota, not one each. The claim is a row of
+ * fx_refresh_claims. Not a transaction-scoped advisory lock: that would keep a transaction open over
+ * the provider call, and PGlite runs one transaction at a time, every other query of the process
+ * waiting behind it. A holder that dies leaves a claim that expires after REFRESH_CLAIM_SECONDS,
+ * longer than the provider client's retries can take.
+ */
+const REFRESH_CLAIM = 'latest'
+export const REFRESH_CLAIM_SECONDS = 300
+const CLAIM_POLL_MS = 250
+
+async function claimRefresh(db: Db, holder: string): Promise<boolean> {
+  const rows = await query(
+    db,
+    sql`insert into fx_refresh_claims as c (name, holder, claimed_at)
+        values (${REFRESH_CLAIM}, ${holder}, now())
+        on conflict (name) do update set holder = excluded.holder, claimed_at = excluded.claimed_at
+          where c.claimed_at < now() - make_interval(secs => ${REFRESH_CLAIM_SECONDS})
+        returning name`,
+  )
+  return rows.length === 1
+}
+
+async function releaseRefresh(db: Db, holder: string): Promise<void> {
+  await db.execute(sql`delete from fx_refresh_claims where name = ${REFRESH_CLAIM} and holder = ${holder}`)
+}
+
+export interface LatestRefresh {
+  /**
+   * The set this call fetched (refreshed), or the newest stored set when it was no longer due
+   * (another refresh had just stored it); null while another refresh is running.
+   */
+  set: RateSet | null
+  refreshed: boolean
+  /** Another refresh held the claim (for longer than this call would wait): nothing was called. */
+  running: boolean
+}
+
+/**
+ * refreshLatest, single-flight across processes. With `due`, the newest stored set is checked
+ * again once claimed, so a refresh that lost the race reports the winner's set instead of calling.
+ * With `waitSeconds`, a claim held by another refresh is waited for that long (a provider call
+ * takes about a second); without, the call gives up at once. Provider errors are rethrown as by
+ * refreshLatest.
+ */
+export async function refreshLatestOnce(
+  ctx: FxContext,
+  provider: FxProvider,
+  opts: { due?: (newest: RateSetInfo | null) => boolean; waitSeconds?: number } = {},
+): Promise<LatestRefresh> {
+  const holder = crypto.randomUUID()
+  const giveUpAt = Date.now() + (opts.waitSeconds ?? 0) * 1000
+  while (!(await claimRefresh(ctx.db, holder))) {
+    if (Date.now() >= giveUpAt) {
+      ctx.logger.info('fx refresh already running elsewhere')
+      return { set: null, refreshed: false, running: true }
+    }
+    await new Promise((r) => setTimeout(r, CLAIM_POLL_MS))
+  }
+  try {
+    const newest = await newestSetInfo(ctx.db)
+    if (newest && opts.due && !opts.due(newest))
+      return {
+        set: { ...newest, rates: await loadRates(ctx.db, newest.id) },
+        refreshed: false,
+        running: false,
+      }
+    return { set: await refreshLatest(ctx, provider), refreshed: true, running: false }
+  } finally {
+    await releaseRefresh(ctx.db, holder)
+  }
+}

@@ -48,22 +48,43 @@ export const fx = new Hono<AppEnv>()
     // Rate sets, the repricing they cause and the provider's quota are shared by every org: an
     // admin's refresh reaches the provider only when the scheduled refresh would (the newest set is
     // CURRENCY_CACHE_DAYS old, or there is none), and reports only the admin's own org's figures.
+    // Refreshes run one at a time across processes: one started meanwhile elsewhere is waited for,
+    // and the set it stored is reported (refreshed false, no call).
     const newest = await newestSetInfo(c.var.db)
-    const due = !newest || isRefreshDue(newest, now(), config.CURRENCY_CACHE_DAYS)
+    const due = isRefreshDue(newest, now(), config.CURRENCY_CACHE_DAYS)
     const r = due
-      ? await runFx({ config, db: c.var.db, logger, fetch, now }, { ignoreRefusal: true, orgId })
+      ? await runFx(
+          { config, db: c.var.db, logger, fetch, now },
+          { ignoreRefusal: true, orgId, onlyIfDue: true },
+        )
       : null
     const repriced = (r?.org?.repricedOpen ?? 0) + (r?.org?.repricedClosed ?? 0)
-    const set = r ? r.set : newest
+    const set = r && !r.running ? r.set : newest
     await audit(c.var.db, {
       orgId,
       actorUserId: userId,
       action: 'fx.refresh',
       target: set?.weekDate ?? null,
-      details: { calls: r?.calls ?? 0, repriced, refreshed: Boolean(r?.set), error: r?.error?.kind ?? null },
+      details: {
+        calls: r?.calls ?? 0,
+        repriced,
+        refreshed: Boolean(r?.refreshed),
+        error: r?.error?.kind ?? null,
+      },
     })
-    if (r && (r.error || !r.set)) throw providerFailure(r.error!)
-    const { id: _id, base: _base, ...shown } = set!
-    const body: FxRefreshResponse = { set: shown, refreshed: Boolean(r), calls: r?.calls ?? 0, repriced }
+    if (r?.error) throw providerFailure(r.error)
+    if (!set)
+      throw new AppError(
+        503,
+        'FX_REFRESH_RUNNING',
+        'Another rate refresh is still running: try again in a few minutes',
+      )
+    const { id: _id, base: _base, ...shown } = set
+    const body: FxRefreshResponse = {
+      set: shown,
+      refreshed: Boolean(r?.refreshed),
+      calls: r?.calls ?? 0,
+      repriced,
+    }
     return c.json(body)
   })

@@ -17,6 +17,7 @@ export interface ControlTarget {
   expireAccessTokens(): void
   expirePageTokens(): void
   setCreditsLeft(n: number): void
+  removeStage(value: string): void
 }
 
 const faultSchema = z
@@ -81,6 +82,11 @@ export function controlApp(t: ControlTarget): Hono<SandboxEnv> {
   })
   app.post('/expire-access-tokens', (c) => {
     t.expireAccessTokens()
+    return c.json({ ok: true })
+  })
+  // An admin removes a value from the Stage picklist; deals in it keep it as their Stage.
+  app.delete('/stages/:value', (c) => {
+    t.removeStage(c.req.param('value'))
     return c.json({ ok: true })
   })
   app.post('/expire-page-tokens', (c) => {

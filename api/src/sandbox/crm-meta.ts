@@ -193,9 +193,9 @@ export function pipelinesBody(org: OrgData) {
       default: p.default,
       child_available: false,
       parent: null,
-      maps: p.stages.map((name, i) => {
-        const s = org.stages.find((x) => x.display_value === name)!
-        return {
+      maps: p.stages
+        .flatMap((name) => org.stages.filter((x) => x.display_value === name))
+        .map((s, i) => ({
           id: s.id,
           display_value: s.display_value,
           actual_value: s.actual_value,
@@ -203,8 +203,7 @@ export function pipelinesBody(org: OrgData) {
           forecast_type: s.deal_category,
           forecast_category: { name: s.forecast_category, id: org.forecastCategoryId(s.forecast_category) },
           colour_code: null,
-        }
-      }),
+        })),
     })),
   }
 }

@@ -101,6 +101,8 @@ export interface Sandbox {
     value: string,
     changes: Partial<Pick<Stage, 'probability' | 'deal_category' | 'forecast_category'>>,
   ): void
+  /** Removes a value from the Stage picklist (fields and pipelines); deals in it keep it as their Stage. */
+  removeStage(value: string): void
   close(): Promise<void>
 }
 
@@ -213,6 +215,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       if (!st) throw new Error(`unknown stage ${value}`)
       Object.assign(st, changes)
     },
+    removeStage(value) {
+      const i = picklist.findIndex((x) => x.display_value === value || x.actual_value === value)
+      if (i < 0) throw new Error(`unknown stage ${value}`)
+      picklist.splice(i, 1)
+    },
     close: async () => {
       await watch.settle()
       await Promise.all(listeners.map((l) => l.close()))
@@ -244,6 +251,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       expireAccessTokens: () => tokens.expireAll(),
       expirePageTokens: () => sandbox.expirePageTokens(),
       setCreditsLeft: (n) => sandbox.setCreditsLeft(n),
+      removeStage: (v) => sandbox.removeStage(v),
     }),
   )
   api.route(

@@ -58,9 +58,11 @@ export interface MetadataResult {
  * Re-applies the org's stored Stage picklist to its stored deals, as mapDeal would map them now:
  * stage (display value, matched on display or actual value as StageMap does), state, forecast
  * category, effective probability (the deal's own, else the stage's default) and weighted_sgd, in
- * one statement that writes only the deals whose values differ. Deals whose state moved between
- * open (or unknown) and won/lost change rate set (open → newest set, won/lost → their closing
- * Monday's), so they are re-priced from the stored sets. Returns how many deals changed.
+ * one statement that writes only the deals whose values differ. A deal whose stage is no longer in
+ * the picklist (removed in Zoho) becomes state 'unknown' with no forecast category and only its own
+ * probability, as mapDeal stores it in a full sync. Deals whose state moved between open (or
+ * unknown) and won/lost change rate set (open → newest set, won/lost → their closing Monday's), so
+ * they are re-priced from the stored sets. Returns how many deals changed.
  */
 export async function applyStagesToDeals(db: Db, orgId: string): Promise<number> {
   const base = await orgBaseCurrency(db, orgId)
@@ -74,12 +76,13 @@ export async function applyStagesToDeals(db: Db, orgId: string): Promise<number>
           from (${stageKeys(orgId)}) k
           join stages s on s.org_id = ${orgId} and s.display_value = k.display_value
         ), c as (
-          select d.id, v.display_value as stage, v.state, v.forecast_category,
-                 coalesce(d.probability, v.probability) as p,
-                 ${closed(sql`d.state`)} <> ${closed(sql`v.state`)} as moved
-          from deals d join v on v.value = d.stage
+          -- No v row: the deal's stage left the picklist, which mapDeal stores as state 'unknown'.
+          select d.id, coalesce(v.display_value, d.stage) as stage, coalesce(v.state, 'unknown') as state,
+                 v.forecast_category, coalesce(d.probability, v.probability) as p,
+                 ${closed(sql`d.state`)} <> ${closed(sql`coalesce(v.state, 'unknown')`)} as moved
+          from deals d left join v on v.value = d.stage
           where d.org_id = ${orgId}
-            and (d.stage <> v.display_value or d.state <> v.state
+            and (d.stage <> coalesce(v.display_value, d.stage) or d.state <> coalesce(v.state, 'unknown')
                  or d.forecast_category is distinct from v.forecast_category
                  or d.effective_probability is distinct from coalesce(d.probability, v.probability))
         ), u as (
