@@ -7,6 +7,7 @@ import { runJob } from './jobs'
 import { createLogger } from './observability/logger'
 import { jobForCron } from './schedules'
 import { connectedOrgs } from './sync/engine'
+import { ensureWatchChannel } from './sync/watch-channels'
 import type { SyncWorkflowParams } from './sync/workflow'
 
 export { SyncWorkflow } from './sync/workflow'
@@ -71,14 +72,23 @@ const handler = {
         return
       }
       const db = connectPostgres(env.HYPERDRIVE.connectionString, { max: 5 }).db
+      const ctx = {
+        config,
+        db,
+        logger,
+        fetch: (i: RequestInfo | URL, init?: RequestInit) => fetch(i, init),
+        now: () => new Date(),
+      }
       if (name === 'sync' && env.SYNC_WORKFLOW) {
         // One Workflow instance per org; each resumes the org's open run from its checkpoint.
-        for (const orgId of await connectedOrgs(db))
-          await env.SYNC_WORKFLOW.create({ params: { orgId, trigger: 'cron' } })
+        const orgs = await connectedOrgs(db)
+        for (const orgId of orgs) await env.SYNC_WORKFLOW.create({ params: { orgId, trigger: 'cron' } })
+        // Zoho Watch channels (PUBLIC_URL set), created and renewed here as Node's sync job does.
+        for (const orgId of orgs) await ensureWatchChannel(ctx, orgId)
         return
       }
       // Awaited, not waitUntil: a failed job fails the invocation, so Cloudflare records (and may retry) it.
-      await runJob(name, { config, db, logger, fetch: (i, init) => fetch(i, init), now: () => new Date() })
+      await runJob(name, ctx)
     } catch (err) {
       logger.error('scheduled invocation failed', { cron: controller.cron, err })
       throw err

@@ -6,6 +6,7 @@ import { createLogger } from '../../api/src/observability/logger'
 import { startSandbox, type Sandbox } from '../../api/src/sandbox'
 import { SCHEDULES } from '../../api/src/schedules'
 import { bootstrapConnection } from '../../api/src/sync/bootstrap'
+import { acquireLease, releaseLease } from '../../api/src/sync/lease'
 import { createPostgresDatabaseUrl } from '../helpers/db'
 import { compareWithTruth } from '../helpers/truth'
 import { asWidget } from '../helpers/auth'
@@ -43,6 +44,8 @@ describe('the Worker under wrangler dev, on PostgreSQL through Hyperdrive', () =
       ZOHO_API_DOMAIN: sandbox.apiDomain,
       CURRENCY_API_URL: sandbox.fxUrl,
       CURRENCY_API_KEY: sandbox.fxApiKey,
+      // Watch channels are created by the sync cron; the sandbox's callbacks to it go nowhere.
+      PUBLIC_URL: 'http://127.0.0.1:9',
     }
     // Connect the sandbox org as `npm start`/ZOHO_REFRESH_TOKEN would, into the Worker's database.
     database = connectPostgres(pg.url, { max: 2 })
@@ -132,4 +135,40 @@ describe('the Worker under wrangler dev, on PostgreSQL through Hyperdrive', () =
     expect(row?.amount).toBe('123456.78')
     expect((await compareWithTruth(database.db, orgId, sandbox.deals())).diff).toBe('')
   })
+
+  it('the sync cron creates the org a Zoho Watch channel (PUBLIC_URL set)', async () => {
+    const channels = await query<{ org_id: string }>(
+      database.db,
+      sql`select org_id from watch_channels where expires_at > now()`,
+    )
+    expect(channels).toEqual([{ org_id: orgId }])
+  })
+
+  it('a sync Workflow that finds the org busy waits for it instead of ending until the next cron', async () => {
+    const first = sandbox.deals()[Symbol.iterator]().next().value as { id: string }
+    sandbox.editDeal(first.id, { Amount: 654321.09 })
+    const since = new Date().toISOString()
+    // Another holder (a Watch run, say) has the org when the Workflow's first step starts.
+    expect(await acquireLease(database.db, orgId, 'another-holder', 600)).toBe(true)
+    const fired = await fireCron(worker, SCHEDULES.sync)
+    expect(fired.status, fired.detail).toBe(200)
+    await new Promise((r) => setTimeout(r, 4000))
+    await releaseLease(database.db, orgId, 'another-holder')
+    const deadline = Date.now() + 120_000
+    let run: { status: string } | undefined
+    do {
+      await new Promise((r) => setTimeout(r, 1000))
+      ;[run] = await query<{ status: string }>(
+        database.db,
+        sql`select status from sync_runs where org_id = ${orgId} and trigger = 'cron' and started_at > ${since}::timestamptz
+            order by started_at desc limit 1`,
+      )
+    } while (run?.status !== 'succeeded' && Date.now() < deadline)
+    expect(run?.status, worker.output().slice(-3000)).toBe('succeeded')
+    const [row] = await query<{ amount: string }>(
+      database.db,
+      sql`select amount::text from deals where org_id = ${orgId} and id = ${first.id}`,
+    )
+    expect(row?.amount).toBe('654321.09')
+  }, 150_000)
 })

@@ -16,6 +16,9 @@ import { runSteps, startSync, type SyncContext } from '../sync/engine'
  * reads them by Modified_Time (and deletions from /Deals/deleted) anyway.
  */
 
+/** A Watch run's time budget: well inside the 30 s Workers give waitUntil work after a response. */
+const WATCH_RUN_MS = 20_000
+
 export const zohoNotify = new Hono<AppEnv>().post('/zoho/notify', async (c) => {
   let json: unknown
   try {
@@ -48,7 +51,10 @@ export const zohoNotify = new Hono<AppEnv>().post('/zoho/notify', async (c) => {
     now: deps.now,
   }
   const started = await startSync(ctx, orgId, { trigger: 'watch', ids })
-  if (started) deps.background(runSteps(ctx, started.runId, started.holder), c)
+  // After the 202, within a time budget: Workers stop waitUntil work 30 s after the response. A run
+  // cut short ends there (never resumed); the next incremental reads the deals it did not.
+  if (started)
+    deps.background(runSteps(ctx, started.runId, started.holder, { timeBudgetMs: WATCH_RUN_MS }), c)
   else deps.logger.info('watch: sync running; ids left to the next incremental', { orgId, ids: ids.length })
   return c.json({ accepted: true, ids: ids.length, runId: started?.runId ?? null }, 202)
 })

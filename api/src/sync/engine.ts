@@ -434,7 +434,20 @@ export async function startSync(
   const holder = crypto.randomUUID()
   if (!(await acquireLease(ctx.db, orgId, holder, opts.leaseSeconds ?? DEFAULTS.leaseSeconds))) return null
   try {
+    // An ids run is never resumed: one still open has lost its holder (the lease is ours now).
+    await ctx.db.execute(sql`update sync_runs set status = 'failed', phase = 'failed', finished_at = now(),
+      error = ${IDS_RUN_ABANDONED} where org_id = ${orgId} and kind = 'ids' and status in ('queued', 'running')`)
     if (opts.ids) {
+      // A full or incremental run still open (between Workflow steps, or paused) reads these deals,
+      // or the next incremental does: an ids run would only take the lease from it.
+      const [open] = await query<{ id: string }>(
+        ctx.db,
+        sql`select id from sync_runs where org_id = ${orgId} and status in ('queued', 'running') limit 1`,
+      )
+      if (open) {
+        await releaseLease(ctx.db, orgId, holder)
+        return null
+      }
       const cp = newCheckpoint('ids', opts, ctx, {
         modifiedCursor: null,
         deletedCursor: null,
@@ -1144,6 +1157,11 @@ export interface RunOutcome {
  * the client's own retries retry the step (idempotent: nothing was committed); anything else fails
  * the run, whose checkpoint the next run continues from.
  */
+/** Why an ids (Watch) run ended unfinished: never resumed, its deals reach the next incremental. */
+export const IDS_RUN_CUT_SHORT =
+  'Stopped at its time budget; the next incremental sync reads the deals it did not'
+const IDS_RUN_ABANDONED = 'Its process ended before it finished; the next incremental sync reads its deals'
+
 export async function runSteps(
   ctx: SyncContext,
   runId: string,
@@ -1184,9 +1202,14 @@ export async function runSteps(
         (e: unknown) => (e instanceof LeaseLostError ? e : undefined),
       )
     if (lost) return { runId, status: 'lost', error: lost.message }
+    if (r!.kind === 'ids')
+      await ctx.db.execute(sql`update sync_runs set status = 'failed', phase = 'failed', finished_at = now(),
+        error = ${IDS_RUN_CUT_SHORT}, ${uncountedCalls(s)} where id = ${runId}`)
     await releaseLease(ctx.db, orgId, holder)
     await rollupsBehindIfWritten()
-    return { runId, status: 'stopped' }
+    return r!.kind === 'ids'
+      ? { runId, status: 'failed', error: IDS_RUN_CUT_SHORT }
+      : { runId, status: 'stopped' }
   }
   for (;;) {
     if (

@@ -17,6 +17,9 @@ export interface SyncWorkflowParams {
 /** Pages per step: ~20 Zoho calls and page upserts, well inside one invocation's CPU and subrequests. */
 export const PAGES_PER_STEP = 20
 const MAX_STEPS = 5_000
+/** A busy org (another holder) is retried this often, this many times in a row (a Watch run takes ≤ 20 s). */
+const BUSY_WAIT = '15 seconds'
+const MAX_BUSY_WAITS = 8
 
 export class SyncWorkflow extends WorkflowEntrypoint<Record<string, unknown>, SyncWorkflowParams> {
   override async run(event: WorkflowEvent<SyncWorkflowParams>, step: WorkflowStep): Promise<OrgSyncSummary> {
@@ -26,6 +29,7 @@ export class SyncWorkflow extends WorkflowEntrypoint<Record<string, unknown>, Sy
       string
     >
     let last: OrgSyncSummary | undefined
+    let busyWaits = 0
     for (let i = 0; i < MAX_STEPS; i++) {
       last = await step.do(
         `sync ${event.payload.orgId} step ${i}`,
@@ -57,6 +61,14 @@ export class SyncWorkflow extends WorkflowEntrypoint<Record<string, unknown>, Sy
           }
         },
       )
+      // Another holder has the org between two of this run's steps (a Watch run, a manual sync's
+      // hand-off): wait for it rather than leave the run to the next cron, 15 minutes on.
+      if (last.status === 'busy' && busyWaits < MAX_BUSY_WAITS) {
+        busyWaits++
+        await step.sleep(`${event.payload.orgId} busy ${i}`, BUSY_WAIT)
+        continue
+      }
+      busyWaits = 0
       // A paused run (Zoho calls spent: the reason is in `error`) waits for a later cron, not a loop.
       if (last.status !== 'stopped' || last.error) break
     }
