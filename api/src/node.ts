@@ -79,9 +79,16 @@ function schedule(pattern: string, name: JobName, run: () => Promise<unknown>, l
   )
 }
 
+/** A cron every n minutes: n divides an hour, or is whole hours dividing a day (config checks it). */
+function everyMinutes(n: number): string {
+  if (n < 60) return `*/${n} * * * *`
+  const hours = n / 60
+  return hours === 24 ? '0 0 * * *' : hours === 1 ? '0 * * * *' : `0 */${hours} * * *`
+}
+
 export function nodeSchedules(config: Config): Record<JobName, string> {
   return {
-    sync: `*/${config.SYNC_INTERVAL_MINUTES} * * * *`,
+    sync: everyMinutes(config.SYNC_INTERVAL_MINUTES),
     fx: config.CURRENCY_UPDATE_SCHEDULE,
     snapshot: SCHEDULES.snapshot,
   }
@@ -142,13 +149,21 @@ async function main() {
       )
     : []
 
-  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '0.0.0.0' }, (info) =>
+  // The demo's sign-in page signs anyone in as any sandbox user: loopback only unless HOST says so.
+  const hostname = config.HOST ?? (config.demoMode ? '127.0.0.1' : '0.0.0.0')
+  const server = serve({ fetch: app.fetch, port: config.PORT, hostname }, (info) =>
     logger.info('listening', {
       url: `http://localhost:${info.port}`,
+      host: hostname,
       demo: config.demoMode,
       database: database.kind,
     }),
   )
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EADDRINUSE') throw err
+    console.error(`Port ${config.PORT} on ${hostname} is already in use: stop what holds it, or set PORT`)
+    process.exit(2)
+  })
   const shutdown = () => {
     crons.forEach((c) => c.stop())
     server.close(

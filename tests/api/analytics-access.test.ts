@@ -396,10 +396,10 @@ describe(`analytics access, deals, export, settings, docs (${testDbKind})`, () =
       now: () => new Date(iso),
     })
     // 23:30 on 26 Nov in Singapore: the 26th has not ended; the last snapshot is the 25th.
-    expect(await runJob('snapshot', ctx('2026-11-26T15:30:00Z'))).toEqual({ orgs: 0 })
+    expect(await runJob('snapshot', ctx('2026-11-26T15:30:00Z'))).toEqual({ orgs: 0, failed: 0 })
     // 00:10 on 27 Nov in Singapore: snapshot the 26th, once.
-    expect(await runJob('snapshot', ctx('2026-11-26T16:10:00Z'))).toEqual({ orgs: 1 })
-    expect(await runJob('snapshot', ctx('2026-11-26T17:10:00Z'))).toEqual({ orgs: 0 })
+    expect(await runJob('snapshot', ctx('2026-11-26T16:10:00Z'))).toEqual({ orgs: 1, failed: 0 })
+    expect(await runJob('snapshot', ctx('2026-11-26T17:10:00Z'))).toEqual({ orgs: 0, failed: 0 })
     const [state] = await query<{ day: string }>(
       database.db,
       sql`select last_snapshot_day::text as day from sync_state where org_id = ${seed.orgId}`,

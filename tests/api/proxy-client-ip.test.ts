@@ -7,7 +7,11 @@ import { createTestDatabase, testDbKind } from '../helpers/db'
 
 const PROXY = '10.9.9.9'
 /** A configured Zoho client, so that sign-in redirects to Zoho (302). */
-const ZOHO = { ZOHO_CLIENT_ID: '1000.TESTCLIENT', ZOHO_CLIENT_SECRET: 'test-secret' }
+const ZOHO = {
+  ZOHO_CLIENT_ID: '1000.TESTCLIENT',
+  ZOHO_CLIENT_SECRET: 'test-secret',
+  SECRET_KEY: 'k'.repeat(20),
+}
 
 /** Sign-in rate limiting per client behind a reverse proxy (the web sign-in's burst is 30). */
 describe(`client IP behind a reverse proxy (${testDbKind})`, () => {

@@ -238,7 +238,11 @@ describe(`security matrix (${testDbKind})`, () => {
     const evilGet = await req('/api/v1/me', { headers: { origin: 'https://evil.example' } })
     expect(evilGet.headers.get('access-control-allow-origin')).toBeNull()
 
-    const extra = createTestApp(database, { CORS_ORIGINS: 'https://pulse.example.com, *' })
+    // A wildcard is refused at start-up, not quietly ignored.
+    expect(() => createTestApp(database, { CORS_ORIGINS: 'https://pulse.example.com, *' })).toThrow(
+      /CORS_ORIGINS/,
+    )
+    const extra = createTestApp(database, { CORS_ORIGINS: 'https://pulse.example.com' })
     const cfg = await extra.app.request('/api/v1/me', {
       method: 'OPTIONS',
       headers: { origin: 'https://pulse.example.com', 'access-control-request-method': 'GET' },

@@ -92,6 +92,29 @@ describe(`node entry (${testDbKind})`, () => {
     )
   })
 
+  it('serves the demo on loopback only: its sign-in page lets anyone in as any sandbox user', () => {
+    const line = out.split('\n').find((l) => l.includes('"msg":"listening"'))!
+    expect(JSON.parse(line)).toMatchObject({ host: '127.0.0.1', demo: true })
+  })
+
+  it('says in one line that the port is taken, instead of a stack trace', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'api/src/node.ts'], {
+      env: {
+        ...process.env,
+        PORT: new URL(url).port,
+        HOST: '127.0.0.1',
+        SCHEDULER: 'false',
+        DATA_DIR: mkdtempSync(join(tmpdir(), 'pp-port-')),
+      },
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
+    expect(r.status).toBe(2)
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `Port ${new URL(url).port} on 127.0.0.1 is already in use: stop what holds it, or set PORT`,
+    ])
+  })
+
   it('stops at start-up with one line naming a bad variable', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'api/src/node.ts'], {
       env: { ...process.env, PORT: 'eighty' },
@@ -99,5 +122,14 @@ describe(`node entry (${testDbKind})`, () => {
     })
     expect(r.status).toBe(2)
     expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^Invalid configuration: PORT: /)])
+    // A cron the scheduler cannot read stops the start, not the first tick.
+    const cron = spawnSync(process.execPath, ['--import', 'tsx', 'api/src/node.ts'], {
+      env: { ...process.env, CURRENCY_UPDATE_SCHEDULE: '0 0 * * FOO' },
+      encoding: 'utf8',
+    })
+    expect(cron.status).toBe(2)
+    expect(cron.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^Invalid configuration: CURRENCY_UPDATE_SCHEDULE: not a valid cron pattern/),
+    ])
   })
 })

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { formatMoney } from '../../shared/money'
 import { buildOrg } from '../../api/src/sandbox/org'
+import { signWidgetAssertion } from '../../api/src/auth/widget-assertion'
 import { launchBrowser, startServer, type RunningServer } from './server'
 import { apiJson, norm, settled, signIn, waitForSync } from './helpers'
 import { WIDGET_ORIGIN, installCrmStandIn } from './crm-standin'
@@ -145,6 +147,35 @@ describe('amounts in the org base currency (USD)', () => {
     )
     expect(topHeader).toContain('USD')
     expect(topHeader).not.toContain('SGD')
+  })
+})
+
+describe('admin settings: widget sign-in', () => {
+  it('shows the org id /api/v1/me reports beside the secret, and the two sign the widget in', async () => {
+    const admin = await signIn(await newContext(), server.url, 'admin')
+    const orgId = (await apiJson<{ org: { id: string } }>(admin, '/api/v1/me')).org.id
+    await admin.goto(`${server.url}/?view=settings`)
+    const card = admin.getByRole('region', { name: 'Widget sign-in' })
+    // Already before a secret is generated: the admin may only need to re-enter the org id.
+    expect(await card.getByTestId('widget-org-id').inputValue({ timeout: 30_000 })).toBe(orgId)
+    await card.getByRole('button', { name: 'Generate new secret' }).click()
+    const secret = await card.getByTestId('widget-secret').inputValue({ timeout: 30_000 })
+    expect(secret).toMatch(/^[0-9a-f]{64}$/)
+    const shownOrgId = await card.getByTestId('widget-org-id').inputValue()
+    expect(shownOrgId).toBe(orgId)
+    // What the Deluge function signs with the two pasted values is accepted.
+    const zuid = buildOrg(42, 'USD').users.admin.zuid
+    const assertion = await signWidgetAssertion(secret, {
+      zuid,
+      orgId: shownOrgId,
+      iat: Math.floor(Date.now() / 1000),
+      nonce: randomUUID(),
+    })
+    const token = await apiJson<{ user: { orgId: string } }>(admin, '/api/v1/auth/widget', {
+      method: 'POST',
+      body: assertion,
+    })
+    expect(token.user.orgId).toBe(orgId)
   })
 })
 

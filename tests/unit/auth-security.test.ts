@@ -122,7 +122,7 @@ describe('OAuth hosts', () => {
   })
 
   it('starts sign-in at the configured region, or exactly at a configured accounts server', () => {
-    const creds = { APP_ENV: 'test', ZOHO_CLIENT_ID: '1000.X', ZOHO_CLIENT_SECRET: 's' }
+    const creds = { ZOHO_CLIENT_ID: '1000.X', ZOHO_CLIENT_SECRET: 's', SECRET_KEY: 'k'.repeat(20) }
     expect(oauthClient(loadConfig({ ...creds, ZOHO_REGION: 'eu' })).accountsUrl).toBe(
       'https://accounts.zoho.eu',
     )
@@ -166,7 +166,10 @@ describe('signed tokens and secrets at rest', () => {
     expect(a).not.toBe(b)
     expect(a).not.toContain('1000.refresh')
     expect(await decryptSecret('k'.repeat(20), a)).toBe('1000.refresh')
-    await expect(decryptSecret('j'.repeat(20), a)).rejects.toThrow()
+    // Another key (SECRET_KEY changed since): an error that says what to do, not WebCrypto's "OperationError".
+    await expect(decryptSecret('j'.repeat(20), a)).rejects.toThrow(
+      /cannot be decrypted with this SECRET_KEY .*reconnects Zoho CRM and generates a new widget secret/,
+    )
   })
 })
 

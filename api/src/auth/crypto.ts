@@ -49,12 +49,26 @@ export async function encryptSecret(secretKey: string, plaintext: string): Promi
 export async function decryptSecret(secretKey: string, stored: string): Promise<string> {
   const [v, iv, ct] = stored.split('.')
   if (v !== 'v1' || !iv || !ct) throw new Error('Unrecognised encrypted secret format')
-  const pt = await crypto.subtle.decrypt(
-    { name: 'AES-GCM', iv: unb64(iv) },
-    await aesKey(secretKey),
-    unb64(ct),
-  )
+  const key = await aesKey(secretKey)
+  let pt: ArrayBuffer
+  try {
+    pt = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: unb64(iv) }, key, unb64(ct))
+  } catch {
+    // WebCrypto only says "OperationError": almost always a SECRET_KEY that changed since.
+    throw new SecretKeyMismatchError()
+  }
   return dec.decode(pt)
+}
+
+/** A secret stored under another SECRET_KEY (or altered): only a new one can replace it. */
+export class SecretKeyMismatchError extends Error {
+  override name = 'SecretKeyMismatchError'
+  constructor() {
+    super(
+      'A stored secret cannot be decrypted with this SECRET_KEY (it was stored under another one): ' +
+        'an admin reconnects Zoho CRM and generates a new widget secret',
+    )
+  }
 }
 
 async function digest(s: string): Promise<Uint8Array> {

@@ -14,5 +14,6 @@ try {
   console.log(`migrations applied (${database.kind})`)
 } catch (e) {
   console.error(e instanceof ConfigError ? e.message : `migration failed: ${(e as Error).message}`)
-  process.exit(1)
+  // 2 for bad configuration, as npm start and npm run sync exit
+  process.exit(e instanceof ConfigError ? 2 : 1)
 }

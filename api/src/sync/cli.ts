@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig, type Config } from '../config'
+import { isRefreshDue, newestSetInfo } from '../fx/store'
 import { JOBS } from '../jobs'
 import { createLogger } from '../observability/logger'
 import { openDatabase, startDemo } from '../node'
@@ -38,7 +39,16 @@ async function main(): Promise<number> {
       quiet: { type: 'boolean', default: false },
     },
   })
-  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v))
+  // Bad options stop before anything runs, as bad configuration does.
+  const opts: Record<string, number | undefined> = {}
+  for (const name of ['max-pages', 'history', 'per-page', 'lease-seconds'] as const) {
+    const v = values[name]
+    if (v !== undefined && !/^\d+$/.test(v)) {
+      console.error(`--${name} must be a whole number, not ${JSON.stringify(v)}`)
+      return 2
+    }
+    opts[name] = v === undefined ? undefined : Number(v)
+  }
   let config: Config
   try {
     config = loadConfig(process.env)
@@ -60,7 +70,8 @@ async function main(): Promise<number> {
     const ctx: SyncContext = nodeJobContext(config, database.db, logger)
     const token = demo?.refreshToken ?? config.ZOHO_REFRESH_TOKEN
     if (token) await bootstrapConnection(ctx, token)
-    if (JOBS.fx) {
+    // The weekly set only when due: each run would otherwise spend a call of the provider's quota.
+    if (JOBS.fx && isRefreshDue(await newestSetInfo(database.db), new Date(), config.CURRENCY_CACHE_DAYS)) {
       try {
         await JOBS.fx(ctx)
       } catch (err) {
@@ -70,10 +81,10 @@ async function main(): Promise<number> {
     const results = await syncAllOrgs(ctx, {
       trigger: 'cli',
       kind: values.full ? 'full' : undefined,
-      maxPages: num(values['max-pages']),
-      historyBudget: num(values.history),
-      perPage: num(values['per-page']),
-      leaseSeconds: num(values['lease-seconds']),
+      maxPages: opts['max-pages'],
+      historyBudget: opts.history,
+      perPage: opts['per-page'],
+      leaseSeconds: opts['lease-seconds'],
     })
     if (!results.length) console.log('No connected Zoho org: connect one as admin or set ZOHO_REFRESH_TOKEN')
     for (const r of results) console.log(line(r))

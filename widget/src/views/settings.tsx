@@ -3,6 +3,7 @@ import { SelectField } from '../components/fields'
 import { DataTable } from '../components/table'
 import { Async, Card, ErrorState, useResource } from '../components/ui'
 import { api } from '../endpoints'
+import { me } from '../app'
 
 const MONTHS = [
   'January',
@@ -173,52 +174,71 @@ function Roles() {
   )
 }
 
-function WidgetSecret() {
-  const [secret, setSecret] = useState<string | null>(null)
-  const [error, setError] = useState<unknown>(null)
+/** A read-only field that selects its whole value on focus, for copying into the Deluge function. */
+function CopyField({ label, value, testId }: { label: string; value: string; testId: string }) {
   return (
-    <Card title="Widget secret">
+    <label class="field">
+      {label}
+      <input
+        readOnly
+        value={value}
+        data-testid={testId}
+        spellcheck={false}
+        onFocus={(e) => (e.target as HTMLInputElement).select()}
+      />
+    </label>
+  )
+}
+
+/**
+ * The two values the Deluge function needs: the secret, and the org id the API checks (the `id` of
+ * Zoho's GET /org, as in /api/v1/me), which is not the short zgid Setup → Company Details shows.
+ */
+function WidgetSignIn() {
+  const [rotated, setRotated] = useState<{ secret: string; orgId: string } | null>(null)
+  const [error, setError] = useState<unknown>(null)
+  const orgId = rotated?.orgId ?? me.value?.org.id
+  return (
+    <Card title="Widget sign-in">
       <p class="muted">
-        The Deluge function <code>pipelinepulse_widget_assertion</code> signs the widget's sign-in with this
-        secret. Rotating it invalidates the old one; it is shown once.
+        The Deluge function <code>pipelinepulse_widget_assertion</code> signs the widget's sign-in with the
+        org id and secret below (<code>ORG_ID</code> and <code>SECRET</code> in the function). Generating a
+        new secret invalidates the old one; it is shown once.
       </p>
+      <div class="stack" style={{ gap: 8, marginBottom: 10 }}>
+        {orgId && <CopyField label="Org id (ORG_ID)" value={orgId} testId="widget-org-id" />}
+        {rotated && (
+          <CopyField
+            label="New secret (SECRET; copy it into the Deluge function now)"
+            value={rotated.secret}
+            testId="widget-secret"
+          />
+        )}
+      </div>
       <button
         type="button"
         onClick={() =>
           api.rotateWidgetSecret().then(
-            (r) => setSecret(r.secret),
+            (r) => setRotated({ secret: r.secret, orgId: r.orgId }),
             (e) => setError(e),
           )
         }
       >
         Generate new secret
       </button>
-      {secret && (
-        <p>
-          <label class="field">
-            New secret (copy it into the Deluge function now)
-            <input
-              readOnly
-              value={secret}
-              data-testid="widget-secret"
-              onFocus={(e) => (e.target as HTMLInputElement).select()}
-            />
-          </label>
-        </p>
-      )}
       {error ? <ErrorState error={error} /> : null}
     </Card>
   )
 }
 
-/** Admin: stale thresholds, fiscal year and other settings, role overrides, widget secret. */
+/** Admin: stale thresholds, fiscal year and other settings, role overrides, widget sign-in. */
 export default function Settings() {
   return (
     <div class="cols">
       <SettingsForm />
       <div class="stack">
         <Roles />
-        <WidgetSecret />
+        <WidgetSignIn />
       </div>
     </div>
   )
