@@ -210,6 +210,22 @@ describe(`Zoho OAuth sign-in and connect against the sandbox over HTTP (${testDb
     expect((await b2.get(`${demoBase}/api/v1/me`)).status).toBe(401)
   })
 
+  it('says the Zoho credits are used up, not that Zoho could not be reached, when it answers 429', async () => {
+    sb.setCreditsLeft(0)
+    try {
+      const b = new Browser()
+      const hops = await b.follow(`${base}/auth/zoho/login`)
+      const last = hops.at(-1)!.res
+      expect(last.status).toBe(503)
+      const page = await last.text()
+      expect(page).toContain('API credits or call limits are used up')
+      expect(page).not.toContain('could not be reached')
+      expect((await b.get(`${base}/api/v1/me`)).status).toBe(401)
+    } finally {
+      sb.setCreditsLeft(1_000_000)
+    }
+  })
+
   it('demo mode lists the sandbox users with their roles and signs in as the one chosen', async () => {
     await syncUsers(sb.users.all)
     const b = new Browser()

@@ -155,6 +155,16 @@ function failureFrom(c: Context<AppEnv>, err: unknown): Response {
       'Zoho did not accept the sign-in (the code may have expired). Try again.',
     )
   }
+  if (err instanceof ZohoApiError && err.status === 429) {
+    c.var.deps.logger.warn('zoho identify rate-limited', { err: err.message, requestId: c.var.requestId })
+    return errorPage(
+      c,
+      503,
+      'Sign-in failed',
+      "Zoho refused to confirm who you are: the org's Zoho API credits or call limits are used up for now. " +
+        'Try again later; the limits refill over the day.',
+    )
+  }
   if (err instanceof ZohoApiError || err instanceof ZohoNetworkError) {
     c.var.deps.logger.warn('zoho identify failed', { err: err.message, requestId: c.var.requestId })
     return errorPage(
