@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSandbox, type Sandbox } from '../../api/src/sandbox'
 import { createPostgresDatabaseUrl, testDbKind } from '../helpers/db'
+import { sandboxEnv } from './setup'
 
 /** `npm run sync` as a cron would run it: the weekly rate set only when due, bad options refused. */
 describe(`npm run sync (${testDbKind})`, () => {
@@ -31,17 +32,7 @@ describe(`npm run sync (${testDbKind})`, () => {
   beforeAll(async () => {
     sb = await startSandbox({ deals: 300, fxPlan: 'free' })
     cleanups.push(() => sb.close())
-    Object.assign(env, {
-      APP_ENV: 'test',
-      LOG_LEVEL: 'warn',
-      ZOHO_CLIENT_ID: sb.clientId,
-      ZOHO_CLIENT_SECRET: sb.clientSecret,
-      ZOHO_ACCOUNTS_URL: sb.accountsUrl,
-      ZOHO_API_DOMAIN: sb.apiDomain,
-      CURRENCY_API_URL: sb.fxUrl,
-      CURRENCY_API_KEY: sb.fxApiKey,
-      ZOHO_REFRESH_TOKEN: sb.issueRefreshToken(),
-    })
+    Object.assign(env, sandboxEnv(sb), { LOG_LEVEL: 'warn', ZOHO_REFRESH_TOKEN: sb.issueRefreshToken() })
     if (testDbKind === 'postgres') {
       const pg = await createPostgresDatabaseUrl()
       cleanups.push(() => pg.drop())

@@ -9,6 +9,7 @@ import { connectPglite } from '../../api/src/db/pglite'
 import { startSandbox, type Sandbox } from '../../api/src/sandbox'
 import { compareWithTruth } from '../helpers/truth'
 import { createPostgresDatabaseUrl, testDbKind } from '../helpers/db'
+import { sandboxEnv } from './setup'
 
 /** `npm run sync` really killed (SIGKILL) mid-sync, then run again: it resumes its run from the checkpoint. */
 
@@ -57,14 +58,8 @@ describe(`npm run sync killed and restarted (${testDbKind})`, () => {
     sb = await startSandbox({ deals: N, fxPlan: 'free', faults: { latencyMs: 40 } })
     cleanups.push(() => sb.close())
     const env: Record<string, string> = {
-      APP_ENV: 'test',
+      ...sandboxEnv(sb),
       LOG_LEVEL: 'warn',
-      ZOHO_CLIENT_ID: sb.clientId,
-      ZOHO_CLIENT_SECRET: sb.clientSecret,
-      ZOHO_ACCOUNTS_URL: sb.accountsUrl,
-      ZOHO_API_DOMAIN: sb.apiDomain,
-      CURRENCY_API_URL: sb.fxUrl,
-      CURRENCY_API_KEY: sb.fxApiKey,
       ZOHO_REFRESH_TOKEN: sb.issueRefreshToken(),
     }
     let open: () => Promise<Database>

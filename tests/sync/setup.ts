@@ -8,17 +8,24 @@ import type { SyncContext } from '../../api/src/sync/engine'
 import { clientForOrg, type ZohoClientOptions } from '../../api/src/zoho/client'
 import { compareWithTruth } from '../helpers/truth'
 
-/** Config pointing every Zoho and FX URL at a running sandbox. */
-export function sandboxConfig(sb: Sandbox, extra: Record<string, string> = {}): Config {
-  return loadConfig({
+/** The environment variables that point every Zoho and FX URL at a running sandbox (for a child process too). */
+export function sandboxEnv(sb: Sandbox): Record<string, string> {
+  return {
     APP_ENV: 'test',
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     ZOHO_CLIENT_ID: sb.clientId,
     ZOHO_CLIENT_SECRET: sb.clientSecret,
     ZOHO_ACCOUNTS_URL: sb.accountsUrl,
     ZOHO_API_DOMAIN: sb.apiDomain,
     CURRENCY_API_URL: sb.fxUrl,
     CURRENCY_API_KEY: sb.fxApiKey,
+  }
+}
+
+/** Config pointing every Zoho and FX URL at a running sandbox. */
+export function sandboxConfig(sb: Sandbox, extra: Record<string, string> = {}): Config {
+  return loadConfig({
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    ...sandboxEnv(sb),
     API_RATE_LIMIT_PER_HOUR: '100000',
     ...extra,
   })
