@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { isoDate, periodOut } from './common'
 
 /** Auth contracts shared by the API and the widget/web view. */
 
@@ -19,6 +20,10 @@ export const meResponseSchema = z.object({
     baseCurrency: z.string().nullable(),
     /** A Zoho connection exists and is usable for sync. */
     connected: z.boolean(),
+    /** Today in the org's time zone (not the browser's, nor UTC). */
+    today: isoDate,
+    /** The period presets, from the org's today and fiscal year start month. */
+    periods: z.object({ thisQuarter: periodOut, lastQuarter: periodOut, thisYear: periodOut }),
   }),
 })
 export type MeResponse = z.infer<typeof meResponseSchema>

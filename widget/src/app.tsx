@@ -1,14 +1,10 @@
 import type { ComponentType } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
-import { signal } from '@preact/signals'
 import type { MeResponse } from '#shared/contracts/auth'
-import { hrefFor, setParams, view } from './state'
+import { hrefFor, me, setParams, view } from './state'
 import { ErrorState, Loading, useResource } from './components/ui'
 import { api } from './endpoints'
 import { ago, dateTime } from './format'
-
-/** Who is signed in; views read it for role-dependent parts. */
-export const me = signal<MeResponse | null>(null)
 
 type Role = MeResponse['role']
 const ALL: Role[] = ['admin', 'manager', 'rep']
@@ -70,6 +66,8 @@ function Freshness() {
       title={lastSuccessAt ? `Last successful sync ${dateTime(lastSuccessAt)}` : 'No successful sync yet'}
     >
       {runningRunId ? 'Syncing… ' : ''}As of {lastSuccessAt ? ago(lastSuccessAt) : 'never'}
+      {/* Said in words too: the amber colour alone does not reach everyone. */}
+      {stale && lastSuccessAt ? ' · stale' : ''}
     </span>
   )
 }

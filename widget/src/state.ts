@@ -1,5 +1,6 @@
 import { computed, signal } from '@preact/signals'
 import { endOfQuarter, format, startOfQuarter } from 'date-fns'
+import type { MeResponse } from '#shared/contracts/auth'
 
 /**
  * Everything a view shows is decided by the query string, so a URL can be shared and the back
@@ -7,6 +8,9 @@ import { endOfQuarter, format, startOfQuarter } from 'date-fns'
  * (serviceOrigin, …) must survive.
  */
 export const query = signal(new URLSearchParams(location.search))
+
+/** Who is signed in, with the org's today and period presets; views read it for role-dependent parts. */
+export const me = signal<MeResponse | null>(null)
 
 if (typeof window !== 'undefined')
   window.addEventListener('popstate', () => (query.value = new URLSearchParams(location.search)))
@@ -56,11 +60,17 @@ const today = new Date()
 
 export const view = computed(() => query.value.get('view') ?? 'overview')
 
-/** The period P (a closed range of dates); defaults to the current calendar quarter. */
-export const period = computed(() => ({
-  from: query.value.get('from') ?? iso(startOfQuarter(today)),
-  to: query.value.get('to') ?? iso(endOfQuarter(today)),
-}))
+/**
+ * The period P (a closed range of dates); defaults to the org's current fiscal quarter in its time
+ * zone, as the API's own default (the browser's calendar quarter only until /me has answered).
+ */
+export const period = computed(() => {
+  const q = me.value?.org.periods.thisQuarter
+  return {
+    from: query.value.get('from') ?? q?.from ?? iso(startOfQuarter(today)),
+    to: query.value.get('to') ?? q?.to ?? iso(endOfQuarter(today)),
+  }
+})
 
 /** URL keys passed through to the API as its filters (shared/contracts/common.ts filtersSchema). */
 export const FILTER_KEYS = [
@@ -85,5 +95,6 @@ export const filters = computed(() => {
   return f
 })
 
-export const todayIso = iso(today)
+/** Today in the org's time zone (the browser's date until /me has answered). */
+export const orgToday = computed(() => me.value?.org.today ?? iso(today))
 export { iso }

@@ -43,6 +43,7 @@ import {
   exchangeCode,
 } from '../zoho/oauth'
 import type { MeResponse } from '#shared/contracts/auth'
+import { addDays, fiscalQuarter, fiscalYear, localDate } from '../analytics/period'
 
 /**
  * Web view sign-in with Zoho OAuth (authorization code + PKCE S256, signed state), the admin's
@@ -384,7 +385,7 @@ export function authRoutes(config: Config) {
       .from(users)
       .where(and(eq(users.orgId, v.orgId), eq(users.id, v.userId)))
     const [o] = await db
-      .select({ name: orgs.name, base: orgs.baseCurrency })
+      .select({ name: orgs.name, base: orgs.baseCurrency, tz: orgs.timeZone, fy: orgs.fiscalYearStartMonth })
       .from(orgs)
       .where(eq(orgs.id, v.orgId))
     const [conn] = await db
@@ -402,6 +403,7 @@ export function authRoutes(config: Config) {
         name: o?.name ?? null,
         baseCurrency: o?.base ?? null,
         connected: conn?.status === 'active',
+        ...orgPeriods(c.var.deps.now(), o?.tz ?? 'UTC', o?.fy ?? 1),
       },
     }
     return c.json(body)
@@ -410,6 +412,25 @@ export function authRoutes(config: Config) {
   if (config.demoMode) api.get('/auth/demo-users', async (c) => c.json({ users: await demoUsers(c) }))
 
   return { web, api }
+}
+
+/** The org's today and the UI's period presets: fiscal quarters and year, in the org's time zone. */
+function orgPeriods(now: Date, timeZone: string, fyStart: number) {
+  let today: string
+  try {
+    today = localDate(now, timeZone)
+  } catch {
+    today = localDate(now, 'UTC') // a zone Intl cannot read must not lock the user out of /me
+  }
+  const thisQuarter = fiscalQuarter(today, fyStart)
+  return {
+    today,
+    periods: {
+      thisQuarter,
+      lastQuarter: fiscalQuarter(addDays(thisQuarter.from, -1), fyStart),
+      thisYear: fiscalYear(today, fyStart),
+    },
+  }
 }
 
 /** Sandbox users with their app roles, each with the login link that signs in as them. */

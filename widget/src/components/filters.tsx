@@ -1,17 +1,31 @@
 import { endOfQuarter, endOfYear, startOfQuarter, startOfYear, subQuarters } from 'date-fns'
 import type { ComponentChildren } from 'preact'
-import { me } from '../app'
 import { api } from '../endpoints'
-import { iso, period, query, setParams } from '../state'
+import { iso, me, period, query, setParams } from '../state'
 import { DateField, SelectField } from './fields'
 import { useResource } from './ui'
 
-const now = new Date()
-const PRESETS: { label: string; from: Date; to: Date }[] = [
-  { label: 'This quarter', from: startOfQuarter(now), to: endOfQuarter(now) },
-  { label: 'Last quarter', from: startOfQuarter(subQuarters(now, 1)), to: endOfQuarter(subQuarters(now, 1)) },
-  { label: 'This year', from: startOfYear(now), to: endOfYear(now) },
-]
+/**
+ * Period presets: the org's fiscal quarters and year around the org's today, as /me states them
+ * (the browser's calendar would ignore the fiscal year and, near midnight, be a day off). Calendar
+ * periods in the browser's zone only until /me has answered.
+ */
+function presets(): { label: string; from: string; to: string }[] {
+  const p = me.value?.org.periods
+  if (p)
+    return [
+      { label: 'This quarter', ...p.thisQuarter },
+      { label: 'Last quarter', ...p.lastQuarter },
+      { label: 'This year', ...p.thisYear },
+    ]
+  const now = new Date()
+  const last = subQuarters(now, 1)
+  return [
+    { label: 'This quarter', from: iso(startOfQuarter(now)), to: iso(endOfQuarter(now)) },
+    { label: 'Last quarter', from: iso(startOfQuarter(last)), to: iso(endOfQuarter(last)) },
+    { label: 'This year', from: iso(startOfYear(now)), to: iso(endOfYear(now)) },
+  ]
+}
 
 /** Owners the viewer may filter by (their team); reps only ever see themselves. */
 function OwnerSelect() {
@@ -64,12 +78,12 @@ export function FilterBar({
             onChange={(to) => setParams({ to })}
           />
           <div class="row" role="group" aria-label="Period presets">
-            {PRESETS.map((pr) => (
+            {presets().map((pr) => (
               <button
                 key={pr.label}
                 type="button"
-                aria-pressed={p.from === iso(pr.from) && p.to === iso(pr.to)}
-                onClick={() => setParams({ from: iso(pr.from), to: iso(pr.to) })}
+                aria-pressed={p.from === pr.from && p.to === pr.to}
+                onClick={() => setParams({ from: pr.from, to: pr.to })}
               >
                 {pr.label}
               </button>

@@ -2,7 +2,7 @@ import { subDays } from 'date-fns'
 import { Async, Card, useResource, ZohoLink } from '../components/ui'
 import { api } from '../endpoints'
 import { date, dateTime, days, money, moneyIn } from '../format'
-import { iso, todayIso } from '../state'
+import { iso, orgToday } from '../state'
 
 /** How the rate was chosen; `base` is the org's reporting currency (not always SGD). */
 const source = (base: string): Record<string, string> => ({
@@ -14,7 +14,7 @@ const source = (base: string): Record<string, string> => ({
 
 /** Average days in the deal's stage over deals that left it in the last 12 months, and its risk reasons. */
 function StageContext({ id, stage, daysInStage }: { id: string; stage: string; daysInStage: number | null }) {
-  const p = { from: iso(subDays(new Date(), 365)), to: todayIso }
+  const p = { from: iso(subDays(new Date(), 365)), to: orgToday.value }
   const tis = useResource((signal) => api.timeInStage(p, signal), [stage])
   // This deal's flags only: a listing (even of its stage) is capped and may leave it out.
   const risk = useResource((signal) => api.risk({ dealId: id }, signal), [id, stage])

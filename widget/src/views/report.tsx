@@ -1,10 +1,9 @@
 import { NO_SNAPSHOTS, useSnapshotRange } from '../components/snapshots'
 import { DataTable, type Column } from '../components/table'
 import { Async, Card, Empty, useResource } from '../components/ui'
-import { me } from '../app'
 import { api } from '../endpoints'
 import { date, days, money, num, pct } from '../format'
-import { filters, todayIso } from '../state'
+import { filters, me, orgToday } from '../state'
 
 /** A row of the label/value tables: the figure's name heads the row. */
 interface Figure {
@@ -49,7 +48,7 @@ export default function Report() {
       <header style={{ marginBottom: 12 }}>
         <h1>Pipeline report</h1>
         <p class="muted">
-          {me.value?.org.name ?? ''} · period {date(f.from)} – {date(f.to)} · printed {date(todayIso)}
+          {me.value?.org.name ?? ''} · period {date(f.from)} – {date(f.to)} · printed {date(orgToday.value)}
           {/* The org's base currency as the API reports it (not always SGD); omitted until known. */}
           {summary.data ? ` · amounts in ${summary.data.currency}` : ''}
         </p>

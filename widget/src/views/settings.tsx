@@ -3,7 +3,7 @@ import { SelectField } from '../components/fields'
 import { DataTable } from '../components/table'
 import { Async, Card, ErrorState, useResource } from '../components/ui'
 import { api } from '../endpoints'
-import { me } from '../app'
+import { me } from '../state'
 
 const MONTHS = [
   'January',

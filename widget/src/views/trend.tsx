@@ -5,7 +5,7 @@ import { FilterBar } from '../components/filters'
 import { Async, Card, StatGrid, useResource } from '../components/ui'
 import { api } from '../endpoints'
 import { compactMoney, money, num } from '../format'
-import { filters, query, setParams, todayIso } from '../state'
+import { filters, orgToday, query, setParams } from '../state'
 
 /** Open pipeline over time (one point per day, from the daily snapshots), and the figures "as of" a day. */
 export default function Trend() {
@@ -27,7 +27,7 @@ export default function Trend() {
           label="As of"
           name="asOf"
           value={asOf}
-          max={todayIso}
+          max={orgToday.value}
           onChange={(v) => setParams({ asOf: v })}
         />
         {asOf && (
