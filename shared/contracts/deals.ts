@@ -123,7 +123,10 @@ export const dealsEndpoints: EndpointDoc[] = [
     path: '/exports/deals.csv',
     tag: 'Deals',
     summary: 'CSV export of the deals in scope (streamed, audit-logged)',
-    description: `Columns: ${EXPORT_COLUMNS.join(', ')}. RFC 4180 quoting, CRLF line ends.`,
+    description:
+      `Columns: ${EXPORT_COLUMNS.join(', ')}; the _sgd columns are in the org's base currency and ` +
+      'named after it (amount_usd for a USD org). UTF-8 with a BOM (for Excel), RFC 4180 quoting, CRLF ' +
+      "line ends; text starting with = + - @ tab or CR is prefixed with ' so spreadsheets keep it as text.",
     query: exportQuery,
     contentType: 'text/csv',
   },

@@ -145,7 +145,7 @@ describe('web view as a manager', () => {
       page.waitForEvent('download'),
       page.getByRole('button', { name: 'Export CSV' }).click(),
     ])
-    const rows = parseCsv(readFileSync((await download.path())!, 'utf8')).filter((r) =>
+    const rows = parseCsv(readFileSync((await download.path())!, 'utf8').replace(/^\ufeff/, '')).filter((r) =>
       r.some((f) => f !== ''),
     )
     const header = rows[0]!

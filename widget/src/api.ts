@@ -148,13 +148,31 @@ export async function send<S extends z.ZodType>(
   return schema.parse(text ? JSON.parse(text) : {})
 }
 
-/** Downloads a file through fetch (works with the bearer token too) and saves it. */
+/** The file name a Content-Disposition header gives (filename*=UTF-8'' first), or null. */
+export function dispositionFilename(header: string | null): string | null {
+  if (!header) return null
+  const star = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(header)
+  if (star) {
+    try {
+      return decodeURIComponent(star[1]!.trim())
+    } catch {
+      /* malformed: fall back to filename= */
+    }
+  }
+  const plain = /filename\s*=\s*(?:"([^"]*)"|([^;\s]+))/i.exec(header)
+  return plain?.[1] ?? plain?.[2] ?? null
+}
+
+/**
+ * Downloads a file through fetch (works with the bearer token too) and saves it under the name the
+ * server gives (deals-2026-11-26.csv: the org's day), else `filename`.
+ */
 export async function download(path: string, params: Params, filename: string): Promise<void> {
   const res = await raw('GET', apiUrl(path, params), { headers: { accept: 'text/csv' } })
   const blob = await res.blob()
   const a = document.createElement('a')
   a.href = URL.createObjectURL(blob)
-  a.download = filename
+  a.download = dispositionFilename(res.headers.get('content-disposition')) ?? filename
   document.body.appendChild(a)
   a.click()
   a.remove()

@@ -7,10 +7,19 @@ import { listConditions } from './deals'
 
 const BATCH = 1000
 
-/** RFC 4180: quote fields holding a comma, quote, CR or LF; double inner quotes. */
+/** A value Excel/Sheets would run as a formula (OWASP CSV injection), unless it is a plain number. */
+const FORMULA_START = /^[=+\-@\t\r]/
+const PLAIN_NUMBER = /^-?\d+(\.\d+)?$/
+
+/**
+ * RFC 4180: quote fields holding a comma, quote, CR or LF; double inner quotes. Text from Zoho
+ * that starts like a formula ("=HYPERLINK(…)", "+1…", "@SUM(…)") gets a leading ' and quotes, so
+ * a spreadsheet shows it as text instead of running it; negative amounts stay numbers.
+ */
 export function csvField(v: unknown): string {
   if (v === null || v === undefined) return ''
   const s = String(v)
+  if (FORMULA_START.test(s) && !PLAIN_NUMBER.test(s)) return `"'${s.replace(/"/g, '""')}"`
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
@@ -50,12 +59,20 @@ function batch(
   )
 }
 
+/** The column names, the base-currency ones named after the org's base currency (amount_usd). */
+export function exportHeader(baseCurrency: string): string[] {
+  const base = baseCurrency.toLowerCase()
+  return EXPORT_COLUMNS.map((c) => c.replace(/_sgd$/, `_${base}`))
+}
+
 async function* csvChunks(
   ctx: AnalyticsContext,
   where: SQL[],
   first: Record<string, unknown>[],
 ): AsyncGenerator<string> {
-  yield csvLine([...EXPORT_COLUMNS])
+  // The BOM makes Excel read the file as UTF-8 (without it, "Müller" opens as "MÃ¼ller"); UTF-8
+  // decoders (fetch's text(), Sheets, LibreOffice, pandas) drop it.
+  yield '\ufeff' + csvLine(exportHeader(ctx.org.baseCurrency))
   let rows = first
   for (;;) {
     if (!rows.length) return

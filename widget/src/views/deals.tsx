@@ -83,7 +83,8 @@ export default function Deals() {
           onClick={() => setParams({ sort: by, dir: active && dir === 'asc' ? 'desc' : 'asc', ...restart })}
         >
           {label}
-          {active ? (dir === 'asc' ? ' ▲' : ' ▼') : ''}
+          {/* The header's aria-sort says the order; the arrow is only for the eye. */}
+          {active ? <span aria-hidden="true">{dir === 'asc' ? ' ▲' : ' ▼'}</span> : null}
         </button>
       ),
     }
