@@ -1,5 +1,6 @@
 import { Cron } from 'croner'
 import { z } from 'zod'
+import { isLoopbackHost } from '../http/loopback'
 
 /**
  * Every environment variable the product reads, validated once at start-up.
@@ -113,8 +114,6 @@ export class ConfigError extends Error {
  */
 const SANDBOX_ONLY_KEY = 'pipeline-pulse-sandbox-only-key'
 
-const isLoopbackUrl = (url: string) => /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(new URL(url).hostname)
-
 export function loadConfig(env: Record<string, string | undefined>): Config {
   // Empty strings in .env files mean "unset".
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
@@ -129,7 +128,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (!demoMode && !c.ZOHO_CLIENT_SECRET)
     throw new ConfigError('Invalid configuration: ZOHO_CLIENT_SECRET: required when ZOHO_CLIENT_ID is set')
   // Test runs against the loopback sandbox may use the well-known key; never against Zoho itself.
-  const testSandbox = c.APP_ENV === 'test' && isLoopbackUrl(c.ZOHO_ACCOUNTS_URL)
+  const testSandbox = c.APP_ENV === 'test' && isLoopbackHost(new URL(c.ZOHO_ACCOUNTS_URL).hostname)
   if (!c.SECRET_KEY && (c.APP_ENV === 'production' || (!demoMode && !testSandbox)))
     throw new ConfigError(
       `Invalid configuration: SECRET_KEY: required ${c.APP_ENV === 'production' ? 'in production' : 'with a real Zoho client'}`,

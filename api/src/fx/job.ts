@@ -14,6 +14,7 @@ import {
 import { FxProviderError } from './provider'
 import {
   isRefreshDue,
+  newestSetInfo,
   MAX_PROVIDER_CALLS_PER_RUN,
   orgBaseCurrency,
   providerFor,
@@ -36,8 +37,8 @@ export interface FxRunContext {
 
 export interface FxRunResult {
   /**
-   * The set just fetched; with onlyIfDue, the set another refresh had just stored; null when the
-   * refresh failed (the newest stored set stays in use) or another one is running.
+   * The set just fetched; the newest stored set when this run fetched none (not due with onlyIfDue,
+   * or another refresh was running); null when the refresh failed (the newest stored set stays in use).
    */
   set: RateSetInfo | null
   /** This run fetched the latest set. */
@@ -74,8 +75,23 @@ async function repriceOrg(
  */
 export async function runFx(
   ctx: FxRunContext,
+  /** onlyIfDue: only when the newest set is CURRENCY_CACHE_DAYS old (else the scheduled run's weekly refresh). */
   opts: { ignoreRefusal?: boolean; orgId?: string; onlyIfDue?: boolean } = {},
 ): Promise<FxRunResult> {
+  const due = (n: RateSetInfo | null) => isRefreshDue(n, ctx.now(), ctx.config.CURRENCY_CACHE_DAYS)
+  /** Nothing fetched, nothing re-priced: the newest stored set is reported. */
+  const unchanged = async (running: boolean): Promise<FxRunResult> => ({
+    set: await newestSetInfo(ctx.db),
+    refreshed: false,
+    running,
+    calls: 0,
+    repricedOpen: 0,
+    repricedClosed: 0,
+    org: opts.orgId === undefined ? null : { repricedOpen: 0, repricedClosed: 0 },
+    error: null,
+  })
+  // Checked before claiming the refresh too: most calls (every `npm run sync`) find it not due.
+  if (opts.onlyIfDue && !due(await newestSetInfo(ctx.db))) return unchanged(false)
   const budget = ctx.maxCalls ?? MAX_PROVIDER_CALLS_PER_RUN
   const provider = providerFor(ctx, budget)
   let latest: LatestRefresh = { set: null, refreshed: false, running: false }
@@ -84,22 +100,13 @@ export async function runFx(
     // One refresh at a time across processes. The scheduled run leaves the work to one already
     // running; onlyIfDue (the admin's refresh) waits for it (up to 30 s, an HTTP request) and then
     // reports the set it stored.
-    latest = await refreshLatestOnce(
-      ctx,
-      provider,
-      opts.onlyIfDue
-        ? { due: (n) => isRefreshDue(n, ctx.now(), ctx.config.CURRENCY_CACHE_DAYS), waitSeconds: 30 }
-        : {},
-    )
+    latest = await refreshLatestOnce(ctx, provider, opts.onlyIfDue ? { due, waitSeconds: 30 } : {})
   } catch (err) {
     if (!(err instanceof FxProviderError)) throw err
     error = err
   }
   const { set, refreshed, running } = latest
-  if (!error && !refreshed) {
-    const org = opts.orgId === undefined ? null : { repricedOpen: 0, repricedClosed: 0 }
-    return { set, refreshed, running, calls: 0, repricedOpen: 0, repricedClosed: 0, org, error }
-  }
+  if (!error && !refreshed) return unchanged(running)
   // Each org is priced in its own orgs.base_currency, the currency its figures are labelled with
   // (the sync prices in it too); the book's own base only picks the default view of the sets.
   const book = await loadRateBook(ctx.db, ctx.config.BASE_CURRENCY)

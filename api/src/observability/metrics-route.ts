@@ -2,15 +2,13 @@ import type { Handler } from 'hono'
 import { peerAddress } from '../auth/security'
 import type { Config } from '../config'
 import { forbidden, unauthorized } from '../http/errors'
+import { isLoopbackHost } from '../http/loopback'
 import type { AppEnv } from '../http/types'
 import { safeEqual } from '../auth/crypto'
 import type { Metrics } from './metrics'
 
 /** Headers a reverse proxy adds: a loopback peer that sends one is relaying someone else. */
 const PROXY_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip']
-
-const isLoopback = (ip: string | undefined) =>
-  ip !== undefined && (ip === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/i.test(ip))
 
 /**
  * Node's GET /metrics (request counts and latencies by route: not for the public). With
@@ -26,7 +24,7 @@ export function metricsRoute(metrics: Metrics, config: Config): Handler<AppEnv> 
         c.header('www-authenticate', 'Bearer realm="metrics"')
         throw unauthorized('GET /metrics needs Authorization: Bearer <METRICS_TOKEN>')
       }
-    } else if (!isLoopback(peerAddress(c)) || PROXY_HEADERS.some((h) => c.req.header(h) !== undefined))
+    } else if (!isLoopbackHost(peerAddress(c)) || PROXY_HEADERS.some((h) => c.req.header(h) !== undefined))
       throw forbidden(
         'GET /metrics is served only to clients on this machine; set METRICS_TOKEN to scrape it from elsewhere',
       )

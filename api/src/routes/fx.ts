@@ -8,7 +8,7 @@ import { runFx } from '../fx/job'
 import { pickSet } from '../fx/pricing'
 import type { FxProviderError } from '../fx/provider'
 import { fxStatus } from '../fx/status'
-import { isRefreshDue, listRateSets, loadRates, newestSetInfo, orgBaseCurrency } from '../fx/store'
+import { listRateSets, loadRates, orgBaseCurrency } from '../fx/store'
 import { mondayOf } from '../fx/week'
 
 function providerFailure(err: FxProviderError): AppError {
@@ -50,29 +50,25 @@ export const fx = new Hono<AppEnv>()
     // CURRENCY_CACHE_DAYS old, or there is none), and reports only the admin's own org's figures.
     // Refreshes run one at a time across processes: one started meanwhile elsewhere is waited for,
     // and the set it stored is reported (refreshed false, no call).
-    const newest = await newestSetInfo(c.var.db)
-    const due = isRefreshDue(newest, now(), config.CURRENCY_CACHE_DAYS)
-    const r = due
-      ? await runFx(
-          { config, db: c.var.db, logger, fetch, now },
-          { ignoreRefusal: true, orgId, onlyIfDue: true },
-        )
-      : null
-    const repriced = (r?.org?.repricedOpen ?? 0) + (r?.org?.repricedClosed ?? 0)
-    const set = r && !r.running ? r.set : newest
+    const r = await runFx(
+      { config, db: c.var.db, logger, fetch, now },
+      { ignoreRefusal: true, orgId, onlyIfDue: true },
+    )
+    const repriced = (r.org?.repricedOpen ?? 0) + (r.org?.repricedClosed ?? 0)
+    const set = r.set
     await audit(c.var.db, {
       orgId,
       actorUserId: userId,
       action: 'fx.refresh',
       target: set?.weekDate ?? null,
       details: {
-        calls: r?.calls ?? 0,
+        calls: r.calls,
         repriced,
-        refreshed: Boolean(r?.refreshed),
-        error: r?.error?.kind ?? null,
+        refreshed: r.refreshed,
+        error: r.error?.kind ?? null,
       },
     })
-    if (r?.error) throw providerFailure(r.error)
+    if (r.error) throw providerFailure(r.error)
     if (!set)
       throw new AppError(
         503,
@@ -82,8 +78,8 @@ export const fx = new Hono<AppEnv>()
     const { id: _id, base: _base, ...shown } = set
     const body: FxRefreshResponse = {
       set: shown,
-      refreshed: Boolean(r?.refreshed),
-      calls: r?.calls ?? 0,
+      refreshed: r.refreshed,
+      calls: r.calls,
       repriced,
     }
     return c.json(body)

@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig, type Config } from '../config'
-import { isRefreshDue, newestSetInfo } from '../fx/store'
-import { JOBS } from '../jobs'
+import { runFx } from '../fx/job'
 import { createLogger } from '../observability/logger'
 import { openDatabase, startDemo } from '../node'
 import { nodeJobContext } from '../node-context'
@@ -9,7 +8,7 @@ import { bootstrapConnection } from './bootstrap'
 import { syncAllOrgs, type OrgSyncSummary, type SyncContext } from './engine'
 
 /**
- * `npm run sync`: applies pending migrations, refreshes FX when due (the fx job, if registered),
+ * `npm run sync`: applies pending migrations, refreshes FX when due (runFx, onlyIfDue),
  * then syncs Deals of every connected org (incremental; full when never synced), prints one line
  * per org and exits 0 when every org finished, 1 otherwise.
  *
@@ -71,13 +70,9 @@ async function main(): Promise<number> {
     const token = demo?.refreshToken ?? config.ZOHO_REFRESH_TOKEN
     if (token) await bootstrapConnection(ctx, token)
     // The weekly set only when due: each run would otherwise spend a call of the provider's quota.
-    if (JOBS.fx && isRefreshDue(await newestSetInfo(database.db), new Date(), config.CURRENCY_CACHE_DAYS)) {
-      try {
-        await JOBS.fx(ctx)
-      } catch (err) {
-        logger.warn('FX refresh failed; deals are priced with the rate sets stored', { err })
-      }
-    }
+    const fx = await runFx(ctx, { onlyIfDue: true })
+    if (fx.error)
+      logger.warn('FX refresh failed; deals are priced with the rate sets stored', { err: fx.error })
     const results = await syncAllOrgs(ctx, {
       trigger: 'cli',
       kind: values.full ? 'full' : undefined,
