@@ -53,7 +53,10 @@ export const stageHistoryRow = z.object({
   stage: z.string(),
   enteredAt: z.string(),
   leftAt: z.string().nullable(),
-  days: z.number().nullable().describe('Days in the stage (to now for the current one)'),
+  days: z
+    .number()
+    .nullable()
+    .describe("Calendar days in the stage in the org's time zone (to today for the current one)"),
   amount: decimal.nullable(),
   probability: z.number().int().nullable(),
   closingDate: isoDate.nullable(),
@@ -65,6 +68,7 @@ export const dealDetail = dealRow.extend({
   createdTime: z.string(),
   lastActivityTime: z.string().nullable(),
   stageEnteredAt: z.string().nullable(),
+  /** Calendar days in the current stage in the org's time zone, as the risk list counts them. */
   daysInStage: z.number().nullable(),
   closingPushCount: z.number().int(),
   fx: z.object({
@@ -76,6 +80,7 @@ export const dealDetail = dealRow.extend({
     estimated: z.boolean(),
     zohoExchangeRate: decimal.nullable(),
   }),
+  /** One entry per stay in a stage (a history row repeating the stage does not start one), by display value. */
   stageHistory: z.array(stageHistoryRow),
 })
 export type DealDetail = z.infer<typeof dealDetail>

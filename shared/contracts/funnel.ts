@@ -18,7 +18,7 @@ export const funnelResponse = z.object({
   ),
   won: z.number().int(),
   lost: z.number().int(),
-  winRate: ratio.describe('won ÷ cohort'),
+  winRate: ratio.describe('won ÷ (won + lost) among the cohort, by count (open deals are undecided)'),
 })
 export type FunnelResponse = z.infer<typeof funnelResponse>
 
@@ -28,7 +28,7 @@ export const timeInStageResponse = z.object({
   stages: z.array(
     z.object({
       stage: z.string(),
-      /** Deals that left the stage in P, and their mean days in it. */
+      /** Deals that left the stage in P, and their mean (calendar, org time zone) days in it. */
       left: z.object({ count: z.number().int(), averageDays: z.number().nullable() }),
       /** Open deals in the stage now, and their mean days in it so far. */
       current: z.object({ count: z.number().int(), averageDaysSoFar: z.number().nullable() }),

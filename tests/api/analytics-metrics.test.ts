@@ -308,7 +308,9 @@ describe(`analytics figures (${testDbKind})`, () => {
     const mine = new Set(visible(rows, seed.users.manager).map((d) => d.id))
     const display = (s: string) =>
       rows.stages.find((x) => x.display_value === s || x.actual_value === s)?.display_value ?? s
-    const spans: { stage: string; ms: number; left: string }[] = []
+    // Calendar days in the org's time zone (Singapore), from the date entered to the date left.
+    const sg = (instant: string) => dateIn(instant, 'Asia/Singapore')
+    const spans: { stage: string; days: number; left: string }[] = []
     const byDeal = new Map<string, { stage: string; entered_at: string }[]>()
     for (const h of rows.history.filter((h) => mine.has(h.deal_id)))
       byDeal.set(h.deal_id, [...(byDeal.get(h.deal_id) ?? []), h])
@@ -319,22 +321,20 @@ describe(`analytics figures (${testDbKind})`, () => {
         if (next)
           spans.push({
             stage: h.stage,
-            ms: Date.parse(next.entered_at) - Date.parse(h.entered_at),
-            left: dateIn(next.entered_at, 'Asia/Singapore'),
+            days: daysBetween(sg(h.entered_at), sg(next.entered_at)),
+            left: sg(next.entered_at),
           })
       })
     }
-    const avgDays = (ms: number[]) =>
-      ms.length
-        ? Number(show(halfEven(BigInt(sum(ms.map(BigInt))) * 10n, BigInt(ms.length) * 86_400_000n), 1))
-        : null
+    const avgDays = (days: number[]) =>
+      days.length ? Number(show(halfEven(sum(days.map(BigInt)) * 10n, BigInt(days.length)), 1)) : null
     for (const s of body.stages) {
       const left = spans.filter((x) => x.stage === s.stage && inRange(x.left, P))
-      expect(s.left, s.stage).toEqual({ count: left.length, averageDays: avgDays(left.map((x) => x.ms)) })
+      expect(s.left, s.stage).toEqual({ count: left.length, averageDays: avgDays(left.map((x) => x.days)) })
       const cur = visible(rows, seed.users.manager).filter((d) => d.state === 'open' && d.stage === s.stage)
       expect(s.current).toEqual({
         count: cur.length,
-        averageDaysSoFar: avgDays(cur.map((d) => seed.now.getTime() - Date.parse(d.stage_entered_at!))),
+        averageDaysSoFar: avgDays(cur.map((d) => daysBetween(sg(d.stage_entered_at!), TODAY))),
       })
     }
     expect(body.stages.some((s: { left: { count: number } }) => s.left.count > 0)).toBe(true)
@@ -343,7 +343,7 @@ describe(`analytics figures (${testDbKind})`, () => {
   it('risk: stuck, overdue, slipping and quiet deals with their reasons', async () => {
     const { body } = await get('/risk?limit=1000', seed.users.manager)
     riskResponse.parse(body)
-    // Thresholds: twice the median days won deals spent in the stage, at least 14.
+    // Thresholds: twice the median calendar days won deals spent in the stage, at least 14.
     const won = new Set(rows.deals.filter((d) => d.state === 'won').map((d) => d.id))
     const display = (s: string) =>
       rows.stages.find((x) => x.display_value === s || x.actual_value === s)?.display_value ?? s
@@ -356,7 +356,10 @@ describe(`analytics figures (${testDbKind})`, () => {
       hs.slice(0, -1).forEach((h, i) =>
         durations.set(h.stage, [
           ...(durations.get(h.stage) ?? []),
-          (Date.parse(hs[i + 1]!.entered_at) - Date.parse(h.entered_at)) / 86_400_000,
+          daysBetween(
+            dateIn(h.entered_at, 'Asia/Singapore'),
+            dateIn(hs[i + 1]!.entered_at, 'Asia/Singapore'),
+          ),
         ]),
       )
     }

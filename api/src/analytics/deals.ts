@@ -5,7 +5,8 @@ import type { DealDetail, DealRow, DealsQuery, DealsResponse } from '#shared/con
 import { isoDate } from '#shared/contracts/common'
 import { badRequest, notFound } from '../http/errors'
 import { filterConditions, zohoDealUrl, type AnalyticsContext } from './context'
-import { divRound } from './decimal'
+import { calendarDays, calendarDaysTo } from './days'
+import { stageKeys } from './stage-keys'
 
 /** Sort keys: null-free expressions (nulls sort as far-future/lowest) so keyset comparison is total. */
 const SORTS: Record<DealsQuery['sort'], { expr: SQL; type: SQL }> = {
@@ -165,7 +166,7 @@ export async function dealDetail(ctx: AnalyticsContext, id: string): Promise<Dea
     ctx.db,
     sql`select ${DEAL_COLUMNS}, '' as sort_key, ${iso('d.created_time')} as created_time,
                ${iso('d.last_activity_time')} as last_activity_time, ${iso('d.stage_entered_at')} as stage_entered_at,
-               ${ctx.today}::date - (d.stage_entered_at at time zone ${tz})::date as days_in_stage,
+               ${calendarDaysTo(sql`coalesce(d.stage_entered_at, d.created_time)`, ctx.today, tz)} as days_in_stage,
                d.closing_push_count, d.fx_rate::text as fx_rate, d.fx_date::text as fx_date, d.fx_source,
                d.fx_estimated, d.zoho_exchange_rate::text as zoho_exchange_rate
         from deals d left join users u on u.org_id = d.org_id and u.id = d.owner_id
@@ -176,19 +177,31 @@ export async function dealDetail(ctx: AnalyticsContext, id: string): Promise<Dea
     stage: string
     entered_at: string
     left_at: string | null
-    secs: string
+    days: number
     amount: string | null
     probability: number | null
     closing_date: string | null
     source: string
   }>(
     ctx.db,
-    sql`select h.stage, ${iso('h.entered_at')} as entered_at, ${iso('h.left_at')} as left_at,
-               extract(epoch from coalesce(h.left_at, ${ctx.now.toISOString()}::timestamptz) - h.entered_at)::text as secs,
+    // One entry per stay in a stage, by display value (DESIGN), as time in stage counts them: Zoho's
+    // Stage_History may carry a stage's actual value, and writes a row for an Amount or Closing_Date
+    // edit that kept the stage; such a row does not leave the stage. Days are calendar days (days.ts).
+    sql`with keyed as (
+          select coalesce(st.display_value, h.stage) as stage, h.entered_at, h.amount, h.probability,
+                 h.closing_date, h.source
+          from stage_history h left join (${stageKeys(ctx.org.id)}) st on st.key = h.stage
+          where h.org_id = ${ctx.org.id} and h.deal_id = ${id}
+        ), stays as (
+          select x.*, lead(x.entered_at) over (order by x.entered_at, x.stage) as left_at
+          from (select k.*, lag(k.stage) over (order by k.entered_at, k.stage) as prev from keyed k) x
+          where x.prev is distinct from x.stage
+        )
+        select h.stage, ${iso('h.entered_at')} as entered_at, ${iso('h.left_at')} as left_at,
+               coalesce(${calendarDays(sql`h.entered_at`, sql`h.left_at`, tz)}, ${calendarDaysTo(sql`h.entered_at`, ctx.today, tz)}) as days,
                h.amount::text as amount, h.probability::int as probability, h.closing_date::text as closing_date, h.source
-        from (select *, lead(entered_at) over (order by entered_at) as left_at
-              from stage_history where org_id = ${ctx.org.id} and deal_id = ${id}) h
-        order by h.entered_at`,
+        from stays h
+        order by h.entered_at, h.stage`,
   )
   return {
     ...toRow(ctx, r),
@@ -209,7 +222,7 @@ export async function dealDetail(ctx: AnalyticsContext, id: string): Promise<Dea
       stage: h.stage,
       enteredAt: h.entered_at,
       leftAt: h.left_at,
-      days: Number(divRound(h.secs, 86_400n, 1)),
+      days: h.days,
       amount: h.amount,
       probability: h.probability,
       closingDate: h.closing_date,

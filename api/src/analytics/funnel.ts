@@ -10,7 +10,8 @@ import type { Period } from './period'
  * Funnel for deals created in P (METRICS): per open stage in pipeline order, the deals that reached
  * it or a later one, from their stage history and current stage (history may hold display or actual
  * values); won deals reached every stage. Conversion = reached(next) ÷ reached(this); the last open
- * stage converts to won.
+ * stage converts to won. The win rate is METRICS' "Win rate": won ÷ (won + lost) of the cohort, by
+ * count (deals still open are not yet decided; the last step's conversion shows won ÷ reached).
  */
 export async function funnel(
   ctx: AnalyticsContext,
@@ -71,6 +72,6 @@ export async function funnel(
     })),
     won,
     lost,
-    winRate: ratio(won, cohort),
+    winRate: ratio(won, won + lost),
   }
 }

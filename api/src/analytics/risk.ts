@@ -5,6 +5,7 @@ import type { RiskResponse } from '#shared/contracts/risk'
 import { stageKeys } from './stage-keys'
 import { filterConditions, zohoDealUrl, type AnalyticsContext } from './context'
 import { cents } from './decimal'
+import { calendarDays, calendarDaysTo } from './days'
 
 export const DEFAULT_QUIET_DAYS = 30
 export const MIN_STALE_DAYS = 14
@@ -12,10 +13,12 @@ export const MIN_STALE_DAYS = 14
 /**
  * Stuck thresholds per stage: the admin's setting, else twice the median days won deals spent in
  * the stage (from stage history, consecutive entries of the same stage being one stay; org-wide,
- * not per viewer), at least 14.
+ * not per viewer), at least 14. Days are calendar days in the org's time zone (days.ts), as the
+ * days in stage they are compared with.
  */
 export async function staleThresholds(ctx: Pick<AnalyticsContext, 'db' | 'org'>) {
   const org = ctx.org.id
+  const tz = ctx.org.timeZone
   const rows = await query<{ stage: string; median: string | null }>(
     ctx.db,
     sql`with hist as (
@@ -31,7 +34,7 @@ export async function staleThresholds(ctx: Pick<AnalyticsContext, 'db' | 'org'>)
                 from hist r) x
           where prev is distinct from stage
         ), med as (
-          select stage, percentile_cont(0.5) within group (order by extract(epoch from left_at - entered_at) / 86400) as median
+          select stage, percentile_cont(0.5) within group (order by ${calendarDays(sql`entered_at`, sql`left_at`, tz)}) as median
           from h where left_at is not null group by stage
         )
         select s.display_value as stage, med.median::text as median
@@ -93,8 +96,8 @@ export async function risk(
     ctx.db,
     sql`with o as (
           select d.id, d.name, d.stage, d.owner_id, d.owner_name, d.amount_sgd, d.closing_date, d.closing_push_count,
-                 ${ctx.today}::date - (coalesce(d.stage_entered_at, d.created_time) at time zone ${tz})::date as days_in_stage,
-                 ${ctx.today}::date - (coalesce(d.last_activity_time, d.created_time) at time zone ${tz})::date as quiet_days,
+                 ${calendarDaysTo(sql`coalesce(d.stage_entered_at, d.created_time)`, ctx.today, tz)} as days_in_stage,
+                 ${calendarDaysTo(sql`coalesce(d.last_activity_time, d.created_time)`, ctx.today, tz)} as quiet_days,
                  coalesce((${thr}::jsonb ->> d.stage)::numeric, ${MIN_STALE_DAYS}) as threshold
           from deals d where ${where} and d.state = 'open'
             ${opts.dealId ? sql`and d.id = ${opts.dealId}` : sql``}

@@ -5,14 +5,17 @@ import type { TimeInStageResponse } from '#shared/contracts/funnel'
 import { stageKeys } from './stage-keys'
 import { filterConditions, type AnalyticsContext } from './context'
 import { divRound } from './decimal'
+import { calendarDays, calendarDaysTo } from './days'
 import type { Period } from './period'
 
-const days = (seconds: string | null, n: number) =>
-  n && seconds !== null ? Number(divRound(seconds, BigInt(n) * 86_400n, 1)) : null
+/** The mean of n stays' calendar days, to one decimal (half-even). */
+const mean = (totalDays: string | null, n: number) =>
+  n && totalDays !== null ? Number(divRound(totalDays, BigInt(n), 1)) : null
 
 /**
  * Time in stage (METRICS): from entering a stage to leaving it (the next stage-history entry of
- * another stage; consecutive entries of the same stage are one stay).
+ * another stage; consecutive entries of the same stage are one stay), in calendar days in the org's
+ * time zone (days.ts: the risk list and the deal view count the same days).
  * Averages are over deals that left the stage in P (leaving date in the org's time zone); for open
  * deals, the current stage counts "so far" (from stage_entered_at, else the start of the last run of
  * history entries).
@@ -25,13 +28,12 @@ export async function timeInStage(
   const where = await filterConditions(ctx, filters, 'd')
   const org = ctx.org.id
   const tz = ctx.org.timeZone
-  const now = ctx.now.toISOString()
   const rows = await query<{
     stage: string
     left_n: number
-    left_secs: string | null
+    left_days: string | null
     cur_n: number
-    cur_secs: string | null
+    cur_days: string | null
   }>(
     ctx.db,
     sql`with scoped as (select d.id, d.state, d.stage, d.stage_entered_at, d.created_time from deals d where ${where}),
@@ -49,18 +51,22 @@ export async function timeInStage(
                 from hist r) x
           where prev is distinct from stage
         ), leaving as (
-          select stage, count(*)::int as n, sum(extract(epoch from left_at - entered_at)) as secs
+          select stage, count(*)::int as n, sum(${calendarDays(sql`entered_at`, sql`left_at`, tz)}) as days
           from h where left_at is not null and (left_at at time zone ${tz})::date between ${period.from} and ${period.to}
           group by stage
         ), cur as (
           select s.stage, count(*)::int as n,
-                 sum(extract(epoch from ${now}::timestamptz - coalesce(s.stage_entered_at,
+                 sum(${calendarDaysTo(
+                   sql`coalesce(s.stage_entered_at,
                      (select max(h2.entered_at) from h h2 where h2.deal_id = s.id),
-                     s.created_time))) as secs
+                     s.created_time)`,
+                   ctx.today,
+                   tz,
+                 )}) as days
           from scoped s where s.state = 'open' group by s.stage
         )
-        select coalesce(l.stage, c.stage) as stage, coalesce(l.n, 0)::int as left_n, l.secs::text as left_secs,
-               coalesce(c.n, 0)::int as cur_n, c.secs::text as cur_secs
+        select coalesce(l.stage, c.stage) as stage, coalesce(l.n, 0)::int as left_n, l.days::text as left_days,
+               coalesce(c.n, 0)::int as cur_n, c.days::text as cur_days
         from leaving l full join cur c on c.stage = l.stage
         left join stages st on st.org_id = ${org} and st.display_value = coalesce(l.stage, c.stage)
         order by st.sequence nulls last, 1`,
@@ -69,8 +75,8 @@ export async function timeInStage(
     period,
     stages: rows.map((r) => ({
       stage: r.stage,
-      left: { count: r.left_n, averageDays: days(r.left_secs, r.left_n) },
-      current: { count: r.cur_n, averageDaysSoFar: days(r.cur_secs, r.cur_n) },
+      left: { count: r.left_n, averageDays: mean(r.left_days, r.left_n) },
+      current: { count: r.cur_n, averageDaysSoFar: mean(r.cur_days, r.cur_n) },
     })),
   }
 }

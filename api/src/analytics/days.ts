@@ -1,0 +1,22 @@
+import { sql, type SQL } from 'drizzle-orm'
+
+/*
+ * Days in a stage, a stay, a cycle or since an activity are CALENDAR days in the org's time zone:
+ * the date it ended (or today) minus the date it began, both as the org's calendar reads them
+ * (METRICS: "Dates are calendar dates in the org's time zone"; the sales cycle counts from
+ * Created_Time as a date). Not elapsed seconds ÷ 86,400: across a DST change a local day is 23 or 25
+ * hours, and a stay from 23:30 to 00:30 would count as 0.04 days though it spans two dates. So the
+ * time-in-stage report, the deal view, the risk list and the stuck thresholds all give one count.
+ */
+
+/** The org-local calendar date of a timestamptz expression. */
+export const localDate = (instant: SQL, timeZone: string): SQL =>
+  sql`(${instant} at time zone ${timeZone})::date`
+
+/** Whole calendar days (an integer) from one instant to another, in the org's time zone. */
+export const calendarDays = (from: SQL, to: SQL, timeZone: string): SQL =>
+  sql`(${localDate(to, timeZone)} - ${localDate(from, timeZone)})`
+
+/** Whole calendar days from an instant to `today` (the org's date, YYYY-MM-DD). */
+export const calendarDaysTo = (from: SQL, today: string, timeZone: string): SQL =>
+  sql`(${today}::date - ${localDate(from, timeZone)})`
