@@ -131,7 +131,8 @@ export const dealsEndpoints: EndpointDoc[] = [
     description:
       `Columns: ${EXPORT_COLUMNS.join(', ')}; the _sgd columns are in the org's base currency and ` +
       'named after it (amount_usd for a USD org). UTF-8 with a BOM (for Excel), RFC 4180 quoting, CRLF ' +
-      "line ends; text starting with = + - @ tab or CR is prefixed with ' so spreadsheets keep it as text.",
+      'line ends; dates YYYY-MM-DD; text starting with = + - @ (or full-width ＝ ＋ － ＠), tab or CR is ' +
+      "prefixed with ' so spreadsheets keep it as text.",
     query: exportQuery,
     contentType: 'text/csv',
   },

