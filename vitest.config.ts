@@ -3,7 +3,8 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
 /**
  * Every suite runs against PGlite; when TEST_DATABASE_URL is set, the database suites run against
  * real PostgreSQL as well (project "postgres"). Unit suites need no database and run once.
- * The Worker suite needs PostgreSQL (PGlite cannot run inside workerd), so it is in that project.
+ * The Worker suite needs PostgreSQL (PGlite cannot run inside workerd), so it is in that project,
+ * as are tests/postgres/ (a real server's own settings, which an embedded PGlite does not have).
  */
 const dbSuites = [
   'tests/api/**/*.test.ts',
@@ -35,7 +36,7 @@ export default defineConfig({
               test: {
                 name: 'postgres',
                 env: { TEST_DB: 'postgres' },
-                include: [...dbSuites, 'tests/worker/**/*.test.ts'],
+                include: [...dbSuites, 'tests/worker/**/*.test.ts', 'tests/postgres/**/*.test.ts'],
               },
             },
           ] satisfies TestProjectInlineConfiguration[])

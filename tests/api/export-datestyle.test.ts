@@ -25,6 +25,7 @@ const TIMEZONE = 'Pacific/Kiritimati'
 describe(`deals CSV dates under DateStyle '${DATESTYLE}' and TimeZone ${TIMEZONE} (${testDbKind})`, () => {
   let database: Database
   let dropDatabase = async () => {}
+  let plainUrl: string | null = null
   let seed: SeedResult
   let csv: () => Promise<string[][]>
 
@@ -32,6 +33,7 @@ describe(`deals CSV dates under DateStyle '${DATESTYLE}' and TimeZone ${TIMEZONE
     if (testDbKind === 'postgres') {
       const made = await createPostgresDatabaseUrl()
       dropDatabase = made.drop
+      plainUrl = made.url
       const name = new URL(made.url).pathname.slice(1)
       const admin = postgres(made.url, { max: 1, onnotice: () => {} })
       await admin.unsafe(`alter database ${name} set datestyle = '${DATESTYLE}'`)
@@ -59,8 +61,16 @@ describe(`deals CSV dates under DateStyle '${DATESTYLE}' and TimeZone ${TIMEZONE
   })
 
   it('the database really answers in that style (else this suite proves nothing)', async () => {
-    const [r] = await query<{ d: string }>(database.db, sql`select date '2027-01-05'::text as d`)
-    expect(r!.d).toBe('05/01/2027')
+    // On PostgreSQL a plain connection: the product's own (postgres-node.ts) sets ISO and UTC.
+    if (plainUrl) {
+      const plain = postgres(plainUrl, { max: 1, onnotice: () => {} })
+      const [r] = await plain`select date '2027-01-05'::text as d`
+      await plain.end()
+      expect(r!.d).toBe('05/01/2027')
+    } else {
+      const [r] = await query<{ d: string }>(database.db, sql`select date '2027-01-05'::text as d`)
+      expect(r!.d).toBe('05/01/2027')
+    }
   })
 
   it('closing_date and fx_date come out as YYYY-MM-DD, the dates stored', async () => {

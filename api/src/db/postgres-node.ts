@@ -47,7 +47,18 @@ function connected(s: net.Socket): Promise<net.Socket> {
  * On Workers, set it on the database role instead (README, deploying): startup settings through
  * Hyperdrive are not verified here.
  */
-const SERVER_SETTINGS = { max_parallel_workers_per_gather: '0' }
+const SERVER_SETTINGS = {
+  max_parallel_workers_per_gather: '0',
+  /*
+   * One known session whatever the server, database or role says (as PGlite always is): dates go
+   * out as `::text` in several places (contracts, keyset cursors, snapshot days) and postgres.js
+   * parses timestamps it reads, both only correct in ISO style; a DBA's `DateStyle = 'SQL, DMY'`
+   * gave 18/12/2024 closing dates and refused page 2 of the deals list. UTC keeps SQL that reads
+   * the session zone (current_date) independent of the server's.
+   */
+  DateStyle: 'ISO, MDY',
+  TimeZone: 'UTC',
+}
 
 /** Spread into connectPostgres options on Node: no-delay sockets and the settings above. */
 export const nodePostgresOptions = { socket: noDelaySocket, connection: SERVER_SETTINGS } as const
