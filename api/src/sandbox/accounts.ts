@@ -1,5 +1,6 @@
 import { Hono, type Context } from 'hono'
-import type { SandboxEnv } from './http'
+import type { Faults } from './faults'
+import { dropMidBody, type SandboxEnv } from './http'
 import type { SandboxUser } from './org'
 import { ACCESS_TOKEN_TTL_S, DEFAULT_SCOPES, type TokenStore } from './tokens'
 
@@ -12,6 +13,7 @@ export interface AccountsDeps {
   admin: SandboxUser
   accountsUrl: () => string
   apiDomain: () => string
+  faults: Faults
 }
 
 /** Token endpoint parameters arrive as query parameters (Zoho's docs) or a form body (the SDK). */
@@ -51,6 +53,15 @@ export function accountsApp(d: AccountsDeps): Hono<SandboxEnv> {
     to.searchParams.set('accounts-server', d.accountsUrl())
     if (q.state !== undefined) to.searchParams.set('state', q.state)
     return c.redirect(to.toString(), 302)
+  })
+
+  // Faults of the token endpoint: an outage in front of it, or a connection dropped mid-body.
+  app.post('/oauth/v2/token', async (c, next) => {
+    const fate = d.faults.applies('accounts') ? d.faults.next() : 'none'
+    if (fate === '429' || fate === '5xx')
+      return c.html('<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>', 503)
+    await next()
+    if (fate === 'drop') await dropMidBody(c)
   })
 
   // Zoho answers token-endpoint errors with HTTP 200 and an {"error": ...} body.

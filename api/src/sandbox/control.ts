@@ -28,7 +28,7 @@ const faultSchema = z
     latencyMs: z.number().int().min(0),
     dropConnectionEvery: z.number().int().min(1),
     seed: z.number().int(),
-    services: z.array(z.enum(['crm', 'fx'])),
+    services: z.array(z.enum(['crm', 'fx', 'accounts'])),
   })
   .partial()
 

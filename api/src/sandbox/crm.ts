@@ -32,7 +32,8 @@ export interface CrmDeps {
   now: () => number
   dailyCredits: number
   credits: { used: number }
-  pageTokens: { ttlMs: number; notBefore: number; recordLimit: number }
+  /** `offset`: a page_token resumes at the count of records served, not after the last one. */
+  pageTokens: { ttlMs: number; notBefore: number; recordLimit: number; offset: boolean }
 }
 
 type CrmEnv = SandboxEnv & { Variables: { token: AccessToken; user: SandboxUser } }
@@ -314,7 +315,7 @@ export function crmApp(d: CrmDeps): Hono<CrmEnv> {
         return zohoError(c, 400, 'PAGINATION_LIMIT_EXCEEDED', `You can only get the first ${limit} records`, {
           limit,
         })
-      after = t.c
+      after = d.pageTokens.offset ? null : t.c
       served = t.s
       page = t.p + 1
     } else {
@@ -334,7 +335,7 @@ export function crmApp(d: CrmDeps): Hono<CrmEnv> {
     const rows: DealRecord[] = []
     let last: Cursor | null = after
     let more = false
-    let skip = q.page_token === undefined ? (page - 1) * perPage : 0
+    let skip = q.page_token === undefined ? (page - 1) * perPage : d.pageTokens.offset ? served : 0
     for (const [cursor, deal] of d.store.scan(sortBy, sortOrder === 'desc', after, ims)) {
       if (!canSee(user, deal)) continue
       if (skip > 0) {
@@ -398,8 +399,11 @@ export function crmApp(d: CrmDeps): Hono<CrmEnv> {
     if (page instanceof Response) return page
     const ims = parseIms(c)
     if (ims instanceof Response) return ims
+    // Zoho lists a deletion for a limited time: 60 days from the recycle bin, 120 permanent.
+    const nowSec = Math.floor(d.now() / 1000)
     const rows = [...d.store.deleted.values()]
       .filter((x) => type === 'all' || x.type === type)
+      .filter((x) => x.deleted_epoch > nowSec - (x.type === 'recycle' ? 60 : 120) * 86_400)
       .filter((x) => ims === null || x.deleted_epoch >= ims)
       .reverse()
       .map(({ deleted_epoch: _e, ...x }) =>

@@ -13,8 +13,11 @@ export interface FaultConfig {
   dropConnectionEvery?: number
   /** Seed of the fault draws (same seed, same sequence of faults). */
   seed?: number
-  /** Which servers the faults hit (['crm']). Token expiry always concerns CRM calls. */
-  services?: ('crm' | 'fx')[]
+  /**
+   * Which servers the faults hit (['crm']); 'accounts' is the token endpoint (a 429 or 5xx there
+   * answers 503 with an HTML page, as a gateway would). Token expiry always concerns CRM calls.
+   */
+  services?: ('crm' | 'fx' | 'accounts')[]
 }
 
 export type FaultDecision = 'none' | '429' | '5xx' | 'drop'
@@ -31,7 +34,7 @@ export class Faults {
     this.calls = 0
   }
 
-  applies(service: 'crm' | 'fx'): boolean {
+  applies(service: 'crm' | 'fx' | 'accounts'): boolean {
     return (this.config.services ?? ['crm']).includes(service)
   }
 

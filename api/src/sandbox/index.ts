@@ -46,6 +46,13 @@ export interface SandboxOptions {
   pageTokenTtlMs?: number
   /** Records reachable through page_token (100,000, as in Zoho); lower it to test the limit cheaply. */
   pageTokenRecordLimit?: number
+  /**
+   * What a Deals page_token remembers. Zoho does not document it: 'cursor' (the default) resumes
+   * after the last record served, so edits and deletions behind it shift nothing; 'offset' resumes
+   * at the number of records served, as `page` does, so a deal edited (moved to the end of a
+   * Modified_Time order) or deleted behind the token makes the next page skip one record.
+   */
+  pageTokenPosition?: 'cursor' | 'offset'
 }
 
 export interface Sandbox {
@@ -80,6 +87,11 @@ export interface Sandbox {
   expireAccessTokens(): void
   /** Expires every page_token issued so far (EXPIRED_VALUE). */
   expirePageTokens(): void
+  /**
+   * Moves Zoho's clock forward (this sandbox's only): access and page tokens age, and deletions
+   * leave the deleted list after Zoho's retention (60 days in the recycle bin, 120 permanent).
+   */
+  advanceClock(ms: number): void
   /** Watch callbacks sent so far; `settleNotifications()` waits for those in flight. */
   notifications: {
     channel_id: string
@@ -113,7 +125,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const anchorDay = opts.anchorDate ?? new Date().toISOString().slice(0, 10)
   const anchor = Date.parse(`${anchorDay}T00:00:00Z`) / 1000
   if (Number.isNaN(anchor)) throw new Error(`invalid anchorDate ${anchorDay}`)
-  const now = () => Date.now()
+  let clockSkew = 0
+  const now = () => Date.now() + clockSkew
   const store = new DealStore({ seed, n: opts.deals ?? 2000, anchor, org }, now)
   const tokens = new TokenStore(now)
   const faults = new Faults()
@@ -138,6 +151,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     ttlMs: opts.pageTokenTtlMs ?? 86_400_000,
     notBefore: 0,
     recordLimit: opts.pageTokenRecordLimit ?? 100_000,
+    offset: opts.pageTokenPosition === 'offset',
   }
   let calls: SandboxCall[] = []
   const urls = { accounts: '', api: '', fx: '' }
@@ -168,6 +182,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       admin: org.users.admin,
       accountsUrl: () => urls.accounts,
       apiDomain: () => urls.api,
+      faults,
     }),
   )
 
@@ -200,7 +215,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     deals: () => store.all(),
     expireAccessTokens: () => tokens.expireAll(),
     expirePageTokens() {
-      pageTokens.notBefore = Date.now() + 1
+      pageTokens.notBefore = now() + 1
+    },
+    advanceClock(ms) {
+      clockSkew += ms
     },
     get notifications() {
       return watch.deliveries

@@ -16,7 +16,7 @@ import { acquireLease, LeaseLostError, releaseLease, renewLease, renewLeaseSql }
 import { dealCurrency, dealFields, mapDeal, priceRow, stageOf, type DealRow, type OrgMeta } from './map'
 import { jsonParam, syncMetadata } from './metadata'
 import { loadStageMap, type StageMap } from './stages'
-import { deleteDeals, sweepUnseen, upsertDeals, type PageCommit } from './write'
+import { deleteDeals, unseenDeals, upsertDeals, type PageCommit } from './write'
 import { markRollupsBehind, refreshRollupsAfterSync } from '../analytics/rollup'
 import { stageKeys } from '../analytics/stage-keys'
 
@@ -34,8 +34,10 @@ import { stageKeys } from '../analytics/stage-keys'
  * modified cursor becomes the last Modified_Time seen, and the next run starts its window there
  * (minus the overlap). A deal edited while a sync pages past it gets a Modified_Time later than what
  * that sync has seen, so it is read either at the end of the same window or by the next window/run.
- * Deletions come only from /Deals/deleted (since the deleted cursor); a full pass also sweeps deals
- * it did not see.
+ * Deletions come only from /Deals/deleted (since the deleted cursor), which lists one for 60 days:
+ * a run after a longer silence is a full pass. A full pass also removes the deals it did not see,
+ * once Zoho, asked by id, no longer returns them (a page_token may skip a deal: Zoho documents no
+ * guarantee when the list changes under it).
  */
 
 export type SyncKind = 'full' | 'incremental' | 'ids'
@@ -91,6 +93,8 @@ interface Checkpoint {
   firstModified: string | null
   maxModified: string | null
   sweepBefore: string | null
+  /** The sweep's progress: unseen deals up to this id have been asked about (sweep phase). */
+  sweepAfter?: string | null
   deletedSince: string | null
   deletedPage: number
   maxDeleted: string | null
@@ -123,6 +127,19 @@ export const DEFAULTS = {
   historyRecentDays: 90,
   /** Metadata older than this is refreshed by the next run. */
   metadataMaxAgeHours: 24,
+  /**
+   * Zoho lists a deletion for 60 days (recycle bin; 120 when permanent). After this long without a
+   * successful run, some deletions since it may have left the list: the next run is a full sync
+   * (implied by fullSyncEveryDays while that is shorter; kept should it be lengthened).
+   */
+  deletedListedDays: 50,
+  /**
+   * A full pass at least this often. An incremental run reads what changed after its cursor, so a
+   * deal it skipped stays skipped: Zoho documents no guarantee for a page_token when the list
+   * changes under it (an edit or deletion behind it, ties at a page boundary), nor a new
+   * Modified_Time for a deal restored from the recycle bin. A full pass reads every deal again.
+   */
+  fullSyncEveryDays: 7,
 } as const
 
 const MAX_ZOHO_PER_PAGE = 200
@@ -476,14 +493,19 @@ export async function startSync(
       last_full_sync_at: string | null
       full_sync_due: boolean
       fresh: boolean
+      full_pass_due: boolean
     }>(
       ctx.db,
       sql`select modified_cursor::text, deleted_cursor::text, last_full_sync_at::text, full_sync_due,
-            coalesce(metadata_refreshed_at > now() - make_interval(hours => ${DEFAULTS.metadataMaxAgeHours}), false) as fresh
+            coalesce(metadata_refreshed_at > now() - make_interval(hours => ${DEFAULTS.metadataMaxAgeHours}), false) as fresh,
+            coalesce(last_success_at < now() - make_interval(days => ${DEFAULTS.deletedListedDays}), false)
+              or coalesce(last_full_sync_at <= now() - make_interval(days => ${DEFAULTS.fullSyncEveryDays}), false)
+              as full_pass_due
           from sync_state where org_id = ${orgId}`,
     )
     const kind: 'full' | 'incremental' =
-      opts.kind ?? (state?.last_full_sync_at && !state.full_sync_due ? 'incremental' : 'full')
+      opts.kind ??
+      (state?.last_full_sync_at && !state.full_sync_due && !state.full_pass_due ? 'incremental' : 'full')
 
     // A failed run of the same kind in the last day is continued from its checkpoint, not redone.
     const [failed] = await query<{ checkpoint: Checkpoint | string }>(
@@ -639,17 +661,6 @@ function holdPage(held: HeldPages | undefined, rows: DealRow[], newest: RateBook
   }
 }
 
-async function writeRecords(
-  ctx: SyncContext,
-  s: SyncSession,
-  run: RunRow,
-  cp: Checkpoint,
-  records: ZohoDealRecord[],
-  source: 'sync' | 'watch',
-) {
-  return pageWrite(s, run, cp, await mapRecords(ctx, s, run, cp, records), source)
-}
-
 /** Writes the pages held back (if any) with this checkpoint, after the commit in flight. */
 async function flushHeld(
   ctx: SyncContext,
@@ -731,6 +742,46 @@ async function mapRecords(
 
 type PageWrite = (db: Db, page: PageCommit) => ReturnType<typeof upsertDeals>
 
+/** Deals asked of Zoho by id in one step (GET /Deals?ids=). */
+const MAX_IDS_PER_STEP = 100
+
+/**
+ * Commits the answer to a by-id question with the checkpoint, in one transaction: the deals Zoho
+ * returned are written, and the ids it was asked about and did not return (GET /Deals?ids= answers
+ * live records only) are removed and counted as the run's deletions, so finalize rebuilds the rollups.
+ */
+async function commitConfirmed(
+  ctx: SyncContext,
+  s: SyncSession,
+  run: RunRow,
+  holder: string,
+  cp: Checkpoint,
+  leaseSeconds: number,
+  asked: string[],
+  records: ZohoDealRecord[],
+  source: 'sync' | 'watch',
+) {
+  const rows = await mapRecords(ctx, s, run, cp, records)
+  const live = new Set(records.map((r) => String(r.id)))
+  const gone = asked.filter((id) => !live.has(id))
+  // The upsert statement (never the plain insert, whose failure would abort the transaction).
+  const write: PageWrite = (db, page) =>
+    upsertDeals(db, run.org_id, rows, { recordNew: cp.kind !== 'full', source, page })
+  const progress: Progress = { pages: 1, deletions: 0 }
+  await commitPage(ctx, s, run, holder, cp, progress, leaseSeconds, (db, page) =>
+    gone.length
+      ? db.transaction(async (tx) => {
+          const t = tx as unknown as Db
+          // Before the page's statement, which reads progress.deletions into the run's counters.
+          progress.deletions = await deleteDeals(t, run.org_id, gone)
+          const r = await write(t, page)
+          if (!r.gated) throw new LeaseLostError(run.org_id) // roll the deletions back with the page
+          return r
+        })
+      : write(db, page),
+  )
+}
+
 export interface StepResult {
   done: boolean
   phase: Phase
@@ -784,7 +835,15 @@ export async function syncStep(
       try {
         page = await timed('fetch_parse', () => fetchDealsPage(client, s, cp, params()))
       } catch (e) {
-        if (e instanceof ZohoApiError && (e.restartPagination || e.code === 'PAGINATION_LIMIT_EXCEEDED')) {
+        if (
+          e instanceof ZohoApiError &&
+          (e.restartPagination ||
+            e.code === 'PAGINATION_LIMIT_EXCEEDED' ||
+            // Any other 400 to a page_token request, e.g. INVALID_DATA for another user's token
+            // (Zoho reconnected as someone else while the run waited): the window's first request
+            // carries no token, so a 400 that is not the token's fails there instead.
+            (e.status === 400 && cp.pageToken !== null))
+        ) {
           // The token expired, no longer matches, or hit its cap: a new window from the last record seen.
           ctx.logger.warn('page token refused; new window', { orgId, runId, code: e.code })
           cp.windowSince = nextWindowSince(cp)
@@ -891,14 +950,31 @@ export async function syncStep(
     }
 
     case 'sweep': {
-      let deletions = 0
-      cp.phase = 'history'
-      await timed('sweep', () =>
-        inTx(ctx, s, async (tx) => {
-          deletions = await sweepUnseen(tx, orgId, cp.sweepBefore!)
-          await commit(tx, run, holder, cp, s, { deletions }, leaseSeconds)
-        }),
+      // Deals this full pass did not see: gone from Zoho, or skipped by a page_token whose list
+      // shifted under it (an edit or deletion behind it, ties at a page boundary: Zoho documents
+      // no guarantee). Zoho, asked by id, tells which; the ones it still returns are written.
+      const unseen = await timed('sweep', () =>
+        unseenDeals(ctx.db, orgId, cp.sweepBefore!, cp.sweepAfter ?? null, MAX_IDS_PER_STEP),
       )
+      if (!unseen.length) {
+        cp.phase = 'history'
+        await save({})
+        break
+      }
+      const client = await clientOf(ctx, s, orgId)
+      const { org } = await prepare(ctx, s, orgId)
+      let records: ZohoDealRecord[]
+      try {
+        records = await client.getDealsByIds(unseen, dealFields(org.multiCurrency))
+      } catch (e) {
+        // Should Zoho refuse to be asked about ids it no longer has, the pass decides alone, as
+        // before it asked: what it did not see is gone.
+        if (!(e instanceof ZohoApiError && [400, 403, 404].includes(e.status))) throw e
+        ctx.logger.warn('unseen deals could not be confirmed by id; removed', { orgId, runId, code: e.code })
+        records = []
+      }
+      cp.sweepAfter = unseen.at(-1)!
+      await commitConfirmed(ctx, s, run, holder, cp, leaseSeconds, unseen, records, 'sync')
       break
     }
 
@@ -916,29 +992,13 @@ export async function syncStep(
     case 'ids': {
       const client = await clientOf(ctx, s, orgId)
       const { org } = await prepare(ctx, s, orgId)
-      const batch = cp.ids.slice(0, 100)
+      const batch = cp.ids.slice(0, MAX_IDS_PER_STEP)
       const records = batch.length ? await client.getDealsByIds(batch, dealFields(org.multiCurrency)) : []
-      const write = await writeRecords(ctx, s, run, cp, records, 'watch')
-      // Watch callbacks are hints, a "delete" too: a named deal goes only when Zoho, asked by id, no
-      // longer returns it (GET /Deals?ids= answers live records only). Removed in the page's
-      // transaction and counted as the run's deletions, so finalize rebuilds the rollups.
-      const live = new Set(records.map((r) => String(r.id)))
-      const gone = batch.filter((id) => !live.has(id))
-      cp.ids = cp.ids.slice(100)
+      cp.ids = cp.ids.slice(MAX_IDS_PER_STEP)
       if (!cp.ids.length) cp.phase = 'finalize'
-      const progress: Progress = { pages: 1, deletions: 0 }
-      await commitPage(ctx, s, run, holder, cp, progress, leaseSeconds, (db, page) =>
-        gone.length
-          ? db.transaction(async (tx) => {
-              const t = tx as unknown as Db
-              // Before the page's statement, which reads progress.deletions into the run's counters.
-              progress.deletions = await deleteDeals(t, orgId, gone)
-              const r = await write(t, page)
-              if (!r.gated) throw new LeaseLostError(orgId) // roll the deletions back with the page
-              return r
-            })
-          : write(db, page),
-      )
+      // Watch callbacks are hints, a "delete" too: a named deal goes only when Zoho, asked by id, no
+      // longer returns it.
+      await commitConfirmed(ctx, s, run, holder, cp, leaseSeconds, batch, records, 'watch')
       break
     }
 

@@ -243,15 +243,23 @@ export async function deleteDeals(db: Db, orgId: string, ids: string[]): Promise
   return r?.n ?? 0
 }
 
-/** After a full pass: deals not seen since `before` no longer exist in Zoho. */
-export async function sweepUnseen(db: Db, orgId: string, before: string): Promise<number> {
-  const [r] = await query<{ n: number }>(
+/**
+ * After a full pass: up to `limit` deals it did not see (synced before `before`), after the id
+ * `after`, in id order. Not yet gone: a page_token that skipped a deal (Zoho does not say what
+ * one remembers) looks the same, so the sync asks Zoho about them by id before removing any.
+ */
+export async function unseenDeals(
+  db: Db,
+  orgId: string,
+  before: string,
+  after: string | null,
+  limit: number,
+): Promise<string[]> {
+  const rows = await query<{ id: string }>(
     db,
-    sql`
-    with gone as (select id from deals where org_id = ${orgId} and synced_at < ${before}::timestamptz),
-    h as (delete from stage_history s using gone where s.org_id = ${orgId} and s.deal_id = gone.id returning 1),
-    d as (delete from deals x using gone where x.org_id = ${orgId} and x.id = gone.id returning 1)
-    select (select count(*) from d)::int as n, (select count(*) from h)::int as h`,
+    sql`select id from deals where org_id = ${orgId} and synced_at < ${before}::timestamptz
+        ${after === null ? sql`` : sql`and id > ${after}`}
+        order by id limit ${limit}`,
   )
-  return r?.n ?? 0
+  return rows.map((r) => r.id)
 }

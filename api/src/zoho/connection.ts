@@ -3,7 +3,7 @@ import { decryptSecret, encryptSecret } from '../auth/crypto'
 import { query, type Db } from '../db/client'
 import { orgs, zohoConnections } from '../db/schema'
 import type { Logger } from '../observability/logger'
-import { ZohoBudgetError, ZohoConnectionError, ZohoOAuthError } from './errors'
+import { ZohoBudgetError, ZohoConnectionError, ZohoNetworkError, ZohoOAuthError } from './errors'
 import { crmHostFor, refreshAccessToken, revokeToken, trimBase } from './oauth'
 import type { ZohoOrg } from './types'
 
@@ -391,14 +391,28 @@ export function createTokenProvider(db: Db, opts: TokenProviderOptions): TokenPr
   async function refreshClaimed(row: Row): Promise<string> {
     let tokens
     try {
-      tokens = await refreshAccessToken({
-        accountsServer: row.accounts_server,
-        clientId: opts.clientId,
-        clientSecret: opts.clientSecret,
-        refreshToken: await decryptSecret(opts.secretKey, row.refresh_token_enc),
-        fetch: opts.fetch,
-        now: () => new Date(now()),
-      })
+      const refreshToken = await decryptSecret(opts.secretKey, row.refresh_token_enc)
+      try {
+        tokens = await refreshAccessToken({
+          accountsServer: row.accounts_server,
+          clientId: opts.clientId,
+          clientSecret: opts.clientSecret,
+          refreshToken,
+          fetch: opts.fetch,
+          now: () => new Date(now()),
+        })
+      } catch (err) {
+        // An outage in front of the token endpoint (a 5xx, a gateway's HTML page) or a connection
+        // dropped before the body was in: transient, as on the CRM's own calls (the run retries).
+        const outage =
+          !(err instanceof ZohoOAuthError) || err.status >= 500 || err.code === 'invalid_response'
+        throw outage
+          ? new ZohoNetworkError(
+              `Zoho token refresh for org ${orgId} failed: ${err instanceof Error ? err.message : String(err)}`,
+              err,
+            )
+          : err
+      }
     } catch (err) {
       if (err instanceof ZohoOAuthError && err.needsReconnect) {
         const reason = `Zoho refused the stored refresh token (${err.code}): an admin must reconnect Zoho`

@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sql } from 'drizzle-orm'
+import type { Database } from '../../api/src/db/client'
+import { runOrgSync } from '../../api/src/sync/engine'
+import { createTestDatabase, testDbKind } from '../helpers/db'
+import { connectSandbox, truth, type Harness } from './setup'
+
+const DAY_MS = 86_400_000
+
+/*
+ * Zoho lists a deletion only for a while (60 days from the recycle bin, 120 when permanent). An org
+ * whose syncs stopped for longer (a broken connection, syncs paused) cannot learn its deletions
+ * from the list any more: only a full pass, whose sweep asks Zoho about every deal it did not see,
+ * can.
+ */
+describe(`deletions older than Zoho's deleted list keeps them (${testDbKind})`, () => {
+  let database: Database
+  let h: Harness
+  beforeAll(async () => {
+    database = await createTestDatabase()
+    h = await connectSandbox(database, { deals: 400 })
+    const first = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })
+    expect(first.status, first.error).toBe('succeeded')
+  })
+  afterAll(async () => {
+    await h?.close()
+    await database?.close()
+  })
+
+  it('after two months without a sync, the next run is a full one and the deal deleted meanwhile is gone', async () => {
+    const gone = String([...h.sb.deals()][0]!.id)
+    h.sb.deleteDeal(gone, 'recycle')
+    // 61 days pass on both sides: Zoho's recycle bin forgets the deletion, our last sync ages.
+    h.sb.advanceClock(61 * DAY_MS)
+    await database.db.execute(sql`update sync_state set
+      last_success_at = last_success_at - interval '61 days',
+      last_full_sync_at = last_full_sync_at - interval '61 days',
+      modified_cursor = modified_cursor - interval '61 days',
+      deleted_cursor = deleted_cursor - interval '61 days'
+      where org_id = ${h.orgId}`)
+
+    const run = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })
+    expect(run).toMatchObject({ status: 'succeeded', kind: 'full', deletions: 1 })
+    const t = await truth(h, database)
+    expect(t.equal, t.diff).toBe(true)
+    expect(t.db.count).toBe(399)
+
+    // Synced recently again: incremental.
+    expect(await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })).toMatchObject({
+      status: 'succeeded',
+      kind: 'incremental',
+    })
+  })
+})
