@@ -36,7 +36,7 @@ describe(`the API on a database whose DateStyle is '${DATESTYLE}' and TimeZone $
     seed = await seedOrg(database.db)
     const { app, config } = createTestApp(database, {}, { now: () => seed.now })
     const headers = await asUser(config, seed.orgId, seed.users.admin)
-    get = (path) => app.request(`/api/v1${path}`, { headers })
+    get = async (path) => await app.request(`/api/v1${path}`, { headers })
   })
   afterAll(async () => {
     await database?.close()
