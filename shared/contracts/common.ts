@@ -20,7 +20,10 @@ export const MAX_DATE = '9998-12-31'
 export const dateParam = isoDate.refine((d) => d >= MIN_DATE && d <= MAX_DATE, {
   message: `must be a date from ${MIN_DATE} to ${MAX_DATE}`,
 })
-/** An exact decimal amount in the base currency, e.g. "1234.50" (never a JS number). */
+/**
+ * An exact decimal amount in the base currency, e.g. "1234.50" (never a JS number); figures carry the
+ * base currency's minor-unit digits: "1234.50" SGD, "1234" JPY, "1234.500" KWD.
+ */
 export const decimal = z.string().regex(/^-?\d+(\.\d+)?$/)
 /** A ratio 0..1 as an exact decimal string with 4 places, or null when undefined (0 ÷ 0). */
 export const ratio = decimal.nullable()
@@ -49,10 +52,21 @@ export const filtersSchema = z.object({
 })
 export type Filters = z.infer<typeof filtersSchema>
 
-/** A period P: a closed range of dates; both ends default to the current fiscal quarter. */
+/**
+ * A period P: a closed range of dates; both ends default to the current fiscal quarter (a lone bound
+ * beyond it: the fiscal quarter around that bound).
+ */
 export const periodSchema = z.object({
-  from: dateParam.optional().describe('First day of the period P (default: start of the fiscal quarter)'),
-  to: dateParam.optional().describe('Last day of the period P (default: end of the fiscal quarter)'),
+  from: dateParam
+    .optional()
+    .describe(
+      "First day of the period P (default: start of the current fiscal quarter, or of a lone `to`'s quarter when that is earlier)",
+    ),
+  to: dateParam
+    .optional()
+    .describe(
+      "Last day of the period P (default: end of the current fiscal quarter, or of a lone `from`'s quarter when that is later)",
+    ),
 })
 
 export const countAmount = z.object({ count: z.number().int(), amount: decimal })

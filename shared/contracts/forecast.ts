@@ -12,7 +12,13 @@ import {
 /** Zoho's forecast categories, in the order a forecast reads. */
 export const FORECAST_CATEGORIES = ['Pipeline', 'Best Case', 'Commit', 'Closed', 'Omitted'] as const
 
-export const forecastQuery = filtersSchema.extend(periodSchema.shape).extend({
+export const forecastQuery = filtersSchema.extend({
+  from: periodSchema.shape.from.describe(
+    "First day (default: start of the current fiscal year, or of a lone `to`'s fiscal year when that is earlier)",
+  ),
+  to: periodSchema.shape.to.describe(
+    "Last day (default: end of the current fiscal year, or of a lone `from`'s fiscal year when that is later)",
+  ),
   period: z
     .enum(['month', 'quarter'])
     .default('quarter')
@@ -52,8 +58,9 @@ export const forecastEndpoints: EndpointDoc[] = [
     summary: 'Forecast per month or fiscal quarter by forecast category',
     description:
       'For each bucket: open deals with closing date in it, by their stage forecast category, plus won deals ' +
-      'closed in it as Closed. Weighted and unweighted. Default range: the current fiscal year. A range ' +
-      'needing more than 240 buckets is refused (400 RANGE_TOO_LARGE).',
+      'closed in it as Closed. Weighted and unweighted. Default range: the current fiscal year (a lone from or ' +
+      'to beyond it: the fiscal year around it). A range needing more than 240 buckets is refused (400 ' +
+      'RANGE_TOO_LARGE).',
     query: forecastQuery,
     response: forecastResponse,
   },

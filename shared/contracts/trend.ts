@@ -2,8 +2,14 @@ import { z } from 'zod'
 import { dateParam, decimal, filtersSchema, isoDate, type EndpointDoc } from './common'
 
 export const trendQuery = filtersSchema.extend({
-  from: dateParam.optional().describe('First day (default: 90 days before today)'),
-  to: dateParam.optional().describe('Last day (default: the newest snapshot day)'),
+  from: dateParam
+    .optional()
+    .describe('First day (default: 90 days before `to`, so the last 90 days of snapshots by default)'),
+  to: dateParam
+    .optional()
+    .describe(
+      'Last day (default: the newest snapshot day, or today before the first; a later `from` alone: that day)',
+    ),
 })
 
 export const trendPoint = z.object({

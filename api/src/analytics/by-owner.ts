@@ -4,7 +4,7 @@ import { query } from '../db/client'
 import type { Filters } from '#shared/contracts/common'
 import type { byOwnerResponse } from '#shared/contracts/pipeline'
 import { filterConditions, type AnalyticsContext } from './context'
-import { cents, divRound, ratio } from './decimal'
+import { money, ratio } from './decimal'
 import type { Period } from './period'
 import { rollupConditions, wholeMonths } from './rollup'
 
@@ -71,13 +71,13 @@ export async function pipelineByOwner(
       ownerName: r.owner_name,
       open: {
         count: r.open_count,
-        amount: cents(r.open_amount),
-        weighted: divRound(r.open_weighted100, 100n),
+        amount: money(r.open_amount, ctx.org.baseCurrency),
+        weighted: money(r.open_weighted100, ctx.org.baseCurrency, 100n),
       },
-      won: { count: r.won_count, amount: cents(r.won_amount) },
-      lost: { count: r.lost_count, amount: cents(r.lost_amount) },
+      won: { count: r.won_count, amount: money(r.won_amount, ctx.org.baseCurrency) },
+      lost: { count: r.lost_count, amount: money(r.lost_amount, ctx.org.baseCurrency) },
       winRate: ratio(r.won_count, r.won_count + r.lost_count),
-      target: r.target === null ? null : cents(r.target),
+      target: r.target === null ? null : money(r.target, ctx.org.baseCurrency),
       attainment: r.target === null ? null : ratio(r.won_amount ?? '0', r.target),
     })),
   }

@@ -4,7 +4,7 @@ import type { Filters } from '#shared/contracts/common'
 import type { z } from 'zod'
 import type { byStageResponse } from '#shared/contracts/pipeline'
 import { filterConditions, type AnalyticsContext } from './context'
-import { cents, divRound } from './decimal'
+import { money } from './decimal'
 import type { Period } from './period'
 import { dealSource, type DealSource } from './source'
 import { stageRollup, wholeMonths } from './rollup'
@@ -34,8 +34,8 @@ export async function openByStage(ctx: AnalyticsContext, where: SQL, src: DealSo
   return rows.map((r) => ({
     stage: r.stage,
     count: r.count,
-    amount: cents(r.amount),
-    weighted: divRound(r.weighted100, 100n),
+    amount: money(r.amount, ctx.org.baseCurrency),
+    weighted: money(r.weighted100, ctx.org.baseCurrency, 100n),
   }))
 }
 
@@ -52,8 +52,8 @@ export async function rollupOpenByStage(ctx: AnalyticsContext, rollup: { table: 
   return rows.map((r) => ({
     stage: r.stage,
     count: r.count,
-    amount: cents(r.amount),
-    weighted: divRound(r.weighted100, 100n),
+    amount: money(r.amount, ctx.org.baseCurrency),
+    weighted: money(r.weighted100, ctx.org.baseCurrency, 100n),
   }))
 }
 
@@ -100,8 +100,8 @@ export async function pipelineByStage(
       probability: r.probability,
       forecastCategory: r.forecast_category,
       count: r.count,
-      amount: cents(r.amount),
-      weighted: divRound(r.weighted100, 100n),
+      amount: money(r.amount, ctx.org.baseCurrency),
+      weighted: money(r.weighted100, ctx.org.baseCurrency, 100n),
     })),
   }
 }

@@ -3,9 +3,9 @@ import type { Db } from '../db/client'
 import { query } from '../db/client'
 import type { OrgSettings } from '../db/schema'
 import { ownerCondition, resolveScope, type Scope, type Viewer } from '../auth/scope'
-import { badRequest, forbidden, notFound } from '../http/errors'
+import { forbidden, notFound } from '../http/errors'
 import type { Filters } from '#shared/contracts/common'
-import { fiscalQuarter, localDate, type Period } from './period'
+import { fiscalQuarter, localDate, periodInverted, periodWithin, type Period } from './period'
 
 export interface OrgInfo {
   id: string
@@ -47,11 +47,19 @@ export async function analyticsContext(db: Db, viewer: Viewer, now: Date): Promi
   return { db, org, scope, viewer, now, today: localDate(now, org.timeZone) }
 }
 
-/** P from from/to, each defaulting to the current fiscal quarter's bound in the org's time zone. */
-export function resolvePeriod(ctx: AnalyticsContext, p: { from?: string; to?: string }): Period {
-  const q = fiscalQuarter(ctx.today, ctx.org.fiscalYearStartMonth)
-  const period = { from: p.from ?? q.from, to: p.to ?? q.to }
-  if (period.from > period.to) throw badRequest('from must be on or before to', 'INVALID_INPUT')
+/**
+ * P from from/to, each defaulting to the current fiscal quarter's bound in the org's time zone, or
+ * to the bound of the fiscal quarter around a lone from/to beyond it (periodWithin). Both sent and
+ * inverted: a 400 naming them (`names`: the parameters as the route calls them).
+ */
+export function resolvePeriod(
+  ctx: AnalyticsContext,
+  p: { from?: string; to?: string },
+  names: [string, string] = ['from', 'to'],
+): Period {
+  const fyStart = ctx.org.fiscalYearStartMonth
+  const period = periodWithin(p, fiscalQuarter(ctx.today, fyStart), (d) => fiscalQuarter(d, fyStart))
+  if (period.from > period.to) throw periodInverted(period, names)
   return period
 }
 

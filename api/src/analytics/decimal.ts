@@ -1,9 +1,9 @@
-import { decimalToString, parseDecimal } from '#shared/money'
+import { currencyExponent, decimalToString, parseDecimal } from '#shared/money'
 
 /*
- * The few exact steps SQL leaves to the analytics: rounding a numeric sum half-even to the cent once,
- * exact means and ratios. Built on shared/money's decimal parsing and text; bigint only, so no float
- * ever touches an amount.
+ * The few exact steps SQL leaves to the analytics: rounding a numeric sum half-even to the base
+ * currency's minor unit once (0.01 SGD, 1 JPY, 0.001 KWD: money()), exact means and ratios. Built
+ * on shared/money's decimal parsing and text; bigint only, so no float ever touches an amount.
  */
 
 const pow10 = (k: number) => 10n ** BigInt(k)
@@ -40,8 +40,19 @@ export function divRound(
   return decimalToString({ units: divHalfEven(units * pow10(places), d), scale: places })
 }
 
-/** Round a numeric sum half-even to the cent, once. */
+/** Round a numeric sum half-even to 2 places (the cent), once. Figures in a base currency: money(). */
 export const cents = (value: string | null | undefined): string => divRound(value, 1n, 2)
+
+/**
+ * A figure in `currency` (the org's base): (value ÷ divisor) rounded half-even to the currency's
+ * minor unit once (ISO 4217 exponent: '2' JPY, '2.00' SGD, '2.000' KWD). value may be null (an
+ * empty sum) → zero.
+ */
+export const money = (
+  value: string | null | undefined,
+  currency: string,
+  divisor: bigint | number = 1n,
+): string => divRound(value, divisor, currencyExponent(currency))
 
 /** numerator ÷ denominator as a ratio with 4 places (half-even), or null when the denominator is 0. */
 export function ratio(numerator: string | number, denominator: string | number, places = 4): string | null {

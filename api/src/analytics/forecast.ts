@@ -3,9 +3,9 @@ import { query } from '../db/client'
 import type { Filters } from '#shared/contracts/common'
 import { FORECAST_CATEGORIES, type ForecastResponse } from '#shared/contracts/forecast'
 import { filterConditions, ownerConditions, type AnalyticsContext } from './context'
-import { addDecimals, cents, divRound, ratio, subtractDecimals } from './decimal'
+import { addDecimals, money, ratio, subtractDecimals } from './decimal'
 import { badRequest } from '../http/errors'
-import { buckets, fiscalYear, MAX_BUCKETS, type Period } from './period'
+import { buckets, fiscalYear, MAX_BUCKETS, periodInverted, periodWithin, type Period } from './period'
 import { rollupConditions, wholeMonths } from './rollup'
 
 interface Row {
@@ -27,8 +27,10 @@ export async function forecast(
   size: 'month' | 'quarter',
   range: { from?: string; to?: string },
 ): Promise<ForecastResponse> {
-  const fy = fiscalYear(ctx.today, ctx.org.fiscalYearStartMonth)
-  const p: Period = { from: range.from ?? fy.from, to: range.to ?? fy.to }
+  // The current fiscal year by default; a lone bound beyond it, the fiscal year around that bound.
+  const fyStart = ctx.org.fiscalYearStartMonth
+  const p: Period = periodWithin(range, fiscalYear(ctx.today, fyStart), (d) => fiscalYear(d, fyStart))
+  if (p.from > p.to) throw periodInverted(p)
   const bs = buckets(p, size, ctx.org.fiscalYearStartMonth)
   // Refused rather than cut short: a shortened range would report a `to` it did not cover, and
   // width_bucket would pile every later deal into the last bucket.
@@ -87,8 +89,8 @@ export async function forecast(
         return {
           category,
           count: r.reduce((n, x) => n + x.count, 0),
-          amount: cents(amount),
-          weighted: divRound(weighted100, 100n),
+          amount: money(amount, ctx.org.baseCurrency),
+          weighted: money(weighted100, ctx.org.baseCurrency, 100n),
         }
       })
       const exactAmount = addDecimals('0', ...mine.map((x) => x.amount ?? '0'))
@@ -107,10 +109,10 @@ export async function forecast(
         categories,
         total: {
           count: mine.reduce((n, x) => n + x.count, 0),
-          amount: cents(exactAmount),
-          weighted: divRound(exactWeighted, 100n),
+          amount: money(exactAmount, ctx.org.baseCurrency),
+          weighted: money(exactWeighted, ctx.org.baseCurrency, 100n),
         },
-        target: target === null ? null : cents(target),
+        target: target === null ? null : money(target, ctx.org.baseCurrency),
         coverage: gap === null || gap.startsWith('-') || /^0(\.0*)?$/.test(gap) ? null : ratio(open, gap),
       }
     }),

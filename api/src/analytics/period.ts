@@ -3,6 +3,8 @@
  * shift a plain date; "today" is the date in the org's time zone.
  */
 
+import { badRequest, type AppError } from '../http/errors'
+
 const toUtc = (d: string) => new Date(`${d}T00:00:00Z`)
 const fromUtc = (d: Date) => d.toISOString().slice(0, 10)
 
@@ -51,6 +53,31 @@ export function fiscalYear(day: string, fyStart: number): Period {
   const offset = (d.getUTCMonth() + 1 - fyStart + 12) % 12
   const start = addMonthsToMonthStart(day, -offset)
   return { from: start, to: addDays(addMonthsToMonthStart(start, 12), -1) }
+}
+
+/**
+ * A period from optional bounds, defaulting to `current` (the fiscal quarter or year containing
+ * today). A lone bound beyond `current` takes its partner from `around(bound)`, the same kind of
+ * period around the day given: a lone `from` after the current quarter ends with its own quarter,
+ * never an inverted period whose `to` the user did not send. Only two bounds given can be inverted:
+ * the caller refuses those.
+ */
+export function periodWithin(
+  p: { from?: string; to?: string },
+  current: Period,
+  around: (day: string) => Period,
+): Period {
+  const from = p.from ?? (p.to !== undefined && p.to < current.from ? around(p.to).from : current.from)
+  const to = p.to ?? (p.from !== undefined && p.from > current.to ? around(p.from).to : current.to)
+  return { from, to }
+}
+
+/** The 400 for a period sent inverted (from after to), naming both parameters and their values. */
+export function periodInverted(p: Period, names: [string, string] = ['from', 'to']): AppError {
+  return badRequest(
+    `${names[0]} (${p.from}) is after ${names[1]} (${p.to}): ${names[0]} must be on or before ${names[1]}`,
+    'INVALID_INPUT',
+  )
 }
 
 /** Fiscal label: FY named by the calendar year in which it starts, quarters Q1..Q4 from its start. */

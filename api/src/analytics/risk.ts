@@ -4,7 +4,7 @@ import type { Filters } from '#shared/contracts/common'
 import type { RiskResponse } from '#shared/contracts/risk'
 import { stageKeys } from './stage-keys'
 import { filterConditions, zohoDealUrl, type AnalyticsContext } from './context'
-import { cents } from './decimal'
+import { money } from './decimal'
 import { calendarDays, calendarDaysTo } from './days'
 
 export const DEFAULT_QUIET_DAYS = 30
@@ -144,7 +144,7 @@ export async function risk(
       slipping: first?.n_slipping ?? 0,
       quiet: first?.n_quiet ?? 0,
     },
-    amount: cents(first?.at_risk_amount),
+    amount: money(first?.at_risk_amount, ctx.org.baseCurrency),
     quietDays,
     thresholds: thresholds.map(({ stage, days, source }) => ({ stage, days, source })),
     deals: rows.map((r) => ({
@@ -153,7 +153,7 @@ export async function risk(
       stage: r.stage,
       ownerId: r.owner_id,
       ownerName: r.owner_name,
-      amountSgd: r.amount_sgd === null ? null : cents(r.amount_sgd),
+      amountSgd: r.amount_sgd === null ? null : money(r.amount_sgd, ctx.org.baseCurrency),
       closingDate: r.closing_date,
       daysInStage: r.days_in_stage,
       zohoUrl: zohoDealUrl(ctx.org, r.id),

@@ -3,7 +3,7 @@ import { query } from '../db/client'
 import type { Filters } from '#shared/contracts/common'
 import type { SummaryResponse } from '#shared/contracts/pipeline'
 import { filterConditions, lastSyncAt, type AnalyticsContext } from './context'
-import { addDecimals, cents, divRound, ratio } from './decimal'
+import { addDecimals, divRound, money, ratio } from './decimal'
 import type { Period } from './period'
 import { dealSource, type DealSource } from './source'
 import { openByStage, rollupOpenByStage } from './by-stage'
@@ -98,14 +98,14 @@ function summaryFrom(
   syncedAt: string | null,
   snapshotDay: string | null,
 ): SummaryResponse {
-  const wonAmount = cents(row.won_amount)
-  const lostAmount = cents(row.lost_amount)
+  const wonAmount = money(row.won_amount, ctx.org.baseCurrency)
+  const lostAmount = money(row.lost_amount, ctx.org.baseCurrency)
   return {
     currency: ctx.org.baseCurrency,
     open: {
       count: row.open_count,
-      amount: cents(row.open_amount),
-      weighted: divRound(row.open_weighted100, 100n),
+      amount: money(row.open_amount, ctx.org.baseCurrency),
+      weighted: money(row.open_weighted100, ctx.org.baseCurrency, 100n),
     },
     won: { count: row.won_count, amount: wonAmount },
     lost: { count: row.lost_count, amount: lostAmount },
@@ -118,7 +118,9 @@ function summaryFrom(
       count: ratio(row.won_count, row.won_count + row.lost_count),
       amount: ratio(row.won_amount ?? '0', addDecimals(row.won_amount ?? '0', row.lost_amount ?? '0')),
     },
-    averageDealSize: row.won_priced ? divRound(row.won_amount, BigInt(row.won_priced)) : null,
+    averageDealSize: row.won_priced
+      ? money(row.won_amount, ctx.org.baseCurrency, BigInt(row.won_priced))
+      : null,
     salesCycleDays: row.won_count
       ? Number(divRound(String(row.cycle_days ?? 0), BigInt(row.won_count), 1))
       : null,

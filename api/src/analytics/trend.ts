@@ -3,7 +3,7 @@ import { query } from '../db/client'
 import type { Filters } from '#shared/contracts/common'
 import type { TrendResponse } from '#shared/contracts/trend'
 import { filterConditions, ownerConditions, type AnalyticsContext } from './context'
-import { cents, divRound } from './decimal'
+import { money } from './decimal'
 import { addDays } from './period'
 import { badRequest } from '../http/errors'
 
@@ -59,7 +59,11 @@ export async function trend(
   range: { from?: string; to?: string },
 ): Promise<TrendResponse> {
   const cov = await snapshotCoverage(ctx)
-  const to = range.to ?? cov.last ?? ctx.today
+  // `to` defaults to the newest snapshot day (today before the first), or to a lone `from` after it
+  // (an empty trend, not an inverted range); `from` to 90 days before `to`, whether sent or not: the
+  // last 90 days of data, and a 90-day window ending on a `to` the user picks.
+  const newest = cov.last ?? ctx.today
+  const to = range.to ?? (range.from !== undefined && range.from > newest ? range.from : newest)
   const from = range.from ?? addDays(to, -90)
   const lo = cov.first && cov.first > from ? cov.first : from
   const hi = cov.last && cov.last < to ? cov.last : to
@@ -102,8 +106,8 @@ export async function trend(
     points: rows.map((r) => ({
       day: r.day,
       count: r.count,
-      amount: cents(r.amount),
-      weighted: divRound(r.weighted, 1n),
+      amount: money(r.amount, ctx.org.baseCurrency),
+      weighted: money(r.weighted, ctx.org.baseCurrency),
       unpriced: r.unpriced,
     })),
   }

@@ -4,7 +4,7 @@ import type { Filters } from '#shared/contracts/common'
 import { WATERFALL_BUCKETS, WATERFALL_RULE, type WaterfallResponse } from '#shared/contracts/waterfall'
 import { badRequest } from '../http/errors'
 import { filterConditions, type AnalyticsContext } from './context'
-import { addDecimals, cents, subtractDecimals } from './decimal'
+import { addDecimals, money, subtractDecimals } from './decimal'
 import type { Period } from './period'
 import { requireSnapshotDay } from './trend'
 
@@ -165,12 +165,12 @@ export async function waterfall(
     bucket,
     sign: SIGN[bucket],
     count: countOf(bucket),
-    amount: cents(totalOf(bucket)),
+    amount: money(totalOf(bucket), ctx.org.baseCurrency),
     deals: group(bucket)
       .filter((r) => r.deal_id !== null)
-      .map((r) => ({ id: r.deal_id!, name: r.name, amount: cents(r.amount) })),
+      .map((r) => ({ id: r.deal_id!, name: r.name, amount: money(r.amount, ctx.org.baseCurrency) })),
   }))
-  // The balance is checked on the exact sums, then shown in cents.
+  // The balance is checked on the exact sums, then shown in the base currency's minor unit.
   const plus = WATERFALL_BUCKETS.filter((k) => SIGN[k] === '+').map(totalOf)
   const minus = WATERFALL_BUCKETS.filter((k) => SIGN[k] === '-').map(totalOf)
   const computed = subtractDecimals(addDecimals(totalOf('Start'), ...plus), addDecimals('0', ...minus))
@@ -180,15 +180,15 @@ export async function waterfall(
     from: a,
     to: b,
     window,
-    start: { count: countOf('Start'), amount: cents(totalOf('Start')) },
-    end: { count: countOf('End'), amount: cents(end) },
+    start: { count: countOf('Start'), amount: money(totalOf('Start'), ctx.org.baseCurrency) },
+    end: { count: countOf('End'), amount: money(end, ctx.org.baseCurrency) },
     buckets,
     rule: WATERFALL_RULE,
     balance: {
       expression:
         'Start + Created + Pulled in + Increased − Decreased − Pushed out − Pulled out − Won − Lost = End',
-      computedEnd: cents(computed),
-      end: cents(end),
+      computedEnd: money(computed, ctx.org.baseCurrency),
+      end: money(end, ctx.org.baseCurrency),
       holds: subtractDecimals(computed, end).replace(/[-0.]/g, '') === '',
     },
   }

@@ -46,7 +46,8 @@ import { daysBetween, mondayOf } from './week'
  *
  * fx_rate is base units per one unit of the deal currency. It is exact when the fraction terminates
  * (e.g. every USD deal); otherwise 30 significant digits chosen so that
- * roundHalfEven(amount × fx_rate, 2) reproduces amount_sgd exactly (see rateToDecimal).
+ * roundHalfEven(amount × fx_rate, exponent) reproduces amount_sgd exactly (see rateToDecimal), the
+ * exponent being the base currency's minor-unit digits (SGD 2, JPY 0, KWD 3), as amount_sgd is.
  */
 
 export interface BookSet extends RateSet {

@@ -4,11 +4,11 @@ import { requireViewer } from '../auth/middleware'
 import { trendQuery } from '#shared/contracts/trend'
 import { requestContext } from '../analytics/context'
 import { trend as trendOf } from '../analytics/trend'
-import { badRequest } from '../http/errors'
+import { periodInverted } from '../analytics/period'
 
 export const trend = new Hono<AppEnv>().get('/trend', requireViewer, async (c) => {
   const q = trendQuery.parse(c.req.query())
-  if (q.from && q.to && q.from > q.to) throw badRequest('from must be on or before to', 'INVALID_INPUT')
+  if (q.from && q.to && q.from > q.to) throw periodInverted({ from: q.from, to: q.to })
   const ctx = await requestContext(c)
   return c.json(await trendOf(ctx, q, q))
 })
