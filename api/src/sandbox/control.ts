@@ -11,7 +11,7 @@ export interface ControlTarget {
   calls: unknown[]
   resetCalls(): void
   editDeal(id: string, changes: Record<string, unknown>): void
-  deleteDeal(id: string, type?: 'recycle' | 'permanent'): void
+  deleteDeal(id: string, type?: string): void
   createDeal(fields?: Record<string, unknown>): string
   mutateRandom(n: { edits?: number; deletes?: number; creates?: number }, seed?: number): unknown
   expireAccessTokens(): void

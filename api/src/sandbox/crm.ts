@@ -34,6 +34,8 @@ export interface CrmDeps {
   credits: { used: number }
   /** `offset`: a page_token resumes at the count of records served, not after the last one. */
   pageTokens: { ttlMs: number; notBefore: number; recordLimit: number; offset: boolean }
+  /** Stage_History fields the org's list lacks, and whether refusing one names it (SandboxOptions). */
+  stageHistory?: { lacks: string[]; namesField: boolean }
 }
 
 type CrmEnv = SandboxEnv & { Variables: { token: AccessToken; user: SandboxUser } }
@@ -429,6 +431,11 @@ export function crmApp(d: CrmDeps): Hono<CrmEnv> {
     if (denied) return denied
     const fields = fieldsParam(c)
     if (fields instanceof Response) return fields
+    const lacking = fields.find((f) => d.stageHistory?.lacks.includes(f))
+    if (lacking !== undefined)
+      return d.stageHistory!.namesField
+        ? zohoError(c, 400, 'INVALID_DATA', 'invalid data', { api_name: lacking })
+        : E.invalid(c, 'fields')
     const perPage = intParam(c, 'per_page', MAX_PER_PAGE, MAX_PER_PAGE)
     const page = intParam(c, 'page', 1)
     if (perPage instanceof Response) return perPage

@@ -53,6 +53,14 @@ export interface SandboxOptions {
    * Modified_Time order) or deleted behind the token makes the next page skip one record.
    */
   pageTokenPosition?: 'cursor' | 'offset'
+  /**
+   * Stage_History fields this org's list lacks (none). Zoho documents none of the list's field
+   * names; asking for one the list lacks answers 400 INVALID_DATA with `details.api_name` naming
+   * it, as Zoho reports an invalid field, or, with `stageHistoryRefusalNamesField: false`, naming
+   * only the `fields` parameter.
+   */
+  stageHistoryLacks?: string[]
+  stageHistoryRefusalNamesField?: boolean
 }
 
 export interface Sandbox {
@@ -74,8 +82,11 @@ export interface Sandbox {
   calls: SandboxCall[]
   resetCalls(): void
   editDeal(id: string, changes: Record<string, unknown>): void
-  /** Deletes a deal (to the recycle bin unless `type` is 'permanent'). */
-  deleteDeal(id: string, type?: 'recycle' | 'permanent'): void
+  /**
+   * Deletes a deal (to the recycle bin unless `type` is 'permanent'; another type is listed as
+   * given, kept as long as a permanent deletion).
+   */
+  deleteDeal(id: string, type?: string): void
   createDeal(fields?: Record<string, unknown>): string
   mutateRandom(
     n: { edits?: number; deletes?: number; creates?: number },
@@ -285,6 +296,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       dailyCredits,
       credits,
       pageTokens,
+      stageHistory: {
+        lacks: opts.stageHistoryLacks ?? [],
+        namesField: opts.stageHistoryRefusalNamesField ?? true,
+      },
     }),
   )
 

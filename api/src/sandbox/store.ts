@@ -23,7 +23,8 @@ import {
 export interface DeletedDeal {
   id: string
   display_name: string | null
-  type: 'recycle' | 'permanent'
+  /** 'recycle' or 'permanent'; any other value stands for a kind of deletion Zoho might add. */
+  type: string
   deleted_time: string
   deleted_epoch: number
   deleted_by: { name: string; id: string } | null

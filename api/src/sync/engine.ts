@@ -9,7 +9,8 @@ import {
 } from '../fx/pricing'
 import { isRefreshDue, newestSetInfo } from '../fx/store'
 import type { JobContext } from '../jobs'
-import { clientForOrg } from '../zoho/client'
+import { clientForOrg, STAGE_HISTORY_FIELDS } from '../zoho/client'
+import { MINIMAL_STAGE_HISTORY_FIELDS, narrowerHistoryFields } from '../zoho/history-fields'
 import { ZohoApiError, ZohoBudgetError, ZohoNetworkError, ZohoRateLimitError } from '../zoho/errors'
 import type { ListDealsParams, ZohoClient, ZohoDealRecord, ZohoDealsPage, ZohoPageInfo } from '../zoho/types'
 import { acquireLease, LeaseLostError, releaseLease, renewLease, renewLeaseSql } from './lease'
@@ -107,6 +108,12 @@ interface Checkpoint {
   pricedWith?: string
   historyCalls: number
   historyFailed: boolean
+  /**
+   * The Stage_History fields this org accepts, once it refused STAGE_HISTORY_FIELDS (unset: all of
+   * them). Kept for the rest of the run; an incremental run starts from the list of the newest run
+   * that read history, a full run from every field again.
+   */
+  historyFields?: string[]
   metadataRefreshed: boolean
   ids: string[]
   resumable?: boolean
@@ -473,19 +480,28 @@ export async function startSync(
       cp.ids = [...new Set(opts.ids)]
       return { runId: await insertRun(ctx.db, orgId, 'ids', opts, cp), holder, resumed: false }
     }
-    const [open] = await query<{ id: string }>(
+    // `outlived`: the deleted list may no longer hold every deletion the open run would rely on.
+    // An incremental one reads deletions since the last run that succeeded (none has while it is
+    // open); a full one trusts the list from its start (its sweep misses deals it saw, then deleted).
+    const [open] = await query<{ id: string; outlived: boolean }>(
       ctx.db,
-      sql`select id from sync_runs where org_id = ${orgId} and status in ('queued', 'running') and kind <> 'ids'
-          order by started_at desc limit 1`,
+      sql`select r.id, coalesce(case when r.kind = 'full' then r.started_at else s.last_success_at end
+                   < now() - make_interval(days => ${DEFAULTS.deletedListedDays}), false) as outlived
+          from sync_runs r left join sync_state s on s.org_id = r.org_id
+          where r.org_id = ${orgId} and r.status in ('queued', 'running') and r.kind <> 'ids'
+          order by r.started_at desc limit 1`,
     )
-    if (open && !opts.kind) {
+    if (open && !opts.kind && !open.outlived) {
       // A paused run's reason no longer holds once it is driven again (or it pauses again).
       await ctx.db.execute(sql`update sync_runs set error = null where id = ${open.id} and error is not null`)
       return { runId: open.id, holder, resumed: true }
     }
     if (open)
       await ctx.db.execute(sql`update sync_runs set status = 'failed', phase = 'failed', finished_at = now(),
-        error = 'Superseded by a new run' where id = ${open.id}`)
+        error = ${open.outlived && !opts.kind ? RUN_OUTLIVED_DELETED_LIST : 'Superseded by a new run'}
+        where id = ${open.id}`)
+    // Such a run is replaced by a full pass, whose sweep finds the deletions the list forgot.
+    const forced = opts.kind ?? (open?.outlived ? 'full' : undefined)
 
     const [state] = await query<{
       modified_cursor: string | null
@@ -504,7 +520,7 @@ export async function startSync(
           from sync_state where org_id = ${orgId}`,
     )
     const kind: 'full' | 'incremental' =
-      opts.kind ??
+      forced ??
       (state?.last_full_sync_at && !state.full_sync_due && !state.full_pass_due ? 'incremental' : 'full')
 
     // A failed run of the same kind in the last day is continued from its checkpoint, not redone.
@@ -1046,6 +1062,23 @@ export async function syncStep(
   return { done: false, phase: cp.phase }
 }
 
+/**
+ * The Stage_History fields the newest run that read history settled on, after Zoho refused some
+ * (undefined: none refused), limited to the ones we know how to read.
+ */
+async function rememberedHistoryFields(db: Db, orgId: string): Promise<string[] | undefined> {
+  const [r] = await query<{ f: unknown }>(
+    db,
+    sql`select checkpoint->'historyFields' as f from sync_runs
+        where org_id = ${orgId} and kind <> 'ids' and coalesce((checkpoint->>'historyCalls')::int, 0) > 0
+        order by started_at desc limit 1`,
+  )
+  const f = typeof r?.f === 'string' ? (JSON.parse(r.f) as unknown) : r?.f
+  if (!Array.isArray(f)) return undefined
+  const known = f.filter((x): x is string => (STAGE_HISTORY_FIELDS as readonly string[]).includes(x))
+  return MINIMAL_STAGE_HISTORY_FIELDS.every((m) => known.includes(m)) ? known : undefined
+}
+
 /** Stage_History backfill for open and recently closed deals: bounded per run, resumable. */
 async function backfillHistory(
   ctx: SyncContext,
@@ -1081,17 +1114,38 @@ async function backfillHistory(
     zoho_id: string
   }[] = []
   let calls = 0
+  // A full pass asks for every field again (an org may add one back): one refused call a week.
+  if (cp.kind !== 'full') cp.historyFields ??= await rememberedHistoryFields(ctx.db, orgId)
   for (const d of deals) {
     try {
-      calls++
-      for (const h of await client.getStageHistory(d.id))
+      let history
+      for (;;) {
+        const fields = cp.historyFields ?? STAGE_HISTORY_FIELDS
+        try {
+          calls++
+          history = await client.getStageHistory(d.id, fields)
+          break
+        } catch (e) {
+          // An org without one of the fields we ask for (their names are not documented): the
+          // fields it has, for this run and the next ones, instead of no history at all.
+          const narrower = narrowerHistoryFields(e, fields)
+          if (!narrower) throw e
+          ctx.logger.warn('Stage_History refused a field; retrying without it', {
+            orgId,
+            code: (e as ZohoApiError).code,
+            refused: fields.filter((f) => !narrower.includes(f)),
+          })
+          cp.historyFields = narrower
+        }
+      }
+      for (const h of history)
         rows.push({
           deal_id: d.id,
           stage: stages.get(h.Stage)?.display ?? h.Stage,
           entered_at: (typeof h.Created_Time === 'string' && h.Created_Time) || h.Modified_Time,
-          amount: h.Amount,
-          probability: h.Probability,
-          closing_date: h.Close_Date,
+          amount: h.Amount ?? null,
+          probability: h.Probability ?? null,
+          closing_date: h.Close_Date ?? null,
           zoho_id: h.id,
         })
     } catch (e) {
@@ -1221,6 +1275,7 @@ export interface RunOutcome {
 export const IDS_RUN_CUT_SHORT =
   'Stopped at its time budget; the next incremental sync reads the deals it did not'
 const IDS_RUN_ABANDONED = 'Its process ended before it finished; the next incremental sync reads its deals'
+const RUN_OUTLIVED_DELETED_LIST = 'Left unfinished longer than Zoho lists deletions; replaced by a full sync'
 
 export async function runSteps(
   ctx: SyncContext,

@@ -644,10 +644,10 @@ export function createZohoClient(opts: ZohoClientOptions): ZohoRestClient {
       return parse(deletedPageSchema, res.body, 'deleted Deals')
     },
 
-    getStageHistory(dealId): Promise<ZohoStageHistoryRow[]> {
+    getStageHistory(dealId, fields = STAGE_HISTORY_FIELDS): Promise<ZohoStageHistoryRow[]> {
       return allPages(
         `/Deals/${encodeURIComponent(dealId)}/Stage_History`,
-        { fields: STAGE_HISTORY_FIELDS.join(',') },
+        { fields: fields.join(',') },
         (body) => {
           const p = parse(stageHistoryPageSchema, body, 'Stage_History')
           return { items: p.data, info: p.info }

@@ -140,7 +140,8 @@ export const dealsPageSchema = recordsPageSchema.extend({ data: z.array(dealSche
 export const deletedRecordSchema = z.looseObject({
   id: zohoId,
   display_name: nullish(z.string()),
-  type: z.enum(['recycle', 'permanent']),
+  // 'recycle' | 'permanent' as documented; any other value (or none) is still a deletion.
+  type: nullish(z.string()),
   deleted_time: zohoDateTime,
   deleted_by: nullish(lookupSchema),
   created_by: nullish(lookupSchema),

@@ -74,7 +74,8 @@ export interface ListDealsOptions {
 export interface ZohoDeletedRecord {
   id: string
   display_name: string | null
-  type: 'recycle' | 'permanent'
+  /** 'recycle' or 'permanent' as documented; another value is read as a deletion all the same. */
+  type: string | null
   deleted_time: string
   deleted_by: ZohoLookup | null
   created_by: ZohoLookup | null
@@ -200,5 +201,6 @@ export interface ZohoClient {
     data: ZohoDeletedRecord[]
     info: ZohoPageInfo
   }>
-  getStageHistory(dealId: string): Promise<ZohoStageHistoryRow[]>
+  /** `fields`: STAGE_HISTORY_FIELDS unless given (an org may lack some: history-fields.ts). */
+  getStageHistory(dealId: string, fields?: readonly string[]): Promise<ZohoStageHistoryRow[]>
 }
