@@ -158,6 +158,7 @@ describe('admin settings: widget sign-in', () => {
     const card = admin.getByRole('region', { name: 'Widget sign-in' })
     // Already before a secret is generated: the admin may only need to re-enter the org id.
     expect(await card.getByTestId('widget-org-id').inputValue({ timeout: 30_000 })).toBe(orgId)
+    admin.once('dialog', (d) => void d.accept()) // "the current secret stops working": yes
     await card.getByRole('button', { name: 'Generate new secret' }).click()
     const secret = await card.getByTestId('widget-secret').inputValue({ timeout: 30_000 })
     expect(secret).toMatch(/^[0-9a-f]{64}$/)

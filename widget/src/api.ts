@@ -31,6 +31,11 @@ interface ApiConfig {
    * request is retried once; a token can die before its renewal timer fires (sleep, throttled tab).
    */
   reauthenticate?: () => Promise<void>
+  /**
+   * Web view: the session has ended (a 401 on any request but the sign-in itself); the entry shows
+   * its sign-in screen instead of leaving each view with an error it cannot fix by trying again.
+   */
+  onUnauthorized?: () => void
 }
 
 let config: ApiConfig = { base: '' }
@@ -80,6 +85,10 @@ async function raw(
       credentials: config.token ? 'omit' : 'same-origin',
       ...init,
       headers: headers(init.headers as Record<string, string>, !signIn),
+    }).catch((e: unknown) => {
+      if (isAbort(e)) throw e
+      // No answer at all (offline, server down, blocked): "Failed to fetch" tells a user nothing.
+      throw new ApiError(0, 'NETWORK', 'Could not reach Pipeline Pulse. Check your connection and try again.')
     })
   const sent = config.token?.()
   let res = await attempt()
@@ -97,6 +106,7 @@ async function raw(
     init.signal?.throwIfAborted()
     res = await attempt()
   }
+  if (res.status === 401 && !signIn && !config.reauthenticate) config.onUnauthorized?.()
   if (!res.ok) throw await toError(res)
   return res
 }
@@ -114,7 +124,16 @@ async function toError(res: Response): Promise<ApiError> {
   } catch {
     /* not JSON */
   }
-  return new ApiError(res.status, 'HTTP_' + res.status, res.statusText || `Request failed (${res.status})`)
+  // Not our JSON error: a proxy or gateway in front answered (502, 503, 504…), or the server is
+  // restarting. Say so in words rather than the bare status text.
+  const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`
+  return new ApiError(
+    res.status,
+    'HTTP_' + res.status,
+    res.status >= 500
+      ? `Pipeline Pulse is not answering right now (${status}). Try again in a moment.`
+      : `The request failed (${status}).`,
+  )
 }
 
 /** GET and parse. `signal` (from useResource) aborts the request when its caller supersedes it. */
@@ -164,19 +183,46 @@ export function dispositionFilename(header: string | null): string | null {
 }
 
 /**
- * Downloads a file through fetch (works with the bearer token too) and saves it under the name the
- * server gives (deals-2026-11-26.csv: the org's day), else `filename`.
+ * Saves a file the API sends as an attachment, under the name the server gives
+ * (deals-2026-11-26.csv: the org's day), else `filename`. Two paths, by design:
+ *
+ * - Web view (cookie session): a plain link to the endpoint, clicked. The browser sends the cookie
+ *   and streams the body to disk as it arrives (its download list shows the progress), so an export
+ *   of a whole big org never sits in the tab's memory. A link cannot show our JSON errors (the
+ *   browser just marks the download failed), so `check` runs first: a small JSON request with the
+ *   same filters that fails as the export would (400 bad input, 403 an owner outside the scope, 401
+ *   signed out), and its error shows on the page. Only a failure after the first rows is left to the
+ *   browser: the server cuts the connection and the download shows as failed, never as a short file.
+ * - Widget (bearer token, in Zoho's cross-origin iframe): fetch, then a Blob. A link cannot carry
+ *   the Authorization header, and a token in the URL would end up in logs, history and Referer.
+ *   The file is held in the tab before it is saved; in the widget that is a rep's own deals or a
+ *   manager's team, and a whole big org is exported from the web view.
  */
-export async function download(path: string, params: Params, filename: string): Promise<void> {
+export async function download(
+  path: string,
+  params: Params,
+  filename: string,
+  check?: () => Promise<unknown>,
+): Promise<void> {
+  if (!config.token) {
+    await check?.()
+    saveLink(apiUrl(path, params), filename)
+    return
+  }
   const res = await raw('GET', apiUrl(path, params), { headers: { accept: 'text/csv' } })
-  const blob = await res.blob()
+  const href = URL.createObjectURL(await res.blob())
+  saveLink(href, dispositionFilename(res.headers.get('content-disposition')) ?? filename)
+  setTimeout(() => URL.revokeObjectURL(href), 10_000)
+}
+
+/** Clicks a download link; a same-origin response's Content-Disposition name wins over `filename`. */
+function saveLink(href: string, filename: string): void {
   const a = document.createElement('a')
-  a.href = URL.createObjectURL(blob)
-  a.download = dispositionFilename(res.headers.get('content-disposition')) ?? filename
+  a.href = href
+  a.download = filename
   document.body.appendChild(a)
   a.click()
   a.remove()
-  setTimeout(() => URL.revokeObjectURL(a.href), 10_000)
 }
 
 export interface SseEvent {

@@ -1,7 +1,7 @@
 import type { ComponentType } from 'preact'
-import { useEffect, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import type { MeResponse } from '#shared/contracts/auth'
-import { hrefFor, me, setParams, view } from './state'
+import { hrefFor, me, setParams, syncsEnded, view } from './state'
 import { ErrorState, Loading, useResource } from './components/ui'
 import { api } from './endpoints'
 import { ago, dateTime } from './format'
@@ -53,9 +53,18 @@ function LazyView({ def }: { def: ViewDef }) {
   return <state.C />
 }
 
+const REFRESH_MS = 60_000
+
 /** "As of" badge: when the data was last refreshed from Zoho. */
 function Freshness() {
-  const res = useResource((signal) => api.syncStatus(signal), [view.value])
+  const res = useResource((signal) => api.syncStatus(signal), [view.value, syncsEnded.value])
+  // A page left open keeps telling the truth: the status is read again every minute (a scheduled
+  // sync may have run), which also moves "… minutes ago" on.
+  const { reload } = res
+  useEffect(() => {
+    const t = setInterval(reload, REFRESH_MS)
+    return () => clearInterval(t)
+  }, [reload])
   if (!res.data) return null
   const { lastSuccessAt, runningRunId } = res.data
   const stale = !lastSuccessAt || Date.now() - Date.parse(lastSuccessAt) > 60 * 60 * 1000
@@ -63,6 +72,7 @@ function Freshness() {
     <span
       class={`badge ${stale ? 'warn' : 'ok'}`}
       data-testid="freshness"
+      data-last-success={lastSuccessAt ?? ''}
       title={lastSuccessAt ? `Last successful sync ${dateTime(lastSuccessAt)}` : 'No successful sync yet'}
     >
       {runningRunId ? 'Syncing… ' : ''}As of {lastSuccessAt ? ago(lastSuccessAt) : 'never'}
@@ -73,7 +83,13 @@ function Freshness() {
 }
 
 export function App({ user, onSignOut }: { user: MeResponse; onSignOut?: () => void }) {
-  me.value = user
+  // Once per signed-in user object: a view may replace `me` later (Settings, after the fiscal year
+  // changed), and a re-render must not put the old one back.
+  const applied = useRef<MeResponse | null>(null)
+  if (applied.current !== user) {
+    applied.current = user
+    me.value = user
+  }
   const allowed = VIEWS.filter((v) => v.roles.includes(user.role))
   const current = allowed.find((v) => v.id === view.value) ?? allowed[0]!
   useEffect(() => {
@@ -81,6 +97,17 @@ export function App({ user, onSignOut }: { user: MeResponse; onSignOut?: () => v
   }, [current.id])
   return (
     <div class="shell">
+      {/* Keyboard users skip the header and the fourteen view links to the view itself. */}
+      <a
+        class="skip"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault()
+          document.getElementById('main')?.focus()
+        }}
+      >
+        Skip to content
+      </a>
       <header class="topbar">
         <span class="brand">
           <svg width="18" height="18" viewBox="0 0 24 24" aria-hidden="true">
@@ -116,7 +143,7 @@ export function App({ user, onSignOut }: { user: MeResponse; onSignOut?: () => v
           </a>
         ))}
       </nav>
-      <main id="main">
+      <main id="main" tabIndex={-1}>
         <LazyView def={current} />
       </main>
     </div>

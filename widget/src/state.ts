@@ -12,6 +12,9 @@ export const query = signal(new URLSearchParams(location.search))
 /** Who is signed in, with the org's today and period presets; views read it for role-dependent parts. */
 export const me = signal<MeResponse | null>(null)
 
+/** Bumped when a sync started from this page ends: what shows the data's freshness loads it again. */
+export const syncsEnded = signal(0)
+
 if (typeof window !== 'undefined')
   window.addEventListener('popstate', () => (query.value = new URLSearchParams(location.search)))
 
@@ -83,6 +86,7 @@ export const FILTER_KEYS = [
   'currency',
   'territory',
 ] as const
+export type FilterKey = (typeof FILTER_KEYS)[number]
 
 /** Filters shared by every view, passed to the API as query parameters. */
 export const filters = computed(() => {

@@ -1,4 +1,5 @@
 import { render } from 'preact'
+import { signal } from '@preact/signals'
 import { ApiError, configureApi } from './api'
 import { App } from './app'
 import { ErrorState, Loading, useResource } from './components/ui'
@@ -6,12 +7,27 @@ import { api } from './endpoints'
 
 /** Standalone web view (served by the API at /): same-origin API, HttpOnly session cookie. */
 
-function SignIn() {
+/** Set by any 401 once signed in (the session expired, or was signed out in another tab). */
+const sessionEnded = signal(false)
+
+/** Where sign-in returns to: this view with its filters (the server accepts a local path ≤ 512). */
+function loginHref(): string {
+  const here = `${location.pathname}${location.search}`
+  return here.length <= 512 && here !== '/'
+    ? `/auth/zoho/login?${new URLSearchParams({ next: here })}`
+    : '/auth/zoho/login'
+}
+
+function SignIn({ ended = false }: { ended?: boolean }) {
   return (
-    <div class="card signin">
+    <div class="card signin" role={ended ? 'alert' : undefined} data-testid="signin">
       <h1>Pipeline Pulse</h1>
-      <p class="muted">Your Zoho CRM pipeline in one currency. Sign in to continue.</p>
-      <a class="btn primary" href="/auth/zoho/login">
+      <p class="muted">
+        {ended
+          ? 'Your session has ended. Sign in again to carry on where you were.'
+          : 'Your Zoho CRM pipeline in one currency. Sign in to continue.'}
+      </p>
+      <a class="btn primary" href={loginHref()}>
         Sign in with Zoho
       </a>
       <a class="btn" href="/auth/demo">
@@ -30,7 +46,8 @@ async function signOut() {
 }
 
 function Root() {
-  const res = useResource((signal) => api.me(signal), [])
+  const res = useResource((abort) => api.me(abort), [])
+  if (sessionEnded.value && res.data) return <SignIn ended />
   if (res.error instanceof ApiError && res.error.status === 401) return <SignIn />
   if (res.error) return <ErrorState error={res.error} retry={res.reload} />
   if (!res.data) return <Loading label="Signing in…" />
@@ -38,7 +55,7 @@ function Root() {
 }
 
 export function start(root: HTMLElement) {
-  configureApi({ base: '' })
+  configureApi({ base: '', onUnauthorized: () => (sessionEnded.value = true) })
   root.textContent = '' // the static "Loading" placeholder of index.html
   render(<Root />, root)
 }

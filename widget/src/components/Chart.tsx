@@ -147,10 +147,19 @@ function buildOptions(
       p.categories
         ? {
             splits: () => cats().map((_, i) => i),
-            // Shorten labels to the room each category has, so narrow screens stay legible.
+            // Shorten labels to the room each category has, so narrow screens stay legible: the
+            // labels are measured in the axis's own font (a fixed width per character let
+            // "FY2026 Q1FY2026 Q2" run together in a narrow widget).
             values: (u, splits) => {
-              const room = u.bbox.width / (window.devicePixelRatio || 1) / Math.max(1, cats().length)
-              const short = shortLabels(cats(), Math.max(3, Math.floor(room / 7)))
+              const dpr = window.devicePixelRatio || 1
+              const room = u.bbox.width / dpr / Math.max(1, cats().length) - 8
+              u.ctx.font = (u.axes[0]!.font as unknown as [string])[0]
+              const width = (l: string) => u.ctx.measureText(l).width / dpr
+              const all = cats()
+              let max = Math.max(3, ...all.map((l) => l.length))
+              let short = shortLabels(all, max)
+              while (max > 3 && short.some((l) => width(l) > room)) short = shortLabels(all, --max)
+              u.root.parentElement?.setAttribute('data-x-labels', JSON.stringify(short))
               return splits.map((i) => short[i] ?? '')
             },
             gap: 4,

@@ -1,7 +1,8 @@
 import { endOfQuarter, endOfYear, startOfQuarter, startOfYear, subQuarters } from 'date-fns'
 import type { ComponentChildren } from 'preact'
 import { api } from '../endpoints'
-import { iso, me, period, query, setParams } from '../state'
+import { date } from '../format'
+import { FILTER_KEYS, iso, me, period, query, setParams, type FilterKey } from '../state'
 import { DateField, SelectField } from './fields'
 import { useResource } from './ui'
 
@@ -46,17 +47,83 @@ function OwnerSelect() {
   )
 }
 
-/** Period P and the common filters; every change goes to the URL. */
+/**
+ * A new end of the period that would cross the other end moves that end with it: typing a start
+ * after the end (the date inputs' min/max do not stop typing) keeps a valid one-day period instead
+ * of an error. Clearing an end goes back to the default period.
+ */
+function periodPatch(p: { from: string; to: string }, end: 'from' | 'to', value: string) {
+  // A cleared end: the view's default period, both ends (its default start with the end kept could
+  // come after that end, and the figures would give way to an error).
+  if (!value) return { from: null, to: null }
+  if (end === 'from' && p.to && value > p.to) return { from: value, to: value }
+  if (end === 'to' && p.from && value < p.from) return { from: value, to: value }
+  return { [end]: value }
+}
+
+const FILTER_LABELS: Record<FilterKey, string> = {
+  closeFrom: 'Closing from',
+  closeTo: 'Closing to',
+  owner: 'Owner',
+  team: 'Team',
+  pipeline: 'Pipeline',
+  stage: 'Stage',
+  currency: 'Currency',
+  territory: 'Territory',
+}
+
+/**
+ * Filters in the URL that the view applies but has no field for (the stage chosen on the Overview,
+ * the closing dates of the Deals view, a shared link's team or currency), each with a button that
+ * removes it: no figure is ever filtered out of sight. `shown`: the keys the view has fields for.
+ */
+export function OtherFilters({ shown = [] }: { shown?: readonly string[] }) {
+  const q = query.value
+  const rest = FILTER_KEYS.filter((k) => !shown.includes(k) && q.get(k))
+  if (rest.length === 0) return null
+  return (
+    <div class="row" role="group" aria-label="Other filters" data-testid="other-filters">
+      <span class="muted">Also filtered by</span>
+      {rest.map((k) => {
+        const v = q.get(k)!
+        const text = `${FILTER_LABELS[k]}: ${k === 'closeFrom' || k === 'closeTo' ? date(v) : v}`
+        return (
+          <button
+            key={k}
+            type="button"
+            class="chip"
+            title="Remove this filter"
+            onClick={() => setParams({ [k]: null })}
+          >
+            {text} <span aria-hidden="true">×</span>
+            <span class="sr-only"> (remove)</span>
+          </button>
+        )
+      })}
+    </div>
+  )
+}
+
+/**
+ * Period P and the common filters; every change goes to the URL. `range` is the period the view
+ * shows when it is not P (the forecast's fiscal year, the trend's last 90 days): the fields and the
+ * pressed preset say what the figures cover.
+ */
 export function FilterBar({
   stages,
+  range,
   showPeriod = true,
+  controls = [],
   children,
 }: {
   stages?: string[]
+  range?: { from: string; to: string }
   showPeriod?: boolean
+  /** Filter keys the view's own fields (children) set, e.g. closeFrom/closeTo on the Deals view. */
+  controls?: FilterKey[]
   children?: ComponentChildren
 }) {
-  const p = period.value
+  const p = range ?? period.value
   const q = query.value
   const lead = me.value?.role !== 'rep'
   return (
@@ -67,15 +134,15 @@ export function FilterBar({
             label="Period from"
             name="from"
             value={p.from}
-            max={p.to}
-            onChange={(from) => setParams({ from })}
+            max={p.to || undefined}
+            onChange={(from) => setParams(periodPatch(p, 'from', from))}
           />
           <DateField
             label="Period to"
             name="to"
             value={p.to}
-            min={p.from}
-            onChange={(to) => setParams({ to })}
+            min={p.from || undefined}
+            onChange={(to) => setParams(periodPatch(p, 'to', to))}
           />
           <div class="row" role="group" aria-label="Period presets">
             {presets().map((pr) => (
@@ -96,12 +163,18 @@ export function FilterBar({
           label="Stage"
           name="stage"
           value={q.get('stage') ?? ''}
-          options={[{ value: '', label: 'All stages' }, ...stages]}
+          // The stage chosen stays listed even where the list does not have it (a shared link).
+          options={[
+            { value: '', label: 'All stages' },
+            ...(q.get('stage') && !stages.includes(q.get('stage')!) ? [q.get('stage')!] : []),
+            ...stages,
+          ]}
           onChange={(stage) => setParams({ stage })}
         />
       )}
       {lead && <OwnerSelect />}
       {children}
+      <OtherFilters shown={[...(stages ? ['stage'] : []), ...(lead ? ['owner'] : []), ...controls]} />
     </form>
   )
 }

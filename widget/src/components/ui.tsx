@@ -36,6 +36,11 @@ export function useResource<T>(load: (signal: AbortSignal) => Promise<T>, deps: 
 
 export function errorText(error: unknown): string {
   if (error instanceof ApiError) {
+    // A 401 is not always an ended session: the widget's sign-in itself can be refused, and then
+    // the reason (and who can fix it) is what the user needs.
+    if (error.code === 'INVALID_ASSERTION')
+      return 'Pipeline Pulse could not verify your Zoho sign-in. Ask your admin to check the pipelinepulse_widget_assertion function in Zoho CRM: its secret and org id must match Settings → Widget sign-in in Pipeline Pulse.'
+    if (error.status === 401 && error.code === 'UNKNOWN_USER') return error.message
     if (error.status === 401) return 'Your session has ended. Sign in again.'
     if (error.status === 403) return `Not available for your role: ${error.message}`
     if (error.status === 404) return `Not found: ${error.message}`

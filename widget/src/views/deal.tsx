@@ -1,4 +1,5 @@
 import { subDays } from 'date-fns'
+import { ApiError } from '../api'
 import { Async, Card, useResource, ZohoLink } from '../components/ui'
 import { api } from '../endpoints'
 import { date, dateTime, days, money, moneyIn } from '../format'
@@ -50,6 +51,22 @@ function StageContext({ id, stage, daysInStage }: { id: string; stage: string; d
 /** A Deal's page inside Zoho CRM: value in the base currency with FX provenance, stage history, time in stage, risks. */
 export default function Deal({ id }: { id: string }) {
   const res = useResource((signal) => api.deal(id, signal), [id])
+  // The API answers 404 both for a deal outside the viewer's scope and for one not synced yet:
+  // say both, in the rep's words, rather than "Not found: Deal not found".
+  if (res.error instanceof ApiError && res.error.status === 404)
+    return (
+      <main>
+        <div class="state" role="status" data-testid="deal-unavailable">
+          <p>
+            This deal is not in your Pipeline Pulse view. It may belong to someone outside your team, or it
+            may be new and not synced from Zoho CRM yet (that takes a few minutes).
+          </p>
+          <button type="button" onClick={res.reload}>
+            Try again
+          </button>
+        </div>
+      </main>
+    )
   return (
     <main>
       <Async res={res}>

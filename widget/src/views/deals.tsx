@@ -64,7 +64,11 @@ export default function Deals() {
     setExporting(true)
     setExportError(null)
     try {
-      await download('/api/v1/exports/deals.csv', common, 'deals.csv')
+      // The web view saves through a link (streamed to disk); the one-row list with the same filters
+      // first shows on the page the error a link could not (see download()).
+      await download('/api/v1/exports/deals.csv', common, 'deals.csv', () =>
+        api.deals({ ...common, limit: 1 }),
+      )
     } catch (e) {
       setExportError(e)
     } finally {
@@ -93,7 +97,7 @@ export default function Deals() {
   return (
     <div>
       <h1 class="sr-only">Deals</h1>
-      <FilterBar showPeriod={false}>
+      <FilterBar showPeriod={false} controls={['closeFrom', 'closeTo']}>
         <SelectField
           label="State"
           name="state"

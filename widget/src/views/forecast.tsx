@@ -6,7 +6,7 @@ import { DataTable, MoneyCount } from '../components/table'
 import { Async, Card, useResource } from '../components/ui'
 import { api } from '../endpoints'
 import { compactMoney, money } from '../format'
-import { filters, query, setParams } from '../state'
+import { filters, me, query, setParams } from '../state'
 
 const COLORS: Record<string, string> = {
   Closed: '#188038',
@@ -28,10 +28,17 @@ export default function Forecast() {
     period: grain,
   }
   const res = useResource((signal) => api.forecast(f, signal), [JSON.stringify(f)])
+  // The fields show the range the forecast covers (the fiscal year by default), not the quarter
+  // the other views default to.
+  const year = me.value?.org.periods.thisYear
+  const range = {
+    from: f.from ?? res.data?.from ?? year?.from ?? '',
+    to: f.to ?? res.data?.to ?? year?.to ?? '',
+  }
   return (
     <div>
       <h1 class="sr-only">Forecast</h1>
-      <FilterBar>
+      <FilterBar range={range}>
         <SelectField
           label="Buckets"
           name="grain"

@@ -23,7 +23,7 @@ export default function Leaderboard() {
                 rows={rows}
                 rowKey={(o) => o.ownerId}
                 columns={[
-                  { label: '#', cell: (_o, i) => i + 1 },
+                  { label: '#', num: true, cell: (_o, i) => i + 1 },
                   { label: 'Owner', cell: (o) => o.ownerName ?? o.ownerId },
                   {
                     label: 'Won in period',

@@ -3,16 +3,20 @@ import { StageAmountChart } from '../components/stage-chart'
 import { Async, Card, StatGrid, useResource } from '../components/ui'
 import { api } from '../endpoints'
 import { days, money, num, pct, plural } from '../format'
-import { filters } from '../state'
+import { filters, period } from '../state'
 
 /** Headline figures for the period P (METRICS.md "Headline figures"). */
 export default function Overview() {
   const f = filters.value
   const res = useResource((signal) => api.summary(f, signal), [JSON.stringify(f)])
+  // Every stage to choose from, whatever stage is chosen: the summary's own stages are only those
+  // its filters (the stage filter too) leave, so picking one stage used to leave no other to pick.
+  const { from, to } = period.value
+  const stageList = useResource((signal) => api.byStage({ from, to }, signal), [from, to])
   return (
     <div>
       <h1 class="sr-only">Overview</h1>
-      <FilterBar stages={res.data?.byStage.map((s) => s.stage)} />
+      <FilterBar stages={stageList.data?.stages.map((s) => s.stage) ?? []} />
       <Async res={res}>
         {(s) => (
           <>

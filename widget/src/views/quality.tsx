@@ -1,4 +1,5 @@
 import type { QualityResponse } from '#shared/contracts/quality'
+import { OtherFilters } from '../components/filters'
 import { DataTable } from '../components/table'
 import { Async, Card, useResource, ZohoLink } from '../components/ui'
 import { api } from '../endpoints'
@@ -25,47 +26,53 @@ export default function Quality() {
   const { from: _f, to: _t, ...f } = filters.value
   const res = useResource((signal) => api.quality(f, signal), [JSON.stringify(f)])
   return (
-    <div class="cols">
-      <Async res={res}>
-        {(d) => (
-          <>
-            {ISSUES.map((i) => {
-              const issue = d[i.key]
-              return (
-                <Card key={i.key} title={`${i.label}: ${num(issue.count)}`}>
-                  <p class="muted">{i.why}</p>
-                  {issue.count === 0 ? (
-                    <p class="badge ok">None</p>
-                  ) : (
-                    <>
-                      <DataTable
-                        testId={`quality-${i.key}`}
-                        rows={issue.deals}
-                        rowKey={(x) => x.id}
-                        columns={[
-                          { label: 'Deal', cell: (x) => <ZohoLink href={x.zohoUrl}>{x.name}</ZohoLink> },
-                          { label: 'Stage', cell: (x) => x.stage },
-                          {
-                            label: 'Amount',
-                            num: true,
-                            cell: (x) => (x.amount === null ? '—' : moneyIn(x.amount, x.currency)),
-                          },
-                          { label: 'Closing', cell: (x) => date(x.closingDate) },
-                        ]}
-                      />
-                      {issue.deals.length < issue.count && (
-                        <p class="muted">
-                          Showing {issue.deals.length} of {issue.count}.
-                        </p>
-                      )}
-                    </>
-                  )}
-                </Card>
-              )
-            })}
-          </>
-        )}
-      </Async>
+    <div>
+      <h1 class="sr-only">Data quality</h1>
+      <div style={{ marginBottom: 12 }}>
+        <OtherFilters />
+      </div>
+      <div class="cols">
+        <Async res={res}>
+          {(d) => (
+            <>
+              {ISSUES.map((i) => {
+                const issue = d[i.key]
+                return (
+                  <Card key={i.key} title={`${i.label}: ${num(issue.count)}`}>
+                    <p class="muted">{i.why}</p>
+                    {issue.count === 0 ? (
+                      <p class="badge ok">None</p>
+                    ) : (
+                      <>
+                        <DataTable
+                          testId={`quality-${i.key}`}
+                          rows={issue.deals}
+                          rowKey={(x) => x.id}
+                          columns={[
+                            { label: 'Deal', cell: (x) => <ZohoLink href={x.zohoUrl}>{x.name}</ZohoLink> },
+                            { label: 'Stage', cell: (x) => x.stage },
+                            {
+                              label: 'Amount',
+                              num: true,
+                              cell: (x) => (x.amount === null ? '—' : moneyIn(x.amount, x.currency)),
+                            },
+                            { label: 'Closing', cell: (x) => date(x.closingDate) },
+                          ]}
+                        />
+                        {issue.deals.length < issue.count && (
+                          <p class="muted">
+                            Showing {issue.deals.length} of {issue.count}.
+                          </p>
+                        )}
+                      </>
+                    )}
+                  </Card>
+                )
+              })}
+            </>
+          )}
+        </Async>
+      </div>
     </div>
   )
 }

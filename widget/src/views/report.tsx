@@ -1,4 +1,5 @@
 import { NO_SNAPSHOTS, useSnapshotRange } from '../components/snapshots'
+import { OtherFilters } from '../components/filters'
 import { DataTable, type Column } from '../components/table'
 import { Async, Card, Empty, useResource } from '../components/ui'
 import { api } from '../endpoints'
@@ -52,6 +53,8 @@ export default function Report() {
           {/* The org's base currency as the API reports it (not always SGD); omitted until known. */}
           {summary.data ? ` · amounts in ${summary.data.currency}` : ''}
         </p>
+        {/* The filters carried over from the other views, printed with the report. */}
+        <OtherFilters />
       </header>
       <Card title="Overview">
         <Async res={summary}>

@@ -66,12 +66,15 @@ export default function Risk() {
                   { label: 'Closing', cell: (r) => date(r.closingDate) },
                   {
                     label: 'Why',
-                    cell: (r) =>
-                      r.reasons.map((x) => (
-                        <div key={x.code}>
-                          <span class={`badge ${KIND_CLASS[x.code] ?? ''}`}>{x.code}</span> {x.message}
-                        </div>
-                      )),
+                    cell: (r) => (
+                      <div class="reasons">
+                        {r.reasons.map((x) => (
+                          <div key={x.code}>
+                            <span class={`badge ${KIND_CLASS[x.code] ?? ''}`}>{x.code}</span> {x.message}
+                          </div>
+                        ))}
+                      </div>
+                    ),
                   },
                 ]}
               />

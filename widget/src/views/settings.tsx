@@ -46,6 +46,12 @@ function SettingsForm() {
       )
       await api.saveSettings({ fiscalYearStartMonth: fy, quietDays: Number(quiet), staleDaysByStage })
       res.reload()
+      // The fiscal year moves the org's quarters and year (the presets and the default period).
+      // The settings are saved either way: a failure here only leaves them until the next load.
+      await api.me().then(
+        (user) => (me.value = user),
+        (e: unknown) => console.error('reloading /me after saving the settings failed', e),
+      )
       setMsg({ ok: true })
     } catch (error) {
       setMsg({ ok: false, error })
@@ -217,12 +223,18 @@ function WidgetSignIn() {
       </div>
       <button
         type="button"
-        onClick={() =>
+        onClick={() => {
+          // The old secret stops working at once: every widget fails to sign in until the Deluge
+          // function has the new one.
+          const ok = window.confirm(
+            'Generate a new widget secret? The current one stops working at once: the widget cannot sign anyone in until you paste the new secret into the Deluge function.',
+          )
+          if (!ok) return
           api.rotateWidgetSecret().then(
             (r) => setRotated({ secret: r.secret, orgId: r.orgId }),
             (e) => setError(e),
           )
-        }
+        }}
       >
         Generate new secret
       </button>

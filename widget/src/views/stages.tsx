@@ -13,7 +13,7 @@ export default function Stages() {
   return (
     <div>
       <h1 class="sr-only">Pipeline by stage</h1>
-      <FilterBar stages={res.data?.stages.map((s) => s.stage)} />
+      <FilterBar stages={res.data?.stages.map((s) => s.stage) ?? []} />
       <Async res={res} isEmpty={(d) => d.stages.length === 0} empty="No stages synced yet.">
         {(d) => (
           <div class="cols wide">

@@ -5,6 +5,7 @@ import { DataTable } from '../components/table'
 import { Async, Card, ErrorState, errorText, useResource } from '../components/ui'
 import { api } from '../endpoints'
 import { dateTime, num } from '../format'
+import { syncsEnded } from '../state'
 
 const PHASES = ['queued', 'metadata', 'deals', 'deleted', 'sweep', 'history', 'done']
 
@@ -136,7 +137,14 @@ export default function Sync() {
         ) : null}
         {startError ? <ErrorState error={startError} /> : null}
         {active ? (
-          <Progress key={`${active}:${starts}`} runId={active} onEnd={() => setTick((t) => t + 1)} />
+          <Progress
+            key={`${active}:${starts}`}
+            runId={active}
+            onEnd={() => {
+              setTick((t) => t + 1)
+              syncsEnded.value++
+            }}
+          />
         ) : null}
       </Card>
       <Card title="Recent runs">

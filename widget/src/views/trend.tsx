@@ -4,7 +4,7 @@ import { DateField } from '../components/fields'
 import { FilterBar } from '../components/filters'
 import { Async, Card, StatGrid, useResource } from '../components/ui'
 import { api } from '../endpoints'
-import { compactMoney, money, num } from '../format'
+import { compactMoney, date, money, num } from '../format'
 import { filters, orgToday, query, setParams } from '../state'
 
 /** Open pipeline over time (one point per day, from the daily snapshots), and the figures "as of" a day. */
@@ -22,7 +22,8 @@ export default function Trend() {
   return (
     <div>
       <h1 class="sr-only">Trend</h1>
-      <FilterBar>
+      {/* The fields show the window the trend covers (the last 90 days by default), not P. */}
+      <FilterBar range={{ from: tf.from ?? trend.data?.from ?? '', to: tf.to ?? trend.data?.to ?? '' }}>
         <DateField
           label="As of"
           name="asOf"
@@ -50,7 +51,8 @@ export default function Trend() {
                   },
                   { label: `Weighted as of ${asOf}`, value: money(s.open.weighted, s.currency) },
                   {
-                    label: 'Won in period',
+                    // The summary's own period (P), which is not the trend's window above.
+                    label: `Won ${date(s.period.from)} – ${date(s.period.to)}`,
                     value: money(s.won.amount, s.currency),
                     sub: `${num(s.won.count)} deals`,
                   },

@@ -29,7 +29,7 @@ function WaterfallFor({ first, last, defaultA }: { first: string; last: string; 
   return (
     <div>
       <h1 class="sr-only">Waterfall</h1>
-      <FilterBar showPeriod={false}>
+      <FilterBar showPeriod={false} controls={['closeFrom', 'closeTo']}>
         <DateField
           label="From day A"
           name="a"
