@@ -11,11 +11,9 @@ import { api } from './endpoints'
 const sessionEnded = signal(false)
 
 /** Where sign-in returns to: this view with its filters (the server accepts a local path ≤ 512). */
-function loginHref(): string {
+function loginHref(path: '/auth/zoho/login' | '/auth/demo'): string {
   const here = `${location.pathname}${location.search}`
-  return here.length <= 512 && here !== '/'
-    ? `/auth/zoho/login?${new URLSearchParams({ next: here })}`
-    : '/auth/zoho/login'
+  return here.length <= 512 && here !== '/' ? `${path}?${new URLSearchParams({ next: here })}` : path
 }
 
 function SignIn({ ended = false }: { ended?: boolean }) {
@@ -27,10 +25,10 @@ function SignIn({ ended = false }: { ended?: boolean }) {
           ? 'Your session has ended. Sign in again to carry on where you were.'
           : 'Your Zoho CRM pipeline in one currency. Sign in to continue.'}
       </p>
-      <a class="btn primary" href={loginHref()}>
+      <a class="btn primary" href={loginHref('/auth/zoho/login')}>
         Sign in with Zoho
       </a>
-      <a class="btn" href="/auth/demo">
+      <a class="btn" href={loginHref('/auth/demo')}>
         Demo sign-in
       </a>
     </div>

@@ -59,9 +59,18 @@ const esc = (s: string) =>
     (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!,
   )
 
+/**
+ * The pages' icon, inline (WEB_CSP allows data: images): without one the browser asks for
+ * /favicon.ico, which is not served, and logs the 404 as an error.
+ */
+const ICON = `data:image/svg+xml,${encodeURIComponent(
+  "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'><rect width='32' height='32' rx='7' fill='#1f6feb'/>" +
+    "<path d='M4 17h6l3-8 5 15 3-7h7' fill='none' stroke='#fff' stroke-width='3' stroke-linecap='round' stroke-linejoin='round'/></svg>",
+)}`
+
 function page(title: string, body: string) {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)} · Pipeline Pulse</title>
+<title>${esc(title)} · Pipeline Pulse</title><link rel="icon" type="image/svg+xml" href="${esc(ICON)}">
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#1f2933}
 a.user{display:flex;justify-content:space-between;padding:.6rem .8rem;margin:.3rem 0;border:1px solid #d9e2ec;border-radius:6px;text-decoration:none;color:inherit}
 a.user:hover{background:#f0f4f8}.role{color:#52606d;font-size:.85em;text-transform:uppercase}</style></head>
@@ -355,7 +364,8 @@ export function authRoutes(config: Config) {
 
   if (config.demoMode) {
     web.get('/demo', async (c) => {
-      const list = await demoUsers(c)
+      // Where the sign-in returns to, as for /zoho/login: a local path, else the home view.
+      const list = await demoUsers(c, safeNext(c.req.query('next')))
       const items = list.length
         ? list
             .map(
@@ -433,8 +443,8 @@ function orgPeriods(now: Date, timeZone: string, fyStart: number) {
   }
 }
 
-/** Sandbox users with their app roles, each with the login link that signs in as them. */
-async function demoUsers(c: Context<AppEnv>) {
+/** Sandbox users with their app roles, each with the login link that signs in as them (and returns to `next`). */
+async function demoUsers(c: Context<AppEnv>, next = '/') {
   const db = c.var.db
   const rows = await db
     .select({
@@ -465,7 +475,7 @@ async function demoUsers(c: Context<AppEnv>) {
       name: r.name,
       email: r.email,
       role,
-      loginUrl: `/auth/zoho/login?${new URLSearchParams({ login_hint: r.email })}`,
+      loginUrl: `/auth/zoho/login?${new URLSearchParams({ login_hint: r.email, ...(next === '/' ? {} : { next }) })}`,
     })
   }
   const rank = { admin: 0, manager: 1, rep: 2 }

@@ -34,8 +34,11 @@ export interface CrmDeps {
   credits: { used: number }
   /** `offset`: a page_token resumes at the count of records served, not after the last one. */
   pageTokens: { ttlMs: number; notBefore: number; recordLimit: number; offset: boolean }
-  /** Stage_History fields the org's list lacks, and whether refusing one names it (SandboxOptions). */
-  stageHistory?: { lacks: string[]; namesField: boolean }
+  /**
+   * Stage_History fields the org's list lacks, whether refusing one names it, and whether every
+   * call is refused as for an invalid deal id (SandboxOptions).
+   */
+  stageHistory?: { lacks: string[]; namesField: boolean; refusesIds?: boolean }
 }
 
 type CrmEnv = SandboxEnv & { Variables: { token: AccessToken; user: SandboxUser } }
@@ -442,7 +445,8 @@ export function crmApp(d: CrmDeps): Hono<CrmEnv> {
     if (page instanceof Response) return page
     const g = d.store.indexOf(c.req.param('id'))
     const deal = g === undefined ? undefined : d.store.get(g)
-    if (g === undefined || !deal) return E.invalid(c, 'id', 'the related id given seems to be invalid')
+    if (g === undefined || !deal || d.stageHistory?.refusesIds)
+      return E.invalid(c, 'id', 'the related id given seems to be invalid')
     if (!canSee(c.var.user, deal)) return E.noPermission(c)
     const ims = parseIms(c)
     if (ims instanceof Response) return ims

@@ -61,6 +61,12 @@ export interface SandboxOptions {
    */
   stageHistoryLacks?: string[]
   stageHistoryRefusalNamesField?: boolean
+  /**
+   * Every Stage_History call answers 400 INVALID_DATA naming the `id` parameter, as for a deleted
+   * deal, though the deals exist: a list hidden in the org might (Zoho documents INVALID_DATA for a
+   * hidden list, not its details). Default false.
+   */
+  stageHistoryRefusesIds?: boolean
 }
 
 export interface Sandbox {
@@ -299,6 +305,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       stageHistory: {
         lacks: opts.stageHistoryLacks ?? [],
         namesField: opts.stageHistoryRefusalNamesField ?? true,
+        refusesIds: opts.stageHistoryRefusesIds ?? false,
       },
     }),
   )

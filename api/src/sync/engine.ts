@@ -10,7 +10,7 @@ import {
 import { isRefreshDue, newestSetInfo } from '../fx/store'
 import type { JobContext } from '../jobs'
 import { clientForOrg, STAGE_HISTORY_FIELDS } from '../zoho/client'
-import { MINIMAL_STAGE_HISTORY_FIELDS, narrowerHistoryFields } from '../zoho/history-fields'
+import { MINIMAL_STAGE_HISTORY_FIELDS, isDealGone, narrowerHistoryFields } from '../zoho/history-fields'
 import { ZohoApiError, ZohoBudgetError, ZohoNetworkError, ZohoRateLimitError } from '../zoho/errors'
 import type { ListDealsParams, ZohoClient, ZohoDealRecord, ZohoDealsPage, ZohoPageInfo } from '../zoho/types'
 import { acquireLease, LeaseLostError, releaseLease, renewLease, renewLeaseSql } from './lease'
@@ -1114,6 +1114,7 @@ async function backfillHistory(
     zoho_id: string
   }[] = []
   let calls = 0
+  const gone: string[] = []
   // A full pass asks for every field again (an org may add one back): one refused call a week.
   if (cp.kind !== 'full') cp.historyFields ??= await rememberedHistoryFields(ctx.db, orgId)
   for (const d of deals) {
@@ -1149,6 +1150,15 @@ async function backfillHistory(
           zoho_id: h.id,
         })
     } catch (e) {
+      if (isDealGone(e)) {
+        // Deleted in Zoho since the deals pass: no history to read, the others still have theirs.
+        // It counts as backfilled (marked with the batch below), so no later step or run asks
+        // again; the row itself goes with the next run's deleted list (the deletion is newer than
+        // this run's deleted cursor) or a full sync's sweep, and a deal restored from the recycle
+        // bin comes back through the deals pass.
+        gone.push(d.id)
+        continue
+      }
       if (e instanceof ZohoApiError && e.status < 500 && e.status !== 429 && e.status !== 401) {
         // The related list is hidden or not permitted in this org: stop backfilling this run.
         ctx.logger.warn('Stage_History unavailable; backfill skipped', { orgId, code: e.code })
@@ -1157,6 +1167,21 @@ async function backfillHistory(
       }
       throw e
     }
+  }
+  if (gone.length && !cp.historyFailed) {
+    // Marking them done without history is for good: Zoho, asked by id (as the sweep does), must
+    // confirm they are gone. One it still returns means the refusal was not about the deal (a
+    // hidden list, say): the backfill stops for this run, as for any other refusal. (A Deals call,
+    // counted in the run's calls, not in its Stage_History budget.)
+    const still = await client.getDealsByIds(gone, []).catch((e: unknown) => {
+      if (e instanceof ZohoApiError && [400, 403, 404].includes(e.status)) return []
+      throw e
+    })
+    if (still.length) {
+      ctx.logger.warn('Stage_History refused deals Zoho still has; backfill skipped', { orgId })
+      cp.historyFailed = true
+    } else
+      ctx.logger.info('Stage_History: deals deleted in Zoho since the deals pass; skipped', { orgId, gone })
   }
   const done = cp.historyFailed ? [] : deals.map((d) => d.id)
   cp.historyCalls += calls

@@ -26,3 +26,17 @@ export function narrowerHistoryFields(e: unknown, fields: readonly string[]): st
   const minimal = fields.filter((f) => (MINIMAL_STAGE_HISTORY_FIELDS as readonly string[]).includes(f))
   return minimal.length < fields.length ? [...MINIMAL_STAGE_HISTORY_FIELDS] : undefined
 }
+
+/**
+ * Zoho's answer for a deal that no longer exists (deleted since the run's deals pass): 400
+ * INVALID_DATA naming the `id` parameter ("the related id given seems to be invalid"). It concerns
+ * that one deal, not the related list: the backfill goes on with the others.
+ */
+export function isDealGone(e: unknown): boolean {
+  return (
+    e instanceof ZohoApiError &&
+    e.status === 400 &&
+    e.code === 'INVALID_DATA' &&
+    e.details.param_name === 'id'
+  )
+}
