@@ -102,6 +102,6 @@ it("shows a deal's risk flags past the first 1,000 deals of the risk listing", a
   await w.getByText('No risk flags.').or(w.getByTestId('deal-risks')).waitFor({ timeout: 60_000 })
   expect(norm(await w.getByTestId('deal-view').textContent())).not.toContain('No risk flags')
   expect(norm(await w.getByTestId('deal-risks').textContent())).toContain(
-    'overdue Closing date 2025-01-06 has passed',
+    'overdue Closing date 6 Jan 2025 has passed',
   )
 })

@@ -52,8 +52,18 @@ export function ago(d: string | null | undefined): string {
   return isNaN(parsed.getTime()) ? d : `${formatDistanceToNowStrict(parsed)} ago`
 }
 
-export const days = (n: number | null | undefined) =>
-  n === null || n === undefined ? '—' : `${Math.round(n * 10) / 10} day${n === 1 ? '' : 's'}`
+/** "1 day", "1.5 days": singular or plural by the figure shown (0.96 shows as "1 day", not "1 days"). */
+export function days(n: number | null | undefined): string {
+  if (n === null || n === undefined) return '—'
+  const shown = Math.round(n * 10) / 10
+  return `${shown.toLocaleString('en')} day${shown === 1 ? '' : 's'}`
+}
+
+/**
+ * A message from the API with ISO dates in it ("Closing date 2026-02-26 has passed"), its dates in
+ * the format the columns use ("26 Feb 2026").
+ */
+export const datesIn = (text: string) => text.replace(/\b\d{4}-\d{2}-\d{2}\b/g, (d) => date(d))
 
 /** "1 deal", "2 deals" */
 export const plural = (n: number, one: string, many = `${one}s`) => `${num(n)} ${n === 1 ? one : many}`

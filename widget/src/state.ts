@@ -20,9 +20,10 @@ if (typeof window !== 'undefined')
 
 /**
  * A list's place: the cursor of the page shown and `prev`, the cursors of the pages before it (one
- * `prev` parameter each), so Previous, a reload and the back button all find their page.
+ * `prev` parameter each), so Previous, a reload and the back button all find their page; `shown`,
+ * how far a "Show more" list (Risk) has been extended.
  */
-const PAGE_KEYS = ['cursor', 'prev'] as const
+const PAGE_KEYS = ['cursor', 'prev', 'shown'] as const
 
 /** An array value becomes one parameter per item (empty: none). */
 export function setParams(

@@ -6,6 +6,7 @@ import { configureApi } from './api'
 import { App } from './app'
 import { ErrorState, Loading } from './components/ui'
 import { api } from './endpoints'
+import { me as signedInUser } from './state'
 import { currentUser, signedAssertion, type CrmUser, type PageContext } from './zoho'
 
 /** In-memory only: third-party cookies are unreliable in the CRM iframe, and storage would outlive it. */
@@ -64,6 +65,8 @@ function Root({ page }: { page: PageContext }) {
       const crmUser = await currentUser()
       await signIn()
       const me = await api.me()
+      // The Deal page reads the org's today from it too (App sets it only for the dashboard).
+      signedInUser.value = me
       setPhase({ kind: 'ready', crmUser, me })
     })().catch((error) => setPhase({ kind: 'error', error }))
   }, [])

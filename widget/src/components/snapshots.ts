@@ -1,6 +1,6 @@
-import { subDays } from 'date-fns'
+import { parseISO, subDays } from 'date-fns'
 import { api } from '../endpoints'
-import { iso } from '../state'
+import { iso, orgToday } from '../state'
 import { defaultFrom } from './snapshot-days'
 import { useResource } from './ui'
 
@@ -10,16 +10,18 @@ import { useResource } from './ui'
  * oldest), and the newest.
  */
 export function useSnapshotRange() {
+  // The org's last year: the browser's date can be another day (and then miss the newest snapshot).
+  const today = orgToday.value
   const res = useResource(
     (signal) =>
-      api.trend({ from: iso(subDays(new Date(), 365)), to: iso(new Date()) }, signal).then((t) => {
+      api.trend({ from: iso(subDays(parseISO(today), 365)), to: today }, signal).then((t) => {
         const days = t.points.map((p) => p.day)
         if (!days.length) return { first: null, last: null, defaultA: null }
         const first = days[0]!
         const last = days[days.length - 1]!
         return { first, last, defaultA: defaultFrom(days) }
       }),
-    [],
+    [today],
   )
   return res
 }

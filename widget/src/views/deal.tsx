@@ -1,8 +1,8 @@
-import { subDays } from 'date-fns'
+import { parseISO, subDays } from 'date-fns'
 import { ApiError } from '../api'
 import { Async, Card, useResource, ZohoLink } from '../components/ui'
 import { api } from '../endpoints'
-import { date, dateTime, days, money, moneyIn } from '../format'
+import { date, dateTime, datesIn, days, money, moneyIn } from '../format'
 import { iso, orgToday } from '../state'
 
 /** How the rate was chosen; `base` is the org's reporting currency (not always SGD). */
@@ -15,8 +15,10 @@ const source = (base: string): Record<string, string> => ({
 
 /** Average days in the deal's stage over deals that left it in the last 12 months, and its risk reasons. */
 function StageContext({ id, stage, daysInStage }: { id: string; stage: string; daysInStage: number | null }) {
-  const p = { from: iso(subDays(new Date(), 365)), to: orgToday.value }
-  const tis = useResource((signal) => api.timeInStage(p, signal), [stage])
+  // The org's last 12 months (the browser's date can be another day, or wrong).
+  const today = orgToday.value
+  const p = { from: iso(subDays(parseISO(today), 365)), to: today }
+  const tis = useResource((signal) => api.timeInStage(p, signal), [stage, today])
   // This deal's flags only: a listing (even of its stage) is capped and may leave it out.
   const risk = useResource((signal) => api.risk({ dealId: id }, signal), [id, stage])
   const avg = tis.data?.stages.find((s) => s.stage === stage)?.left.averageDays ?? null
@@ -39,7 +41,7 @@ function StageContext({ id, stage, daysInStage }: { id: string; stage: string; d
         <ul data-testid="deal-risks">
           {reasons.map((r) => (
             <li key={r.code}>
-              <span class="badge warn">{r.code}</span> {r.message}
+              <span class="badge warn">{r.code}</span> {datesIn(r.message)}
             </li>
           ))}
         </ul>

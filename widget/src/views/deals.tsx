@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { DEAL_SORTS, type DealRow } from '#shared/contracts/deals'
 import { download } from '../api'
 import { DateField, SelectField } from '../components/fields'
@@ -10,6 +10,8 @@ import { date, money, moneyIn } from '../format'
 import { filters, query, setParams } from '../state'
 
 const PAGE_SIZE = 25
+/** A pause in typing this long commits the search (one history entry per search, not per key). */
+const SEARCH_DEBOUNCE_MS = 500
 /**
  * Previous pages remembered in the URL (one `prev` cursor of 50 to a few hundred characters each), so
  * the URL stays short enough to share and for proxies' header limits; Previous from the oldest page
@@ -57,8 +59,20 @@ export default function Deals() {
   const common = { ...listFilters, state: state || undefined, q: search || undefined }
   const params = { ...common, sort, dir, limit: PAGE_SIZE, cursor: cursor || undefined }
   const res = useResource((signal) => api.deals(params, signal), [JSON.stringify(params)])
+  const restart = { cursor: null, prev: null }
   const [exporting, setExporting] = useState(false)
   const [exportError, setExportError] = useState<unknown>(null)
+  // The search box: typing edits it; a pause or Enter commits the search as a new history entry, so
+  // Back undoes it (and the box follows the URL back).
+  const [typed, setTyped] = useState(search)
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined)
+  useEffect(() => setTyped(search), [search])
+  useEffect(() => () => clearTimeout(timer.current), [])
+  const commitSearch = (value: string) => {
+    clearTimeout(timer.current)
+    // The URL now, not this render's: a pending pause may fire after another change.
+    if (value.trim() !== (query.value.get('q') ?? '')) setParams({ q: value.trim(), ...restart })
+  }
 
   async function exportCsv() {
     setExporting(true)
@@ -75,7 +89,6 @@ export default function Deals() {
       setExporting(false)
     }
   }
-  const restart = { cursor: null, prev: null }
   /** A sortable column's header is a button that sorts by it (again: the other way round). */
   const sortHeader = (label: string, by: Sort): Pick<Column<DealRow>, 'label' | 'sort'> => {
     const active = by === sort
@@ -127,11 +140,17 @@ export default function Deals() {
           <input
             type="search"
             name="q"
-            value={search}
+            value={typed}
             placeholder="Deal name"
-            onChange={(e) =>
-              setParams({ q: (e.target as HTMLInputElement).value, ...restart }, { replace: true })
-            }
+            onInput={(e) => {
+              const value = (e.target as HTMLInputElement).value
+              setTyped(value)
+              clearTimeout(timer.current)
+              timer.current = setTimeout(() => commitSearch(value), SEARCH_DEBOUNCE_MS)
+            }}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter') commitSearch((e.target as HTMLInputElement).value)
+            }}
           />
         </label>
         <button type="button" onClick={() => void exportCsv()} disabled={exporting}>

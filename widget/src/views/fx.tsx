@@ -2,7 +2,7 @@ import { DateField } from '../components/fields'
 import { DataTable } from '../components/table'
 import { Async, Card, useResource } from '../components/ui'
 import { api } from '../endpoints'
-import { ago, date, dateTime, num } from '../format'
+import { ago, date, dateTime, num, plural } from '../format'
 import { query, setParams } from '../state'
 
 /** The FX rate sets in use, their staleness and provider health; the set that applies to a date. */
@@ -33,7 +33,7 @@ export default function Fx() {
                 <dt>Rate sets stored</dt>
                 <dd>{num(s.sets)}</dd>
                 <dt>Refreshed every</dt>
-                <dd>{s.cacheDays} days</dd>
+                <dd>{plural(s.cacheDays, 'day')}</dd>
                 <dt>Provider</dt>
                 <dd>
                   {s.provider.name}{' '}

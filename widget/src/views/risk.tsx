@@ -3,8 +3,7 @@ import { FilterBar } from '../components/filters'
 import { DataTable } from '../components/table'
 import { Async, Card, useResource, ZohoLink } from '../components/ui'
 import { api } from '../endpoints'
-import { date, money } from '../format'
-import { useEffect, useState } from 'preact/hooks'
+import { date, datesIn, money, plural } from '../format'
 import { RISK_REASONS } from '#shared/contracts/risk'
 import { filters, query, setParams } from '../state'
 
@@ -22,9 +21,10 @@ const MAX_LIMIT = 1000
 export default function Risk() {
   const { from: _from, to: _to, ...f } = filters.value
   const reason = query.value.get('reason') ?? ''
-  const [shown, setShown] = useState(STEP)
-  // Other filters start the list again from the top.
-  useEffect(() => setShown(STEP), [JSON.stringify(f), reason])
+  // How many rows are shown, in the URL (`shown`) so a reload or a shared link keeps them; a filter
+  // change drops it (setParams), as it drops the Deals list's cursor.
+  const asked = Number.parseInt(query.value.get('shown') ?? '', 10)
+  const shown = Number.isFinite(asked) ? Math.min(Math.max(asked, STEP), MAX_LIMIT) : STEP
   const limit = shown > FIRST_LIMIT ? MAX_LIMIT : FIRST_LIMIT
   const params = { ...f, reason: reason || undefined, limit }
   const res = useResource((signal) => api.risk(params, signal), [JSON.stringify(params)])
@@ -37,7 +37,7 @@ export default function Risk() {
           name="reason"
           value={reason}
           options={[{ value: '', label: 'Any reason' }, ...RISK_REASONS]}
-          onChange={(v) => setParams({ reason: v })}
+          onChange={(v) => setParams({ reason: v, shown: null })}
         />
       </FilterBar>
       <Card title="Stale and at-risk deals">
@@ -49,9 +49,10 @@ export default function Risk() {
           {(d) => (
             <>
               <p data-testid="risk-counts">
-                <strong>{d.counts.total}</strong> deals at risk worth {money(d.amount, d.currency)}:{' '}
-                {d.counts.stuck} stuck, {d.counts.overdue} overdue, {d.counts.slipping} slipping,{' '}
-                {d.counts.quiet} quiet (no activity for {d.quietDays} days).
+                <strong>{d.counts.total}</strong> {d.counts.total === 1 ? 'deal' : 'deals'} at risk worth{' '}
+                {money(d.amount, d.currency)}: {d.counts.stuck} stuck, {d.counts.overdue} overdue,{' '}
+                {d.counts.slipping} slipping, {d.counts.quiet} quiet (no activity for{' '}
+                {plural(d.quietDays, 'day')}).
               </p>
               <DataTable
                 testId="risk-table"
@@ -70,7 +71,8 @@ export default function Risk() {
                       <div class="reasons">
                         {r.reasons.map((x) => (
                           <div key={x.code}>
-                            <span class={`badge ${KIND_CLASS[x.code] ?? ''}`}>{x.code}</span> {x.message}
+                            <span class={`badge ${KIND_CLASS[x.code] ?? ''}`}>{x.code}</span>{' '}
+                            {datesIn(x.message)}
                           </div>
                         ))}
                       </div>
@@ -87,7 +89,10 @@ export default function Risk() {
                       : ''}
                   </span>
                   {(shown < d.deals.length || (d.deals.length < d.counts.total && limit < MAX_LIMIT)) && (
-                    <button type="button" onClick={() => setShown(shown + STEP * 4)}>
+                    <button
+                      type="button"
+                      onClick={() => setParams({ shown: String(shown + STEP * 4) }, { replace: true })}
+                    >
                       Show more
                     </button>
                   )}

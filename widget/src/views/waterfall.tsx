@@ -26,6 +26,9 @@ function WaterfallFor({ first, last, defaultA }: { first: string; last: string; 
   // Day A/B are the API's from/to; the closing-date window T is closeFrom/closeTo (default: fiscal quarter).
   const params = { ...f, from: a, to: b }
   const res = useResource((signal) => api.waterfall(params, signal), [JSON.stringify(params)])
+  // The fields show the window T the figures use: the API's default (the fiscal quarter) until one is
+  // chosen, so they are never blank while a window applies.
+  const windowUsed = res.data?.window
   return (
     <div>
       <h1 class="sr-only">Waterfall</h1>
@@ -49,13 +52,13 @@ function WaterfallFor({ first, last, defaultA }: { first: string; last: string; 
         <DateField
           label="Closing from (T)"
           name="closeFrom"
-          value={q.get('closeFrom') ?? ''}
+          value={q.get('closeFrom') ?? windowUsed?.from ?? ''}
           onChange={(v) => setParams({ closeFrom: v })}
         />
         <DateField
           label="Closing to (T)"
           name="closeTo"
-          value={q.get('closeTo') ?? ''}
+          value={q.get('closeTo') ?? windowUsed?.to ?? ''}
           onChange={(v) => setParams({ closeTo: v })}
         />
       </FilterBar>
