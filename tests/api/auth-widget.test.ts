@@ -104,9 +104,11 @@ describe(`widget identity: Deluge-signed assertion → bearer token (${testDbKin
     const tampered = { payload: signed.payload.replace(U.rep1.zuid, U.admin.zuid), sig: signed.sig }
     expect((await exchange(tampered)).status).toBe(401)
 
-    const stale = await signWidgetAssertion(secret, { ...good, iat: now() - 301, nonce: nonce() })
+    // 30 s past the 300 s skew either way: a loaded machine's second or two between signing here
+    // and checking there must not carry a future assertion back inside it (it did, under load).
+    const stale = await signWidgetAssertion(secret, { ...good, iat: now() - 330, nonce: nonce() })
     expect((await exchange(stale)).status).toBe(401)
-    const future = await signWidgetAssertion(secret, { ...good, iat: now() + 301, nonce: nonce() })
+    const future = await signWidgetAssertion(secret, { ...good, iat: now() + 330, nonce: nonce() })
     expect((await exchange(future)).status).toBe(401)
     const edge = await signWidgetAssertion(secret, { ...good, iat: now() - 240, nonce: nonce() })
     expect((await exchange(edge)).status).toBe(200)

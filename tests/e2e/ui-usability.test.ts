@@ -231,6 +231,18 @@ describe('when things go wrong', () => {
       await settled(page)
     }
     expect(problems).toEqual([])
+    // An icon of its own, or a browser asks for /favicon.ico, which is not served (a 404 in its console).
+    const icon = await page.evaluate(() => {
+      const link = document.querySelector<HTMLLinkElement>('link[rel=icon]')
+      if (!link) return 'no icon link'
+      const img = new Image()
+      return new Promise<string>((resolve) => {
+        img.onload = () => resolve('loaded')
+        img.onerror = () => resolve('failed')
+        img.src = link.href
+      })
+    })
+    expect(icon).toBe('loaded')
   })
 })
 
