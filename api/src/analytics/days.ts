@@ -10,8 +10,7 @@ import { sql, type SQL } from 'drizzle-orm'
  */
 
 /** The org-local calendar date of a timestamptz expression. */
-export const localDate = (instant: SQL, timeZone: string): SQL =>
-  sql`(${instant} at time zone ${timeZone})::date`
+const localDate = (instant: SQL, timeZone: string): SQL => sql`(${instant} at time zone ${timeZone})::date`
 
 /** Whole calendar days (an integer) from one instant to another, in the org's time zone. */
 export const calendarDays = (from: SQL, to: SQL, timeZone: string): SQL =>

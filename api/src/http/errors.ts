@@ -31,6 +31,13 @@ export function zodMessage(e: ZodError): string {
     .join('; ')
 }
 
+/** Logs and reports an unexpected error: a 500, or one after a streamed response has begun. */
+export function reportUnhandled(c: Context<AppEnv>, err: unknown, message = 'unhandled error') {
+  const deps = c.get('deps')
+  deps?.logger.error(message, { requestId: c.get('requestId'), path: c.req.path, err })
+  deps?.reportError?.(err)
+}
+
 /** Hono onError: one envelope for everything; 500s are logged and reported, never leak internals. */
 export function handleError(err: Error, c: Context<AppEnv>) {
   if (err instanceof AppError) return c.json(errorBody(c, err.code, err.message), err.status)
@@ -40,9 +47,7 @@ export function handleError(err: Error, c: Context<AppEnv>) {
     const code = status === 400 ? 'BAD_REQUEST' : status === 401 ? 'UNAUTHENTICATED' : `HTTP_${status}`
     return c.json(errorBody(c, code, err.message || 'Request failed'), status)
   }
-  const deps = c.get('deps')
-  deps?.logger.error('unhandled error', { requestId: c.get('requestId'), path: c.req.path, err })
-  deps?.reportError?.(err)
+  reportUnhandled(c, err)
   return c.json(
     errorBody(c, 'INTERNAL', 'Something went wrong; the request id identifies it in the logs'),
     500,

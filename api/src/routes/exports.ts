@@ -6,6 +6,7 @@ import { clientIp } from '../auth/security'
 import { exportQuery } from '#shared/contracts/deals'
 import { requestContext } from '../analytics/context'
 import { exportDealsCsv } from '../analytics/export'
+import { reportUnhandled } from '../http/errors'
 
 export const exportsRoute = new Hono<AppEnv>().get('/exports/deals.csv', requireViewer, async (c) => {
   const q = exportQuery.parse(c.req.query())
@@ -25,16 +26,8 @@ export const exportsRoute = new Hono<AppEnv>().get('/exports/deals.csv', require
   c.header('content-type', 'text/csv; charset=utf-8')
   c.header('content-disposition', `attachment; filename="deals-${ctx.today}.csv"`)
   c.header('cache-control', 'no-store')
-  const { logger, reportError } = c.var.deps
   return c.body(
-    pullStream(chunks, (err) => {
-      logger.error('csv export failed after the first rows were sent', {
-        requestId: c.var.requestId,
-        path: c.req.path,
-        err,
-      })
-      reportError?.(err)
-    }),
+    pullStream(chunks, (err) => reportUnhandled(c, err, 'csv export failed after the first rows were sent')),
   )
 })
 

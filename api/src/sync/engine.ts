@@ -1120,15 +1120,15 @@ async function backfillHistory(
   for (const d of deals) {
     try {
       let history
+      let fields: readonly string[] = cp.historyFields ?? STAGE_HISTORY_FIELDS
       for (;;) {
-        const fields = cp.historyFields ?? STAGE_HISTORY_FIELDS
         try {
           calls++
           history = await client.getStageHistory(d.id, fields)
           break
         } catch (e) {
           // An org without one of the fields we ask for (their names are not documented): the
-          // fields it has, for this run and the next ones, instead of no history at all.
+          // fields it has, instead of no history at all.
           const narrower = narrowerHistoryFields(e, fields)
           if (!narrower) throw e
           ctx.logger.warn('Stage_History refused a field; retrying without it', {
@@ -1136,9 +1136,12 @@ async function backfillHistory(
             code: (e as ZohoApiError).code,
             refused: fields.filter((f) => !narrower.includes(f)),
           })
-          cp.historyFields = narrower
+          fields = narrower
         }
       }
+      // Kept for this run and the next ones once Zoho answered it: a narrower list refused as well
+      // (a hidden list refusing whatever is asked) says nothing about the org's fields.
+      if (fields !== (cp.historyFields ?? STAGE_HISTORY_FIELDS)) cp.historyFields = [...fields]
       for (const h of history)
         rows.push({
           deal_id: d.id,
