@@ -81,4 +81,33 @@ describe('deals list pages', () => {
     await settled(page)
     expect(await page.getByRole('button', { name: 'Previous' }).isDisabled()).toBe(true)
   })
+
+  it("leaves a list's place behind when another view is opened from the menu", async () => {
+    const nav = (name: string) => page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name })
+    const place = () => {
+      const params = new URL(page.url()).searchParams
+      return [params.get('cursor'), params.getAll('prev'), params.get('shown')]
+    }
+    await page.goto(server.url + '/?view=deals')
+    await page.getByTestId('deals-table').waitFor()
+    await settled(page)
+    const page1 = await rows()
+    await click('Next')
+    await click('Next')
+
+    // Deals' page 3 does not ride along to Risk, nor come back with the next visit to Deals.
+    await nav('Stale & at risk').click()
+    await expect.poll(() => new URL(page.url()).searchParams.get('view')).toBe('risk')
+    expect(place()).toEqual([null, [], null])
+    await page.getByTestId('risk-table').waitFor()
+    // Risk's "Show more" (`shown`) stays with Risk too.
+    await page.goto(server.url + '/?view=risk&shown=100')
+    await page.getByTestId('risk-table').waitFor()
+    expect(await nav('Deals').getAttribute('href')).not.toContain('shown')
+    await nav('Deals').click()
+    await expect.poll(() => new URL(page.url()).searchParams.get('view')).toBe('deals')
+    expect(place()).toEqual([null, [], null])
+    await expect.poll(rows).toBe(page1)
+    expect(await page.getByRole('button', { name: 'Previous' }).isDisabled()).toBe(true)
+  })
 })

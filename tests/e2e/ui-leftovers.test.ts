@@ -124,6 +124,8 @@ describe('Risk "Show more"', () => {
   it('keeps the rows shown after a reload', async () => {
     const page = await managerPage()
     await page.goto(`${server.url}/?view=risk`)
+    // The first load can take longer than a poll's default second on a busy machine.
+    await page.getByTestId('risk-table').waitFor()
     const rows = page.getByTestId('risk-table').locator('tbody tr')
     await expect.poll(() => rows.count()).toBe(25)
     await page.getByRole('button', { name: 'Show more' }).click()
@@ -170,6 +172,23 @@ describe('Deals search', () => {
     await expect.poll(() => new URL(page.url()).searchParams.get('q')).toBeNull()
     expect(new URL(page.url()).searchParams.get('view')).toBe('deals')
     await expect.poll(() => box.inputValue()).toBe('')
+  })
+})
+
+describe('Deals search box', () => {
+  it('keeps a space typed before a pause, so the next word does not run into the last', async () => {
+    const page = await managerPage()
+    await page.goto(`${server.url}/?view=deals`)
+    await page.getByTestId('deals-table').waitFor()
+    await settled(page)
+    const box = page.locator('input[name=q]')
+    await box.pressSequentially('Deal ', { delay: 60 })
+    await expect.poll(() => new URL(page.url()).searchParams.get('q')).toBe('Deal')
+    await settled(page)
+    expect(await box.inputValue()).toBe('Deal ')
+    await box.pressSequentially('zzz', { delay: 60 })
+    await expect.poll(() => new URL(page.url()).searchParams.get('q')).toBe('Deal zzz')
+    expect(await box.inputValue()).toBe('Deal zzz')
   })
 })
 

@@ -138,6 +138,23 @@ describe('filters', () => {
     expect(await page.getByRole('group', { name: 'Other filters' }).count()).toBe(0)
   })
 
+  it("names an owner chosen on another view by the owner's name, not a Zoho id", async () => {
+    const page = await managerPage()
+    await page.goto(`${server.url}/?view=overview`)
+    await page.getByTestId('open-amount').waitFor()
+    await settled(page)
+    const owner = page.getByLabel('Owner')
+    await owner.selectOption({ index: 1 })
+    const name = norm(await owner.locator('option:checked').textContent())
+    const id = await owner.inputValue()
+    expect(name).not.toBe(id)
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Data quality' }).click()
+    const others = page.getByRole('group', { name: 'Other filters' })
+    await others.waitFor()
+    await expect.poll(async () => norm(await others.textContent())).toContain(`Owner: ${name}`)
+    expect(await others.textContent()).not.toContain(id)
+  })
+
   it('dims the figures while a period change is loading, so a slow answer does not look like no change', async () => {
     const page = await managerPage()
     await page.goto(`${server.url}/?view=overview`)

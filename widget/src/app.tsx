@@ -1,7 +1,7 @@
 import type { ComponentType } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { MeResponse } from '#shared/contracts/auth'
-import { hrefFor, me, setParams, syncsEnded, view } from './state'
+import { hrefFor, me, setParams, syncsEnded, view, viewPatch } from './state'
 import { ErrorState, Loading, useResource } from './components/ui'
 import { api } from './endpoints'
 import { ago, dateTime } from './format'
@@ -131,12 +131,12 @@ export function App({ user, onSignOut }: { user: MeResponse; onSignOut?: () => v
         {allowed.map((v) => (
           <a
             key={v.id}
-            href={hrefFor({ view: v.id })}
+            href={hrefFor(viewPatch(v.id))}
             aria-current={v.id === current.id ? 'page' : undefined}
             onClick={(e) => {
               if (e.ctrlKey || e.metaKey || e.shiftKey) return
               e.preventDefault()
-              setParams({ view: v.id })
+              setParams(viewPatch(v.id))
             }}
           >
             {v.label}

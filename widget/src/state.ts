@@ -49,6 +49,16 @@ export function setParams(
   query.value = next
 }
 
+/**
+ * The patch that opens another view: the filters stay, a list's place (PAGE_KEYS) does not, as it
+ * belongs to the list it was taken in (a Deals cursor or Risk's `shown` would otherwise ride along
+ * and come back on a later visit, or be dropped only by the next filter change).
+ */
+export const viewPatch = (id: string): Record<string, null | string> => ({
+  view: id,
+  ...Object.fromEntries(PAGE_KEYS.map((k) => [k, null])),
+})
+
 /** href for a link to another view keeping the current filters. */
 export function hrefFor(patch: Record<string, string | null>): string {
   const next = new URLSearchParams(query.value)

@@ -28,11 +28,22 @@ function presets(): { label: string; from: string; to: string }[] {
   ]
 }
 
-/** Owners the viewer may filter by (their team); reps only ever see themselves. */
-function OwnerSelect() {
+/** The owners the viewer may filter by (their team), as the Owner field lists them. */
+function useOwners() {
   const p = period.value
   const res = useResource((signal) => api.byOwner({ from: p.from, to: p.to }, signal), [p.from, p.to])
-  const owners = res.data?.owners ?? []
+  return res.data?.owners ?? []
+}
+
+/** An owner filter's name where there is no Owner field (the id until the names have loaded). */
+function OwnerName({ id }: { id: string }) {
+  const owner = useOwners().find((o) => o.ownerId === id)
+  return <>{owner?.ownerName ?? id}</>
+}
+
+/** Owners the viewer may filter by (their team); reps only ever see themselves. */
+function OwnerSelect() {
+  const owners = useOwners()
   return (
     <SelectField
       label="Owner"
@@ -86,7 +97,8 @@ export function OtherFilters({ shown = [] }: { shown?: readonly string[] }) {
       <span class="muted">Also filtered by</span>
       {rest.map((k) => {
         const v = q.get(k)!
-        const text = `${FILTER_LABELS[k]}: ${k === 'closeFrom' || k === 'closeTo' ? date(v) : v}`
+        const value =
+          k === 'owner' ? <OwnerName id={v} /> : k === 'closeFrom' || k === 'closeTo' ? date(v) : v
         return (
           <button
             key={k}
@@ -95,7 +107,7 @@ export function OtherFilters({ shown = [] }: { shown?: readonly string[] }) {
             title="Remove this filter"
             onClick={() => setParams({ [k]: null })}
           >
-            {text} <span aria-hidden="true">×</span>
+            {FILTER_LABELS[k]}: {value} <span aria-hidden="true">×</span>
             <span class="sr-only"> (remove)</span>
           </button>
         )

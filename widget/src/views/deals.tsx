@@ -66,7 +66,9 @@ export default function Deals() {
   // Back undoes it (and the box follows the URL back).
   const [typed, setTyped] = useState(search)
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined)
-  useEffect(() => setTyped(search), [search])
+  // The box follows the URL (Back, a shared link), but keeps what is typed when that is the search
+  // committed: a pause after "Acme " must not eat the space before the next word.
+  useEffect(() => setTyped((t) => (t.trim() === search ? t : search)), [search])
   useEffect(() => () => clearTimeout(timer.current), [])
   const commitSearch = (value: string) => {
     clearTimeout(timer.current)
