@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql, type SQL } from 'drizzle-orm'
 import { PgDialect } from 'drizzle-orm/pg-core'
-import { query, type Database, type Db } from '../../api/src/db/client'
+import { query, type Database } from '../../api/src/db/client'
 import { takeSnapshot } from '../../api/src/analytics/snapshot'
 import { markRollupsBehind, rollupBehind } from '../../api/src/analytics/rollup'
 import { createTestDatabase, testDbKind } from '../helpers/db'
 import { createTestApp } from '../helpers/app'
 import { asUser } from '../helpers/auth'
 import { copySeededOrg, seedOrg, type SeedResult } from '../helpers/seed'
+import { setDeals } from './analytics-mini-org'
 
 /*
  * Review findings on the analytics, each checked as a user of the API sees it: a figure, a bucket,
@@ -285,55 +286,3 @@ describe(`analytics review fixes (${testDbKind})`, () => {
     expect(n!.n).toBe(0)
   })
 })
-
-// ------------------------------------------------------------------------------ a hand-built org
-
-interface MiniDeal {
-  id: string
-  stage: string
-  amount: string
-  close: string
-}
-
-const STATE: Record<string, [string, string, number]> = {
-  Qualification: ['open', 'Pipeline', 10],
-  'Closed Won': ['won', 'Closed', 100],
-  'Closed Lost': ['lost', 'Omitted', 0],
-}
-
-/** Replace the org's deals (SGD, owned by the seeded rep). */
-async function setDeals(db: Db, org: string, deals: MiniDeal[]) {
-  await db.execute(sql`delete from deals where org_id = ${org}`)
-  const rows = deals.map((d) => {
-    const [state, category, p] = STATE[d.stage]!
-    return {
-      org_id: org,
-      id: d.id,
-      name: `Deal ${d.id}`,
-      stage: d.stage,
-      state,
-      forecast_category: category,
-      pipeline: 'Standard',
-      owner_id: '5725767000000100004',
-      owner_name: 'Rep',
-      currency: 'SGD',
-      amount: d.amount,
-      probability: p,
-      effective_probability: p,
-      amount_sgd: d.amount,
-      weighted_sgd: String((Number(d.amount) * p) / 100),
-      fx_rate: '1',
-      fx_source: 'base',
-      fx_estimated: false,
-      closing_date: d.close,
-      created_time: '2026-01-01T00:00:00Z',
-      modified_time: '2026-11-01T00:00:00Z',
-      stage_entered_at: '2026-01-01T00:00:00Z',
-      closing_push_count: 0,
-      synced_at: '2026-11-01T00:00:00Z',
-    }
-  })
-  await db.execute(
-    sql`insert into deals select * from jsonb_populate_recordset(null::deals, ${JSON.stringify(rows)}::jsonb)`,
-  )
-}

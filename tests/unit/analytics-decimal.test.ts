@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { addDecimals, cents, divRound, ratio, subtractDecimals } from '../../api/src/analytics/decimal'
+import { addDecimals, divRound, money, ratio, subtractDecimals } from '../../api/src/analytics/decimal'
 import { buckets, fiscalQuarter, fiscalYear, localDate } from '../../api/src/analytics/period'
 import { csvField } from '../../api/src/analytics/export'
 import { zohoDealUrl } from '../../api/src/analytics/context'
 
 describe('exact decimals for analytics', () => {
-  it('rounds half to even, once, at the cent', () => {
-    expect(cents('0.125')).toBe('0.12')
-    expect(cents('0.135')).toBe('0.14')
-    expect(cents('-0.125')).toBe('-0.12')
-    expect(cents('2.5')).toBe('2.50')
-    expect(cents(null)).toBe('0.00')
-    expect(cents('99999999999999999999.994999')).toBe('99999999999999999999.99')
+  it('rounds half to even, once, at the cent (SGD)', () => {
+    expect(money('0.125', 'SGD')).toBe('0.12')
+    expect(money('0.135', 'SGD')).toBe('0.14')
+    expect(money('-0.125', 'SGD')).toBe('-0.12')
+    expect(money('2.5', 'SGD')).toBe('2.50')
+    expect(money(null, 'SGD')).toBe('0.00')
+    expect(money('99999999999999999999.994999', 'SGD')).toBe('99999999999999999999.99')
     // Weighted: Σ amount × probability, then ÷ 100 and rounded once.
     expect(divRound('1234.50', 100n)).toBe('12.34') // 12.345 → 12.34 (even)
     expect(divRound('1235.50', 100n)).toBe('12.36')
@@ -43,7 +43,7 @@ describe('exact decimals for analytics', () => {
           const x = s(a, 2)
           const y = s(b, 4)
           const sum = addDecimals(x, y)
-          expect(cents(subtractDecimals(sum, y))).toBe(cents(x))
+          expect(money(subtractDecimals(sum, y), 'SGD')).toBe(money(x, 'SGD'))
         },
       ),
     )

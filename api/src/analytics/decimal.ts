@@ -40,9 +40,6 @@ export function divRound(
   return decimalToString({ units: divHalfEven(units * pow10(places), d), scale: places })
 }
 
-/** Round a numeric sum half-even to 2 places (the cent), once. Figures in a base currency: money(). */
-export const cents = (value: string | null | undefined): string => divRound(value, 1n, 2)
-
 /**
  * A figure in `currency` (the org's base): (value ÷ divisor) rounded half-even to the currency's
  * minor unit once (ISO 4217 exponent: '2' JPY, '2.00' SGD, '2.000' KWD). value may be null (an
