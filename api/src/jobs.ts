@@ -16,6 +16,8 @@ export interface JobContext {
   /** The Zoho CRM calls' HTTP when not fetch (Node: nodeZohoHttp). */
   zohoHttp?: ZohoHttp
   now(): Date
+  /** Sends an error to the error tracker (Workers: Sentry when SENTRY_DSN is set), with tags. */
+  reportError?(err: unknown, tags: Record<string, string>): void
 }
 
 export type Job = (ctx: JobContext) => Promise<Record<string, unknown>>
@@ -36,9 +38,23 @@ export async function runJob(name: JobName, ctx: JobContext): Promise<Record<str
     // A job that carried on past some failures (an org's sync or snapshot) says so at warn level.
     const partial = typeof result.failed === 'number' && result.failed > 0
     ctx.logger[partial ? 'warn' : 'info']('job done', { job: name, ms: Date.now() - started, ...result })
+    if (partial) reportFailedOrgs(name, result, ctx)
     return result
   } catch (err) {
     ctx.logger.error('job failed', { job: name, ms: Date.now() - started, err })
     throw err
   }
+}
+
+/**
+ * A partial job's failed orgs (the `failedOrgs` its result lists: the snapshot job's) to the error
+ * tracker, one error each: the invocation itself succeeded, so nothing else reports them.
+ */
+function reportFailedOrgs(name: JobName, result: Record<string, unknown>, ctx: JobContext) {
+  if (!ctx.reportError || !Array.isArray(result.failedOrgs)) return
+  for (const f of result.failedOrgs as { orgId: string; error: string }[])
+    ctx.reportError(new Error(`${name} job failed for org ${f.orgId}: ${f.error}`), {
+      job: name,
+      org_id: f.orgId,
+    })
 }

@@ -62,7 +62,13 @@ export async function startDemo(config: Config, logger: Logger): Promise<Demo> {
 }
 
 /** Croner in Cloudflare's dialect (UTC, 1 = Sunday), skipping a run while the previous one is going. */
-function schedule(pattern: string, name: JobName, run: () => Promise<unknown>, logger: Logger): Cron {
+function schedule(
+  pattern: string,
+  name: JobName,
+  run: () => Promise<unknown>,
+  logger: Logger,
+  reportError?: (err: unknown, tags: Record<string, string>) => void,
+): Cron {
   return new Cron(
     pattern,
     {
@@ -71,7 +77,10 @@ function schedule(pattern: string, name: JobName, run: () => Promise<unknown>, l
       mode: '5-part',
       protect: true,
       name,
-      catch: (err) => logger.error('schedule failed', { job: name, err }),
+      catch: (err) => {
+        logger.error('schedule failed', { job: name, err })
+        reportError?.(err, { job: name })
+      },
     },
     async () => {
       await run()
@@ -130,6 +139,8 @@ async function main() {
   else logger.warn('web view not built: run npm run build:web')
 
   const jobCtx = nodeJobContext(config, database.db, logger)
+  // A failed schedule, and each org a job failed while finishing the others (runJob), to Sentry.
+  if (config.SENTRY_DSN) jobCtx.reportError = (err, tags) => Sentry.captureException(err, { tags })
 
   // Connect the org from a refresh token (the sandbox admin's in demo mode, else ZOHO_REFRESH_TOKEN)
   // and sync it in the background, so a fresh machine shows data. The demo org is regenerated on
@@ -145,7 +156,7 @@ async function main() {
     )
   const crons = config.SCHEDULER
     ? (Object.entries(nodeSchedules(config)) as [JobName, string][]).map(([name, pattern]) =>
-        schedule(pattern, name, () => runJob(name, jobCtx), logger),
+        schedule(pattern, name, () => runJob(name, jobCtx), logger, jobCtx.reportError),
       )
     : []
 

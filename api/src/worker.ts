@@ -8,9 +8,7 @@ import { createLogger } from './observability/logger'
 import { jobForCron } from './schedules'
 import { connectedOrgs } from './sync/engine'
 import { ensureWatchChannel } from './sync/watch-channels'
-import type { SyncWorkflowParams } from './sync/workflow'
-
-export { SyncWorkflow } from './sync/workflow'
+import { SyncWorkflow as SyncWorkflowSteps, type SyncWorkflowParams } from './sync/workflow'
 import type { AppDeps } from './http/types'
 
 /**
@@ -63,6 +61,8 @@ const handler = {
   },
   async scheduled(controller, env) {
     const name = jobForCron(controller.cron)
+    // On this invocation's Sentry scope (withSentry below): an uncaught failure carries them.
+    Sentry.setTags({ cron: controller.cron, job: name ?? 'unknown' })
     let logger = createLogger('info')
     try {
       const { config } = appFor(env)
@@ -78,6 +78,8 @@ const handler = {
         logger,
         fetch: (i: RequestInfo | URL, init?: RequestInit) => fetch(i, init),
         now: () => new Date(),
+        // A partial job's failed orgs (see runJob); flushed with the invocation by withSentry.
+        reportError: (err: unknown, tags: Record<string, string>) => Sentry.captureException(err, { tags }),
       }
       if (name === 'sync' && env.SYNC_WORKFLOW) {
         // One Workflow instance per org; each resumes the org's open run from its checkpoint.
@@ -96,12 +98,16 @@ const handler = {
   },
 } satisfies ExportedHandler<Env>
 
-// Sentry wraps fetch (errors reach Sentry with request context). The scheduled handler stays
-// unwrapped: under wrangler dev the Sentry wrapper makes every local cron trigger fail before the
-// handler runs; failed crons are logged and recorded by Cloudflare (the handler rethrows).
-const withSentry = Sentry.withSentry(
-  (env: Env) => ({ dsn: typeof env.SENTRY_DSN === 'string' ? env.SENTRY_DSN : undefined }),
-  { fetch: handler.fetch } satisfies ExportedHandler<Env>,
-)
+/** Sentry when SENTRY_DSN is set; without it the SDK sends nothing. */
+const sentryOptions = (env: Record<string, unknown>) => ({
+  dsn: typeof env.SENTRY_DSN === 'string' ? env.SENTRY_DSN : undefined,
+  // As on Node: events say which deployment they came from (config's default when unset).
+  environment: typeof env.APP_ENV === 'string' ? env.APP_ENV : 'development',
+})
 
-export default { fetch: withSentry.fetch, scheduled: handler.scheduled } satisfies ExportedHandler<Env>
+// Sentry wraps fetch (request context) and scheduled (captures an uncaught failure), flushing each
+// invocation's events through waitUntil before it ends.
+export default Sentry.withSentry(sentryOptions, handler)
+
+// The sync Workflow's steps report each failed attempt to the Sentry client this sets up and flushes.
+export const SyncWorkflow = Sentry.instrumentWorkflowWithSentry(sentryOptions, SyncWorkflowSteps)

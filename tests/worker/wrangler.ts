@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { freePort } from '../helpers/net'
 
 export interface WranglerDev {
@@ -15,15 +15,18 @@ export interface WranglerDev {
 export async function startWranglerDev(
   databaseUrl: string,
   vars: Record<string, string>,
+  opts: { persistTo?: string } = {},
 ): Promise<WranglerDev> {
   // wrangler 4.86 dev does not route /cdn-cgi/handler/scheduled to the Worker when [assets] is set
   // (it answers "exception" without calling it), so the test runs wrangler.toml minus [assets].
   // Production cron triggers reach the Worker directly; the real file is proven by the dry-run build.
   const toml = readFileSync('wrangler.toml', 'utf8')
   const config = toml.replace(/\[assets\][^[]*/, '').replace(/^main = "(.*)"$/m, 'main = "../$1"')
-  mkdirSync('.wrangler', { recursive: true })
-  writeFileSync('.wrangler/wrangler.test.toml', config)
   const port = await freePort()
+  // One file per instance: wrangler dev reloads when its config file is rewritten (another suite's).
+  const configPath = `.wrangler/wrangler.test-${port}.toml`
+  mkdirSync('.wrangler', { recursive: true })
+  writeFileSync(configPath, config)
   const inspector = await freePort()
   const u = new URL(databaseUrl)
   if (!u.password) u.password = 'unused' // wrangler requires one; trust auth ignores it
@@ -31,7 +34,7 @@ export async function startWranglerDev(
     'wrangler',
     'dev',
     '-c',
-    '.wrangler/wrangler.test.toml',
+    configPath,
     '--ip',
     '127.0.0.1',
     '--port',
@@ -39,6 +42,8 @@ export async function startWranglerDev(
     '--inspector-port',
     String(inspector),
   ]
+  // Its own local state (Workflow instances included), so none carries into another suite or run.
+  if (opts.persistTo) args.push('--persist-to', opts.persistTo)
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`)
   let out = ''
   const child: ChildProcess = spawn('npx', args, {
@@ -78,6 +83,7 @@ export async function startWranglerDev(
         /* gone */
       }
       await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)))
+      rmSync(configPath, { force: true })
     },
   }
 }

@@ -23,5 +23,9 @@ export const syncJob: Job = async (ctx) => {
     busy: results.filter((r) => r.status === 'busy').length,
     failed: failed.length,
     apiCalls: results.reduce((n, r) => n + (r.apiCalls ?? 0), 0),
+    // Named for the logs and the error tracker (runJob reports each one).
+    ...(failed.length
+      ? { failedOrgs: failed.map((f) => ({ orgId: f.orgId, error: f.error ?? 'failed' })) }
+      : {}),
   }
 }

@@ -1,4 +1,5 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from 'cloudflare:workers'
+import * as Sentry from '@sentry/cloudflare'
 import { loadConfig } from '../config'
 import { connectPostgres } from '../db/client'
 import { createLogger } from '../observability/logger'
@@ -31,10 +32,11 @@ export class SyncWorkflow extends WorkflowEntrypoint<Record<string, unknown>, Sy
     let last: OrgSyncSummary | undefined
     let busyWaits = 0
     for (let i = 0; i < MAX_STEPS; i++) {
+      const name = `sync ${event.payload.orgId} step ${i}`
       last = await step.do(
-        `sync ${event.payload.orgId} step ${i}`,
+        name,
         { retries: { limit: 5, delay: '10 seconds', backoff: 'exponential' }, timeout: '10 minutes' },
-        async () => {
+        reportingFailures({ org_id: event.payload.orgId, workflow_step: name }, async () => {
           const config = loadConfig(vars)
           // One client per step, closed when the step ends: a step may run in its own invocation
           // (a client cannot cross invocations), and sockets left open would pile up within one
@@ -59,7 +61,7 @@ export class SyncWorkflow extends WorkflowEntrypoint<Record<string, unknown>, Sy
           } finally {
             await database.close().catch(() => {})
           }
-        },
+        }),
       )
       // Another holder has the org between two of this run's steps (a Watch run, a manual sync's
       // hand-off): wait for it rather than leave the run to the next cron, 15 minutes on.
@@ -73,5 +75,21 @@ export class SyncWorkflow extends WorkflowEntrypoint<Record<string, unknown>, Sy
       if (last.status !== 'stopped' || last.error) break
     }
     return last!
+  }
+}
+
+/**
+ * A step's attempt that throws is reported to Sentry (SENTRY_DSN set: worker.ts instruments this
+ * class), then rethrown so the Workflow retries it. Every attempt, not only the last: the SDK's own
+ * capture waits for the final one, minutes of backoff later.
+ */
+function reportingFailures<T>(tags: Record<string, string>, attempt: () => Promise<T>): () => Promise<T> {
+  return async () => {
+    try {
+      return await attempt()
+    } catch (err) {
+      Sentry.captureException(err, { tags })
+      throw err
+    }
   }
 }
