@@ -18,7 +18,7 @@ import { dealCurrency, dealFields, mapDeal, priceRow, stageOf, type DealRow, typ
 import { jsonParam, syncMetadata } from './metadata'
 import { loadStageMap, type StageMap } from './stages'
 import { deleteDeals, unseenDeals, upsertDeals, type PageCommit } from './write'
-import { markRollupsBehind, refreshRollupsAfterSync } from '../analytics/rollup'
+import { markRollupsBehind, refreshRollupsAfterSync, type RollupMonths } from '../analytics/rollup'
 import { stageKeys } from '../analytics/stage-keys'
 
 /*
@@ -117,6 +117,13 @@ interface Checkpoint {
   metadataRefreshed: boolean
   ids: string[]
   resumable?: boolean
+  /**
+   * Incremental and Watch runs: the closing months of the deals this run wrote or deleted, before
+   * and after (what the month rollup groups by), or "org" past MAX_TOUCHED_MONTHS; its end
+   * refreshes only those months. Kept by the statements that write the deals (progressSql), so
+   * the stored checkpoint is the authority, never this copy. A full run keeps none.
+   */
+  touched?: RollupMonths | 'org'
 }
 
 export const DEFAULTS = {
@@ -150,6 +157,9 @@ export const DEFAULTS = {
 } as const
 
 const MAX_ZOHO_PER_PAGE = 200
+
+/** A run that touched more closing months than this refreshes the whole org's rollup instead. */
+const MAX_TOUCHED_MONTHS = 24
 
 /** Cumulative wall time per sync stage in this process (ms): read by the bench, costs two clock reads. */
 export const stageTimes: Record<string, number> = {}
@@ -436,6 +446,7 @@ function newCheckpoint(
     historyFailed: false,
     metadataRefreshed: false,
     ids: [],
+    ...(kind === 'full' ? {} : { touched: [] }),
   }
 }
 
@@ -483,25 +494,29 @@ export async function startSync(
     // `outlived`: the deleted list may no longer hold every deletion the open run would rely on.
     // An incremental one reads deletions since the last run that succeeded (none has while it is
     // open); a full one trusts the list from its start (its sweep misses deals it saw, then deleted).
-    const [open] = await query<{ id: string; outlived: boolean }>(
+    // `full_due`: an open incremental run (paused, say) while the weekly full pass came due.
+    const [open] = await query<{ id: string; outlived: boolean; full_due: boolean }>(
       ctx.db,
       sql`select r.id, coalesce(case when r.kind = 'full' then r.started_at else s.last_success_at end
-                   < now() - make_interval(days => ${DEFAULTS.deletedListedDays}), false) as outlived
+                   < now() - make_interval(days => ${DEFAULTS.deletedListedDays}), false) as outlived,
+                 coalesce(r.kind = 'incremental'
+                   and s.last_full_sync_at <= now() - make_interval(days => ${DEFAULTS.fullSyncEveryDays}),
+                   false) as full_due
           from sync_runs r left join sync_state s on s.org_id = r.org_id
           where r.org_id = ${orgId} and r.status in ('queued', 'running') and r.kind <> 'ids'
           order by r.started_at desc limit 1`,
     )
-    if (open && !opts.kind && !open.outlived) {
+    if (open && !opts.kind && !open.outlived && !open.full_due) {
       // A paused run's reason no longer holds once it is driven again (or it pauses again).
       await ctx.db.execute(sql`update sync_runs set error = null where id = ${open.id} and error is not null`)
       return { runId: open.id, holder, resumed: true }
     }
     if (open)
       await ctx.db.execute(sql`update sync_runs set status = 'failed', phase = 'failed', finished_at = now(),
-        error = ${open.outlived && !opts.kind ? RUN_OUTLIVED_DELETED_LIST : 'Superseded by a new run'}
+        error = ${opts.kind ? 'Superseded by a new run' : open.outlived ? RUN_OUTLIVED_DELETED_LIST : RUN_FULL_PASS_DUE}
         where id = ${open.id}`)
     // Such a run is replaced by a full pass, whose sweep finds the deletions the list forgot.
-    const forced = opts.kind ?? (open?.outlived ? 'full' : undefined)
+    const forced = opts.kind ?? (open?.outlived || open?.full_due ? 'full' : undefined)
 
     const [state] = await query<{
       modified_cursor: string | null
@@ -574,6 +589,8 @@ interface Progress {
   records?: number
   deletions?: number
   historyCalls?: number
+  /** Closing months of the deals this commit deleted. */
+  months?: RollupMonths
 }
 
 /** Saves the checkpoint and progress (and renews the lease) inside the caller's transaction. */
@@ -590,19 +607,54 @@ async function commit(
   await tx.execute(progressSql(run, cp, s, p, sql`${p.records ?? 0}`))
 }
 
-/** The checkpoint + progress update (records added = the `records` expression). */
-function progressSql(run: RunRow, cp: Checkpoint, s: SyncSession, p: Progress, records: SQL): SQL {
+/**
+ * The checkpoint + progress update (records added = the `records` expression; `pageMonths`: a
+ * query of the closing months, `m`, that the page statement writes deals out of and into).
+ */
+function progressSql(
+  run: RunRow,
+  cp: Checkpoint,
+  s: SyncSession,
+  p: Progress,
+  records: SQL,
+  pageMonths?: SQL,
+): SQL {
   // Snapshot: a prefetch may add calls while this commit runs; they count with the next commit.
   s.committingCalls = s.client?.stats.calls
   const calls = s.client ? s.client.stats.calls - s.countedCalls : 0
+  // A full run refreshes the whole org: its page statements stay as they are.
+  const checkpoint =
+    cp.kind === 'full' ? jsonParam(cp) : withTouchedMonths(jsonParam(cp), p.months ?? [], pageMonths)
   return sql`
-    update sync_runs set checkpoint = ${jsonParam(cp)}, phase = ${cp.phase}, status = 'running',
+    update sync_runs set checkpoint = ${checkpoint}, phase = ${cp.phase}, status = 'running',
       pages = pages + ${p.pages ?? 0}, records = records + ${records},
       deletions = deletions + ${p.deletions ?? 0}, api_calls = api_calls + ${calls},
       history_calls = history_calls + ${p.historyCalls ?? 0},
       credits_remaining = coalesce(${s.client?.stats.creditsRemaining ?? null}::int, credits_remaining),
       heartbeat_at = now()
     where id = ${run.id}`
+}
+
+/**
+ * `cp` with `touched` set to the stored checkpoint's months (the pages committed before this one,
+ * however far this copy is behind them) plus `deleted` and `page`'s; "org" past MAX_TOUCHED_MONTHS,
+ * or when the stored checkpoint has none (a run started before months were kept).
+ */
+function withTouchedMonths(cp: SQL, deleted: RollupMonths, page?: SQL): SQL {
+  const stored = sql`sync_runs.checkpoint->'touched'`
+  return sql`jsonb_set(${cp}, '{touched}', (
+    select case when ${stored} is null or ${stored} = '"org"'::jsonb or count(*) > ${MAX_TOUCHED_MONTHS}
+                then '"org"'::jsonb else coalesce(jsonb_agg(u.m order by u.m), '[]'::jsonb) end
+    from (select jsonb_array_elements_text(case when jsonb_typeof(${stored}) = 'array' then ${stored}
+                                                else '[]'::jsonb end) as m
+          union select jsonb_array_elements_text(${jsonParam(deleted)})
+          ${page ? sql`union ${page}` : sql``}) u))`
+}
+
+/** Marks the run's touched months as the whole org (its end refreshes every month). */
+async function touchedWholeOrg(db: Db, runId: string) {
+  await db.execute(sql`update sync_runs set checkpoint = jsonb_set(checkpoint, '{touched}', '"org"')
+    where id = ${runId}`)
 }
 
 /**
@@ -622,7 +674,7 @@ async function commitPage(
   s.committingCalls = undefined
   const r = await write(ctx.db, {
     gate: renewLeaseSql(run.org_id, holder, leaseSeconds),
-    progress: (changed) => progressSql(run, cp, s, p, changed),
+    progress: (changed, months) => progressSql(run, cp, s, p, changed, months),
   })
   if (!r.gated) throw new LeaseLostError(run.org_id)
   s.expectNew = r.stored === 0
@@ -788,8 +840,8 @@ async function commitConfirmed(
     gone.length
       ? db.transaction(async (tx) => {
           const t = tx as unknown as Db
-          // Before the page's statement, which reads progress.deletions into the run's counters.
-          progress.deletions = await deleteDeals(t, run.org_id, gone)
+          // Before the page's statement, which reads progress.deletions and .months into the run.
+          ;({ deleted: progress.deletions, months: progress.months } = await deleteDeals(t, run.org_id, gone))
           const r = await write(t, page)
           if (!r.gated) throw new LeaseLostError(run.org_id) // roll the deletions back with the page
           return r
@@ -953,14 +1005,13 @@ export async function syncStep(
         }
         cp.phase = 'history'
       }
-      let deletions = 0
       await inTx(ctx, s, async (tx) => {
-        deletions = await deleteDeals(
+        const { deleted, months } = await deleteDeals(
           tx,
           orgId,
           res.data.map((d) => d.id),
         )
-        await commit(tx, run, holder, cp, s, { deletions, pages: 1 }, leaseSeconds)
+        await commit(tx, run, holder, cp, s, { deletions: deleted, months, pages: 1 }, leaseSeconds)
       })
       break
     }
@@ -1020,15 +1071,22 @@ export async function syncStep(
 
     case 'finalize': {
       await timed('reprice', async () => {
+        const newest = cp.pricedWith ? await newestSetInfo(ctx.db) : null
+        // A newer set arrived mid-run from elsewhere: open deals this run wrote carry an older one.
+        const repriceOpen = Boolean(newest && newest.fetchedAt > cp.pricedWith!)
+        // Repricing moves deals of any closing month: the refresh below covers the whole org. Stored
+        // first, so that a crash before the refresh does not forget it.
+        if (repriceOpen || s.storedWeeks.size) await touchedWholeOrg(ctx.db, run.id)
         // Historical sets this session fetched also serve closed deals stored before it.
         await repriceClosedDealsOfOrg(ctx.db, orgId, [...s.storedWeeks])
-        const newest = cp.pricedWith ? await newestSetInfo(ctx.db) : null
-        if (newest && newest.fetchedAt > cp.pricedWith!) {
-          // A newer set arrived mid-run from elsewhere: open deals this run wrote carry an older one.
+        if (repriceOpen) {
           const { org } = await prepare(ctx, s, orgId)
           await repriceOpenDeals(ctx.db, await loadRateBook(ctx.db, org.baseCurrency), orgId)
         }
       })
+      // Before the run is marked succeeded: a run that succeeded has its writes in the rollup
+      // (the next run's refresh of its own months relies on it).
+      await timed('rollups', () => refreshRollupsAfterSync(ctx.db, orgId, run.id, ctx.logger))
       await inTx(ctx, s, async (tx) => {
         await commit(tx, run, holder, cp, s, {}, leaseSeconds)
         if (cp.kind !== 'ids') {
@@ -1055,7 +1113,6 @@ export async function syncStep(
           error = null where id = ${run.id}`)
         await releaseLease(tx, orgId, holder)
       })
-      await timed('rollups', () => refreshRollupsAfterSync(ctx.db, orgId, ctx.logger))
       return { done: true, phase: 'finalize' }
     }
   }
@@ -1304,6 +1361,7 @@ export const IDS_RUN_CUT_SHORT =
   'Stopped at its time budget; the next incremental sync reads the deals it did not'
 const IDS_RUN_ABANDONED = 'Its process ended before it finished; the next incremental sync reads its deals'
 const RUN_OUTLIVED_DELETED_LIST = 'Left unfinished longer than Zoho lists deletions; replaced by a full sync'
+const RUN_FULL_PASS_DUE = 'Left unfinished until the weekly full sync came due; replaced by a full sync'
 
 export async function runSteps(
   ctx: SyncContext,

@@ -13,12 +13,24 @@ import { jsonParam } from './metadata'
 /**
  * The rest of a page's commit, written with it atomically: `gate` is a data-modifying statement
  * (the lease renewal) that returns a row when the page may be written; nothing is written without
- * it. `progress(changed)` is the checkpoint update, run only when the gate passed.
+ * it. `progress(changed, months)` is the checkpoint update, run only when the gate passed; the
+ * upsert statement passes `months`, a query of the closing months (`m`, 'YYYY-MM-01' or null) its
+ * rows leave and enter, for the run to refresh only those months of the rollup.
  */
 export interface PageCommit {
   gate: SQL
-  progress(changed: SQL): SQL
+  progress(changed: SQL, months?: SQL): SQL
 }
+
+/** A closing date's month as the rollup groups it ('YYYY-MM-01'; null stays null). */
+const closeMonth = (col: string) => sql.raw(`to_char(date_trunc('month', ${col}), 'YYYY-MM-DD')`)
+
+/** The deals columns the month rollup groups by or sums (analytics/rollup.ts). */
+const ROLLED_COLUMNS = (
+  'state closing_date owner_id owner_name stage pipeline currency territory forecast_category ' +
+  'amount_sgd effective_probability created_time'
+).split(' ')
+const rolled = (alias: string) => sql.raw(ROLLED_COLUMNS.map((c) => `${alias}.${c}`).join(', '))
 
 /** The deals columns a page writes (DealRow's keys, in order) and their SQL types. */
 const PAGE_COLUMNS = {
@@ -163,6 +175,8 @@ function insertStatement(orgId: string, rows: DealRow[], page: PageCommit | unde
 function upsertStatement(orgId: string, rows: DealRow[], opts: WriteOptions): SQL {
   const page = opts.page
   const changedCount = sql`(select count(*) from fresh f where f.prev_modified is distinct from f.modified_time)`
+  const months = sql`select ${closeMonth('r.closing_date')} as m from rolled r
+    union select ${closeMonth('r.prev_closing')} from rolled r where r.prev_id is not null`
   return sql`
     with ${page ? sql`gate as (${page.gate}),` : sql``}
     input as (
@@ -172,7 +186,7 @@ function upsertStatement(orgId: string, rows: DealRow[], opts: WriteOptions): SQ
     prev as (
       -- One primary-key probe per incoming row ("limit 1" stops the planner flattening it into a
       -- join that, from the statistics of a table still filling up, hashes every deal of the org).
-      select d.id, d.stage, d.closing_date, d.stage_entered_at, d.closing_push_count, d.modified_time
+      select ${rolled('d')}, d.id, d.stage_entered_at, d.closing_push_count, d.modified_time
       from input i cross join lateral (
         select * from deals d where d.org_id = ${orgId} and d.id = i.id limit 1
       ) d
@@ -182,6 +196,13 @@ function upsertStatement(orgId: string, rows: DealRow[], opts: WriteOptions): SQ
              p.stage_entered_at as prev_entered, p.closing_push_count as prev_pushes, p.modified_time as prev_modified
       from input i left join prev p on p.id = i.id
       where p.id is null or p.modified_time <= i.modified_time
+    ),
+    -- The rows written that move a figure of the month rollup: new, or changed in what it groups
+    -- by or sums. Read only by a run that refreshes the closing months they leave and enter.
+    rolled as (
+      select f.closing_date, p.id as prev_id, p.closing_date as prev_closing
+      from fresh f left join prev p on p.id = f.id
+      where p.id is null or (${rolled('f')}) is distinct from (${rolled('p')})
     ),
     hist as (
       insert into stage_history (org_id, deal_id, stage, entered_at, amount, probability, closing_date, source)
@@ -221,7 +242,7 @@ function upsertStatement(orgId: string, rows: DealRow[], opts: WriteOptions): SQ
         stage_entered_at = excluded.stage_entered_at, closing_push_count = excluded.closing_push_count,
         synced_at = now()
       returning 1
-    )${page ? sql`, progress as (${page.progress(changedCount)} and exists (select 1 from gate))` : sql``}
+    )${page ? sql`, progress as (${page.progress(changedCount, months)} and exists (select 1 from gate))` : sql``}
     select (select count(*) from up)::int as written,
            ${changedCount}::int as changed,
            (select count(*) from hist)::int as history,
@@ -229,18 +250,27 @@ function upsertStatement(orgId: string, rows: DealRow[], opts: WriteOptions): SQ
            ${page ? sql`exists (select 1 from gate)` : sql`true`} as gated`
 }
 
-/** Removes deleted deals from every table the figures read. Returns how many deals existed. */
-export async function deleteDeals(db: Db, orgId: string, ids: string[]): Promise<number> {
-  if (!ids.length) return 0
-  const [r] = await query<{ n: number }>(
+/**
+ * Removes deleted deals from every table the figures read. Returns how many deals existed, and
+ * their closing months as the rollup groups them ('YYYY-MM-01', null for none).
+ */
+export async function deleteDeals(
+  db: Db,
+  orgId: string,
+  ids: string[],
+): Promise<{ deleted: number; months: (string | null)[] }> {
+  if (!ids.length) return { deleted: 0, months: [] }
+  const [r] = await query<{ n: number; months: string }>(
     db,
     sql`
     with ids as (select jsonb_array_elements_text(${jsonParam(ids)}) as id),
     h as (delete from stage_history s using ids where s.org_id = ${orgId} and s.deal_id = ids.id returning 1),
-    d as (delete from deals x using ids where x.org_id = ${orgId} and x.id = ids.id returning 1)
-    select (select count(*) from d)::int as n, (select count(*) from h)::int as h`,
+    d as (delete from deals x using ids where x.org_id = ${orgId} and x.id = ids.id
+          returning ${closeMonth('x.closing_date')} as m)
+    select (select count(*) from d)::int as n, (select count(*) from h)::int as h,
+           (select coalesce(jsonb_agg(distinct d.m), '[]'::jsonb)::text from d) as months`,
   )
-  return r?.n ?? 0
+  return { deleted: r?.n ?? 0, months: r ? (JSON.parse(r.months) as (string | null)[]) : [] }
 }
 
 /**
