@@ -17,7 +17,7 @@ import { metricsRoute } from './observability/metrics-route'
 import { SCHEDULES, type JobName } from './schedules'
 import type { AppDeps } from './http/types'
 import { bootstrapConnection } from './sync/bootstrap'
-import { runOrgSync } from './sync/engine'
+import { runOrgSync } from './sync/run'
 import { nodeZohoHttp } from './zoho/node-http'
 
 /** Node entry: embedded defaults (PGlite, built-in sandbox Zoho org), in-process schedules, static web view. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, Page } from 'playwright-core'
-import { launchBrowser, startServer, type RunningServer } from './server'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { serverAndBrowser } from './server'
 import { apiJson, parseCsv, settled, signIn, waitForSync } from './helpers'
 
 /*
@@ -9,23 +9,12 @@ import { apiJson, parseCsv, settled, signIn, waitForSync } from './helpers'
  * org's base currency is USD, so the export's base-currency columns must say USD.
  */
 
-let server: RunningServer
-let browser: Browser
+const { server, newContext } = serverAndBrowser({ BASE_CURRENCY: 'USD' })
 let page: Page
 
 beforeAll(async () => {
-  server = await startServer({ BASE_CURRENCY: 'USD' })
-  browser = await launchBrowser()
-  page = await signIn(
-    await browser.newContext({ viewport: { width: 1280, height: 900 } }),
-    server.url,
-    'manager',
-  )
+  page = await signIn(await newContext(), server.url, 'manager')
   await waitForSync(page)
-})
-afterAll(async () => {
-  await browser?.close()
-  await server?.stop()
 })
 
 describe('Export CSV', () => {

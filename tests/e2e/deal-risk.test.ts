@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, expect, it } from 'vitest'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
 import { buildOrg } from '../../api/src/sandbox/org'
-import { freePort, launchBrowser, startServer, type RunningServer } from './server'
+import { serverAndBrowser } from './server'
 import { apiJson, norm, signIn, waitForSync } from './helpers'
 import { installCrmStandIn } from './crm-standin'
 
@@ -11,31 +11,10 @@ import { installCrmStandIn } from './crm-standin'
  * smallest, past the first 1,000 of the risk listing, still says it is overdue.
  */
 
-let server: RunningServer
-let browser: Browser
-let sandboxUrl: string
-const contexts: BrowserContext[] = []
-
-beforeAll(async () => {
-  const port = await freePort()
-  sandboxUrl = `http://127.0.0.1:${port}/__sandbox`
-  server = await startServer({ DEMO_SANDBOX_PORT: String(port) })
-  browser = await launchBrowser()
-})
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {})
-  await browser?.close()
-  await server?.stop()
-})
-
-async function newContext() {
-  const c = await browser.newContext({ viewport: { width: 1280, height: 900 } })
-  contexts.push(c)
-  return c
-}
+const { server, newContext, sandboxUrl } = serverAndBrowser({}, { demoSandbox: true })
 
 async function createDeal(fields: Record<string, unknown>): Promise<string> {
-  const r = await fetch(`${sandboxUrl}/deals`, { method: 'POST', body: JSON.stringify(fields) })
+  const r = await fetch(`${sandboxUrl()}/deals`, { method: 'POST', body: JSON.stringify(fields) })
   if (r.status !== 201) throw new Error(`create deal: ${r.status} ${await r.text()}`)
   return ((await r.json()) as { id: string }).id
 }

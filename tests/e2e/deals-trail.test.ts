@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, Page } from 'playwright-core'
-import { launchBrowser, startServer, type RunningServer } from './server'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { serverAndBrowser } from './server'
 import { settled, signIn, waitForSync } from './helpers'
 
 /*
@@ -8,23 +8,12 @@ import { settled, signIn, waitForSync } from './helpers'
  * Back in the browser), Previous still steps back one page at a time to the rows seen before.
  */
 
-let server: RunningServer
-let browser: Browser
+const { server, newContext } = serverAndBrowser()
 let page: Page
 
 beforeAll(async () => {
-  server = await startServer()
-  browser = await launchBrowser()
-  page = await signIn(
-    await browser.newContext({ viewport: { width: 1280, height: 900 } }),
-    server.url,
-    'manager',
-  )
+  page = await signIn(await newContext(), server.url, 'manager')
   await waitForSync(page)
-})
-afterAll(async () => {
-  await browser?.close()
-  await server?.stop()
 })
 
 /** The deals shown, by their Open-in-Zoho links (which carry the deal ids). */

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, BrowserContext, Download, Page } from 'playwright-core'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { Download, Page } from 'playwright-core'
 import { buildOrg } from '../../api/src/sandbox/org'
-import { launchBrowser, startServer, type RunningServer } from './server'
+import { serverAndBrowser } from './server'
 import { apiJson, parseCsv, settled, signIn, waitForSync } from './helpers'
 import { WIDGET_ORIGIN, installCrmStandIn } from './crm-standin'
 
@@ -12,32 +12,16 @@ import { WIDGET_ORIGIN, installCrmStandIn } from './crm-standin'
  * token inside Zoho's iframe) still fetches it and saves a Blob. Both honour the filters on screen.
  */
 
-let server: RunningServer
-let browser: Browser
-const contexts: BrowserContext[] = []
+const { server, newContext } = serverAndBrowser()
 let admin: Page
 let users: { userId: string; role: string }[]
 
-async function context(): Promise<BrowserContext> {
-  const c = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true })
-  contexts.push(c)
-  return c
-}
+const context = () => newContext({ acceptDownloads: true })
 
 beforeAll(async () => {
-  server = await startServer()
-  browser = await launchBrowser()
   admin = await signIn(await context(), server.url, 'admin')
   await waitForSync(admin)
   users = (await apiJson<{ users: { userId: string; role: string }[] }>(admin, '/api/v1/admin/users')).users
-})
-afterAll(async () => {
-  for (const c of contexts) {
-    await c.unrouteAll({ behavior: 'ignoreErrors' }).catch(() => {})
-    await c.close().catch(() => {})
-  }
-  await browser?.close()
-  await server?.stop()
 })
 
 /** The CSV as the server sends it to this page's session, for comparison. */

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type Browser } from 'playwright-core'
+import { afterAll, beforeAll } from 'vitest'
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions } from 'playwright-core'
 import { freePort } from '../helpers/net'
 
 export { freePort }
@@ -72,4 +73,70 @@ export function launchBrowser(): Promise<Browser> {
       '--disable-sync',
     ],
   })
+}
+
+export interface ServerAndBrowser {
+  /** The running server: read `url` inside tests and hooks. */
+  server: RunningServer
+  /** A new browser context, 1280×900 unless `options` say otherwise; closed after the file's tests. */
+  newContext(options?: BrowserContextOptions): Promise<BrowserContext>
+  /** The control API of the demo's sandbox Zoho org (with `demoSandbox`). */
+  sandboxUrl(): string
+}
+
+/**
+ * The server (started with `env`) and a browser for a test file: registers the hooks that start
+ * them before its tests and close them, with every context `newContext` opened, after.
+ * `demoSandbox`: the demo's sandbox Zoho org listens on a port of its own, at `sandboxUrl()`.
+ */
+export function serverAndBrowser(
+  env: Record<string, string> = {},
+  { demoSandbox = false } = {},
+): ServerAndBrowser {
+  let server: RunningServer | undefined
+  let browser: Browser | undefined
+  let sandboxUrl: string | undefined
+  const contexts: BrowserContext[] = []
+  const started = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`no ${what} yet: use it inside a test or hook`)
+    return value
+  }
+  beforeAll(async () => {
+    const extra: Record<string, string> = {}
+    if (demoSandbox) {
+      const port = await freePort()
+      sandboxUrl = `http://127.0.0.1:${port}/__sandbox`
+      extra.DEMO_SANDBOX_PORT = String(port)
+    }
+    server = await startServer({ ...env, ...extra })
+    browser = await launchBrowser()
+  })
+  afterAll(async () => {
+    for (const c of contexts) {
+      // Pages may still be fetching through a context's routes (the CRM stand-in): let those go quietly.
+      await c.unrouteAll({ behavior: 'ignoreErrors' }).catch(() => {})
+      await c.close().catch(() => {})
+    }
+    await browser?.close()
+    await server?.stop()
+  })
+  const running = () => started(server, 'server')
+  return {
+    server: {
+      get url() {
+        return running().url
+      },
+      stop: () => running().stop(),
+      output: () => running().output(),
+    },
+    newContext: async (options = {}) => {
+      const c = await started(browser, 'browser').newContext({
+        viewport: { width: 1280, height: 900 },
+        ...options,
+      })
+      contexts.push(c)
+      return c
+    },
+    sandboxUrl: () => started(sandboxUrl, 'demo sandbox (option demoSandbox)'),
+  }
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
 import { formatMoney } from '../../shared/money'
 import { buildOrg } from '../../api/src/sandbox/org'
 import { signWidgetAssertion } from '../../api/src/auth/widget-assertion'
-import { launchBrowser, startServer, type RunningServer } from './server'
+import { serverAndBrowser } from './server'
 import { apiJson, norm, settled, signIn, waitForSync } from './helpers'
 import { WIDGET_ORIGIN, installCrmStandIn } from './crm-standin'
 
@@ -14,28 +14,13 @@ import { WIDGET_ORIGIN, installCrmStandIn } from './crm-standin'
  * here, so an "SGD" label on a base-currency amount is visibly wrong.
  */
 
-let server: RunningServer
-let browser: Browser
-const contexts: BrowserContext[] = []
+const { server, newContext } = serverAndBrowser({ BASE_CURRENCY: 'USD' })
 let manager: Page
 
 beforeAll(async () => {
-  server = await startServer({ BASE_CURRENCY: 'USD' })
-  browser = await launchBrowser()
   manager = await signIn(await newContext(), server.url, 'manager')
   await waitForSync(manager)
 })
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {})
-  await browser?.close()
-  await server?.stop()
-})
-
-async function newContext() {
-  const c = await browser.newContext({ viewport: { width: 1280, height: 900 } })
-  contexts.push(c)
-  return c
-}
 
 const money = (amount: string, currency: string) => norm(formatMoney(amount, currency, 'en'))
 

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { launchBrowser, startServer, type RunningServer } from './server'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { serverAndBrowser } from './server'
 import { apiJson, norm, settled, signIn, waitForSync } from './helpers'
 import { buildOrg } from '../../api/src/sandbox/org'
 import { installCrmStandIn } from './crm-standin'
@@ -10,28 +10,13 @@ import { installCrmStandIn } from './crm-standin'
  * what the figures cover, a session that ends, an API that cannot be reached, and a clean console.
  */
 
-let server: RunningServer
-let browser: Browser
-const contexts: BrowserContext[] = []
+const { server, newContext } = serverAndBrowser()
 let manager: Page
 
 beforeAll(async () => {
-  server = await startServer()
-  browser = await launchBrowser()
   manager = await signIn(await newContext(), server.url, 'manager')
   await waitForSync(manager)
 })
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {})
-  await browser?.close()
-  await server?.stop()
-})
-
-async function newContext() {
-  const c = await browser.newContext({ viewport: { width: 1280, height: 900 } })
-  contexts.push(c)
-  return c
-}
 
 let admin: Promise<Page> | undefined
 /** The admin, signed in once for every test that needs one. */
@@ -413,8 +398,7 @@ describe('inside Zoho CRM, as a rep (a narrow widget)', () => {
   })
 
   async function openWidget(pageLoad: Record<string, unknown> | null, width: number) {
-    const ctx = await browser.newContext({ viewport: { width, height: 900 } })
-    contexts.push(ctx)
+    const ctx = await newContext({ viewport: { width, height: 900 } })
     const crmUrl = await installCrmStandIn(ctx, server.url, { ...crm, user: rep, pageLoad })
     const page = await ctx.newPage()
     await page.goto(crmUrl)
@@ -430,8 +414,7 @@ describe('inside Zoho CRM, as a rep (a narrow widget)', () => {
   })
 
   it('says why the widget cannot sign in when its sign-in function has the wrong secret', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 420, height: 900 } })
-    contexts.push(ctx)
+    const ctx = await newContext({ viewport: { width: 420, height: 900 } })
     const crmUrl = await installCrmStandIn(ctx, server.url, {
       ...crm,
       secret: 'not-the-secret-pipeline-pulse-holds',

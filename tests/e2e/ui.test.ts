@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { BrowserContextOptions, Page } from 'playwright-core'
 import { formatMoney } from '../../shared/money'
 import { buildOrg } from '../../api/src/sandbox/org'
-import { ARTIFACTS, freePort, launchBrowser, startServer, type RunningServer } from './server'
+import { ARTIFACTS, serverAndBrowser } from './server'
 import { apiJson, norm, parseCsv, settled, shot, signIn, waitForSync, type Role } from './helpers'
 import { WIDGET_ORIGIN, installCrmStandIn } from './crm-standin'
 
@@ -13,34 +13,11 @@ import { WIDGET_ORIGIN, installCrmStandIn } from './crm-standin'
  * headless Chromium. Figures shown are compared with the API's answers fetched with the same session.
  */
 
-let server: RunningServer
-let browser: Browser
-const contexts: BrowserContext[] = []
+// The demo's sandbox Zoho org listens on a port of its own: its control API (sandboxUrl()) lets a test
+// spend the org's API credits.
+const { server, sandboxUrl, newContext: openContext } = serverAndBrowser({}, { demoSandbox: true })
 
-/** The demo's sandbox Zoho org, whose control API lets a test spend the org's API credits. */
-let sandboxUrl: string
-
-beforeAll(async () => {
-  const port = await freePort()
-  sandboxUrl = `http://127.0.0.1:${port}/__sandbox`
-  server = await startServer({ DEMO_SANDBOX_PORT: String(port) })
-  browser = await launchBrowser()
-})
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {})
-  await browser?.close()
-  await server?.stop()
-})
-
-async function newContext(opts: Parameters<Browser['newContext']>[0] = {}) {
-  const c = await browser.newContext({
-    viewport: { width: 1280, height: 900 },
-    acceptDownloads: true,
-    ...opts,
-  })
-  contexts.push(c)
-  return c
-}
+const newContext = (opts: BrowserContextOptions = {}) => openContext({ acceptDownloads: true, ...opts })
 
 /** A new page at another screen size, signed in as `page` is (its cookies). */
 async function samePerson(page: Page, viewport: { width: number; height: number }): Promise<Page> {
@@ -226,7 +203,7 @@ describe('web view as a manager', () => {
 
   it("pauses a sync when Zoho's API credits run out, says why, and finishes it once they are back", async () => {
     const setCredits = (left: number) =>
-      fetch(`${sandboxUrl}/credits`, { method: 'PUT', body: JSON.stringify({ left }) }).then((r) => {
+      fetch(`${sandboxUrl()}/credits`, { method: 'PUT', body: JSON.stringify({ left }) }).then((r) => {
         expect(r.status).toBe(200)
       })
     await setCredits(0)

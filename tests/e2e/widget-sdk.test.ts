@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
 import { buildOrg } from '../../api/src/sandbox/org'
-import { launchBrowser, startServer, type RunningServer } from './server'
+import { serverAndBrowser } from './server'
 import { apiJson, norm, signIn } from './helpers'
 import { SDK_URL, WIDGET_ORIGIN, installCrmStandIn } from './crm-standin'
 
@@ -12,17 +12,13 @@ import { SDK_URL, WIDGET_ORIGIN, installCrmStandIn } from './crm-standin'
  * SDK older than 1.4 signs every rep in as the admin here as it would in Zoho.
  */
 
-let server: RunningServer
-let browser: Browser
-const contexts: BrowserContext[] = []
+const { server, newContext: context } = serverAndBrowser()
 let secret: string
 let orgId: string
 let rep: { id: string; zuid: string; full_name: string; email: string }
 let admin: { zuid: string; full_name: string }
 
 beforeAll(async () => {
-  server = await startServer()
-  browser = await launchBrowser()
   const page = await signIn(await context(), server.url, 'admin')
   orgId = (await apiJson<{ org: { id: string } }>(page, '/api/v1/me')).org.id
   secret = (
@@ -35,21 +31,6 @@ beforeAll(async () => {
   rep = { id: r.id, zuid: r.zuid, full_name: r.full_name, email: r.email }
   admin = { zuid: org.admin.zuid, full_name: org.admin.full_name }
 })
-afterAll(async () => {
-  for (const c of contexts) {
-    // The dashboards may still be fetching through the stand-in's routes: let those go quietly.
-    await c.unrouteAll({ behavior: 'ignoreErrors' }).catch(() => {})
-    await c.close().catch(() => {})
-  }
-  await browser?.close()
-  await server?.stop()
-})
-
-async function context(): Promise<BrowserContext> {
-  const c = await browser.newContext({ viewport: { width: 1280, height: 900 } })
-  contexts.push(c)
-  return c
-}
 
 /** Opens the Pipeline Pulse web tab in the CRM stand-in as the rep; `sdk` swaps the SDK widget.html loads. */
 async function openAsRep(sdk?: string): Promise<Page> {

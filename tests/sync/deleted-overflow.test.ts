@@ -1,24 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
-import { query, type Database } from '../../api/src/db/client'
-import { DEFAULTS, runOrgSync } from '../../api/src/sync/engine'
-import { createTestDatabase, testDbKind } from '../helpers/db'
-import { connectSandbox, truth, type Harness } from './setup'
+import { query } from '../../api/src/db/client'
+import { DEFAULTS } from '../../api/src/sync/checkpoint'
+import { runOrgSync } from '../../api/src/sync/run'
+import { testDbKind } from '../helpers/db'
+import { sandboxSuite, truth } from './setup'
 
 /** More deletions than one run can list: Zoho's deleted list has no documented order to resume by. */
 const LISTABLE = DEFAULTS.deletedMaxPages * 200
 
 describe(`a mass delete beyond the deleted list's pages (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
-  beforeAll(async () => {
-    database = await createTestDatabase()
-    h = await connectSandbox(database, { deals: LISTABLE + 400 })
-  })
-  afterAll(async () => {
-    await h?.close()
-    await database?.close()
-  })
+  const { database, h } = sandboxSuite({ sandbox: { deals: LISTABLE + 400 } })
 
   it('the next run is a full sync, and every deleted deal is gone from the figures', async () => {
     const sync = () => runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })

@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
-import type { Database } from '../../api/src/db/client'
-import { runOrgSync } from '../../api/src/sync/engine'
-import { createTestDatabase, testDbKind } from '../helpers/db'
-import { connectSandbox, truth, type Harness } from './setup'
+import { runOrgSync } from '../../api/src/sync/run'
+import { testDbKind } from '../helpers/db'
+import { sandboxSuite, truth } from './setup'
 
 const DAY_MS = 86_400_000
 
@@ -14,18 +13,7 @@ const DAY_MS = 86_400_000
  * can.
  */
 describe(`deletions older than Zoho's deleted list keeps them (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
-  beforeAll(async () => {
-    database = await createTestDatabase()
-    h = await connectSandbox(database, { deals: 400 })
-    const first = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })
-    expect(first.status, first.error).toBe('succeeded')
-  })
-  afterAll(async () => {
-    await h?.close()
-    await database?.close()
-  })
+  const { database, h } = sandboxSuite({ sandbox: { deals: 400 }, firstSync: true })
 
   it('after two months without a sync, the next run is a full one and the deal deleted meanwhile is gone', async () => {
     const gone = String([...h.sb.deals()][0]!.id)

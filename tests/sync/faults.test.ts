@@ -1,20 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { Database } from '../../api/src/db/client'
-import { runOrgSync } from '../../api/src/sync/engine'
-import { createTestDatabase, testDbKind } from '../helpers/db'
-import { connectSandbox, crmCalls, truth, type Harness } from './setup'
+import { describe, expect, it } from 'vitest'
+import { runOrgSync } from '../../api/src/sync/run'
+import { testDbKind } from '../helpers/db'
+import { crmCalls, sandboxSuite, truth } from './setup'
 
 /** Each case: a full sync through injected faults, then edits and an incremental through them too. */
 describe(`sync through Zoho faults (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
-  beforeEach(async () => {
-    database = await createTestDatabase()
-  })
-  afterEach(async () => {
-    await h?.close()
-    await database?.close()
-  })
+  const { database, h, connect } = sandboxSuite({ each: true })
 
   async function syncBothWays(perPage: number) {
     const full = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0, perPage })
@@ -29,7 +20,7 @@ describe(`sync through Zoho faults (${testDbKind})`, () => {
   }
 
   it('5% 429s and 2% 500s', async () => {
-    h = await connectSandbox(database, { deals: 500 })
+    await connect({ deals: 500 })
     h.sb.setFaults({ rate429: 0.05, rate5xx: 0.02, seed: 11 })
     await syncBothWays(50)
     const failed = crmCalls(h.sb).filter((c) => c.status === 429 || c.status === 500)
@@ -37,14 +28,14 @@ describe(`sync through Zoho faults (${testDbKind})`, () => {
   })
 
   it('the access token expiring every 40 calls', async () => {
-    h = await connectSandbox(database, { deals: 500 })
+    await connect({ deals: 500 })
     h.sb.setFaults({ expireTokenEveryCalls: 40, seed: 5 })
     await syncBothWays(10) // ≈ 60 calls: the token expires at least once
     expect(crmCalls(h.sb).filter((c) => c.status === 401).length).toBeGreaterThan(0)
   })
 
   it('a connection dropped mid-page', async () => {
-    h = await connectSandbox(database, { deals: 500 })
+    await connect({ deals: 500 })
     h.sb.setFaults({ dropConnectionEvery: 4, seed: 2 })
     await syncBothWays(100)
   })

@@ -1,9 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
-import { query, type Database } from '../../api/src/db/client'
-import { runOrgSync, type SyncContext } from '../../api/src/sync/engine'
-import { createTestDatabase, testDbKind } from '../helpers/db'
-import { connectSandbox, crmCalls, syncContext, truth, type Harness } from './setup'
+import { query } from '../../api/src/db/client'
+import { runOrgSync } from '../../api/src/sync/run'
+import type { SyncContext } from '../../api/src/sync/session'
+import { testDbKind } from '../helpers/db'
+import { crmCalls, sandboxSuite, syncContext, truth } from './setup'
 
 /*
  * When the database is the slower side, Deals pages read while the previous page commits wait in
@@ -13,10 +14,8 @@ import { connectSandbox, crmCalls, syncContext, truth, type Harness } from './se
  * way the database must end equal to Zoho, each record counted once.
  */
 describe(`pages held back while the database is slower (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
+  const { database, h, connect } = sandboxSuite({ each: true })
   beforeEach(async () => {
-    database = await createTestDatabase()
     await database.db.execute(sql`create table page_commits (at timestamptz default clock_timestamp())`)
     // Which page commit attempt fails once (none unless a test sets it); a sequence, as a failed
     // attempt rolls back everything else it wrote.
@@ -35,10 +34,6 @@ describe(`pages held back while the database is slower (${testDbKind})`, () => {
     await database.db.execute(sql`
       create trigger slow_page_commit before update on sync_runs for each row
       when (new.pages is distinct from old.pages) execute function slow_page_commit()`)
-  })
-  afterEach(async () => {
-    await h?.close()
-    await database?.close()
   })
 
   const pageCommits = async () =>
@@ -70,7 +65,7 @@ describe(`pages held back while the database is slower (${testDbKind})`, () => {
     runOrgSync(ctx, h.orgId, { trigger: 'manual', historyBudget: 0, perPage: 50 })
 
   it('go in several per statement: the database equals Zoho, every page read and counted once', async () => {
-    h = await connectSandbox(database, { deals: 600 })
+    await connect({ deals: 600 })
     h.sb.resetCalls()
     const run = await fullSync(h.ctx)
     expect(run.status, run.error).toBe('succeeded')
@@ -84,7 +79,7 @@ describe(`pages held back while the database is slower (${testDbKind})`, () => {
   })
 
   it('a page token refused while pages wait: they go in with the new window, nothing lost', async () => {
-    h = await connectSandbox(database, { deals: 600 })
+    await connect({ deals: 600 })
     // The fourth Deals request goes out with a token Zoho no longer takes.
     const { ctx } = dealsCountingContext((n) => {
       if (n === 4) h.sb.expirePageTokens()
@@ -102,7 +97,7 @@ describe(`pages held back while the database is slower (${testDbKind})`, () => {
   })
 
   it('a page commit failing while pages wait: the step is retried from the stored checkpoint, nothing lost or doubled', async () => {
-    h = await connectSandbox(database, { deals: 2000 })
+    await connect({ deals: 2000 })
     await database.db.execute(sql`insert into page_fault values (2)`)
     h.sb.resetCalls()
     const run = await fullSync(h.ctx)
@@ -116,7 +111,7 @@ describe(`pages held back while the database is slower (${testDbKind})`, () => {
   })
 
   it('Zoho unreachable while pages wait: the step is retried from the stored checkpoint, nothing lost or doubled', async () => {
-    h = await connectSandbox(database, { deals: 600 })
+    await connect({ deals: 600 })
     // Deals requests 6 to 9 fail at the network: more than the client's three retries, so the
     // step fails and the run retries it from the stored checkpoint (the waiting pages are dropped).
     const { ctx, seen } = dealsCountingContext((n) =>
@@ -132,7 +127,7 @@ describe(`pages held back while the database is slower (${testDbKind})`, () => {
   })
 
   it('the latest rate set refreshed while pages wait: they are priced with it, as stored open deals are', async () => {
-    h = await connectSandbox(database, { deals: 600 })
+    await connect({ deals: 600 })
     // From the fifth Deals request on, the clock reads 30 days later: the latest set is due again.
     const later = Date.now() + 30 * 86_400_000
     const { ctx, seen } = dealsCountingContext(() => undefined)

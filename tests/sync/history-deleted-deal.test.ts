@@ -1,9 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
-import { query, type Database } from '../../api/src/db/client'
-import { runOrgSync, startSync, SyncSession, syncStep } from '../../api/src/sync/engine'
-import { createTestDatabase, testDbKind } from '../helpers/db'
-import { connectSandbox, crmCalls, type Harness } from './setup'
+import { query } from '../../api/src/db/client'
+import { syncStep } from '../../api/src/sync/engine'
+import { runOrgSync } from '../../api/src/sync/run'
+import { SyncSession } from '../../api/src/sync/session'
+import { startSync } from '../../api/src/sync/start'
+import { testDbKind } from '../helpers/db'
+import { crmCalls, sandboxSuite } from './setup'
 
 /*
  * A deal deleted in Zoho after the run's deals pass (and its deleted-list step) but before the
@@ -11,15 +14,7 @@ import { connectSandbox, crmCalls, type Harness } from './setup'
  * deal has no history to give; the others still do, in this run.
  */
 describe(`Stage_History backfill meeting a deal deleted mid-run (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
-  beforeEach(async () => {
-    database = await createTestDatabase()
-  })
-  afterEach(async () => {
-    await h?.close()
-    await database?.close()
-  })
+  const { database, h, connect } = sandboxSuite({ each: true })
 
   const historyCalls = () => crmCalls(h.sb).filter((c) => c.path.endsWith('/Stage_History'))
   const backfilledIds = async () =>
@@ -31,7 +26,7 @@ describe(`Stage_History backfill meeting a deal deleted mid-run (${testDbKind})`
     ).map((r) => r.id)
 
   it('skips that deal, backfills the others, and the next run removes the deal', async () => {
-    h = await connectSandbox(database, { deals: 200 })
+    await connect({ deals: 200 })
     const started = (await startSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 20 }))!
     const session = new SyncSession()
     // Run the deals pass, the deleted list and the sweep; stop before the first backfill step.
@@ -89,7 +84,7 @@ describe(`Stage_History backfill meeting a deal deleted mid-run (${testDbKind})`
   })
 
   it('a refusal naming the id for deals Zoho still has is not taken for deletions: no deal is marked done without its history', async () => {
-    h = await connectSandbox(database, { deals: 200, stageHistoryRefusesIds: true })
+    await connect({ deals: 200, stageHistoryRefusesIds: true })
     const run = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 20 })
     expect(run.status, run.error).toBe('succeeded')
     expect(await backfilledIds()).toEqual([])

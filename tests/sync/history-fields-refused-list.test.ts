@@ -1,9 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
-import { query, type Database } from '../../api/src/db/client'
-import { runOrgSync } from '../../api/src/sync/engine'
-import { createTestDatabase, testDbKind } from '../helpers/db'
-import { connectSandbox, crmCalls, type Harness } from './setup'
+import { query } from '../../api/src/db/client'
+import { runOrgSync } from '../../api/src/sync/run'
+import { testDbKind } from '../helpers/db'
+import { crmCalls, sandboxSuite } from './setup'
 
 /*
  * A Stage_History refusal that names no field (Zoho answers a hidden related list with INVALID_DATA,
@@ -12,19 +12,11 @@ import { connectSandbox, crmCalls, type Harness } from './setup'
  * list again, the next runs read history with amounts and probabilities, not only stages.
  */
 describe(`Stage_History refused whatever the fields (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
-  beforeEach(async () => {
-    database = await createTestDatabase()
-  })
-  afterEach(async () => {
-    await h?.close()
-    await database?.close()
-  })
+  const { database, h, connect } = sandboxSuite({ each: true })
 
   it('a narrower field list that was refused as well is not kept for later runs', async () => {
     const lacks = ['Stage']
-    h = await connectSandbox(database, {
+    await connect({
       deals: 200,
       stageHistoryLacks: lacks,
       stageHistoryRefusalNamesField: false,

@@ -1,9 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
-import { query, type Database } from '../../api/src/db/client'
-import { runOrgSync } from '../../api/src/sync/engine'
-import { createTestDatabase, testDbKind } from '../helpers/db'
-import { connectSandbox, crmCalls, type Harness } from './setup'
+import { query } from '../../api/src/db/client'
+import { runOrgSync } from '../../api/src/sync/run'
+import { testDbKind } from '../helpers/db'
+import { crmCalls, sandboxSuite } from './setup'
 
 /*
  * Stage_History's field names are not documented first-party (zoho-crm-api.md §2.4): a real org may
@@ -11,15 +11,7 @@ import { connectSandbox, crmCalls, type Harness } from './setup'
  * INVALID_DATA. Such an org must still get its stage history, with what its list has.
  */
 describe(`Stage_History in an org whose list lacks a field (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
-  beforeEach(async () => {
-    database = await createTestDatabase()
-  })
-  afterEach(async () => {
-    await h?.close()
-    await database?.close()
-  })
+  const { database, h, connect } = sandboxSuite({ each: true })
 
   const historyCalls = () => crmCalls(h.sb).filter((c) => c.path.endsWith('/Stage_History'))
   const backfilled = async () => {
@@ -33,7 +25,7 @@ describe(`Stage_History in an org whose list lacks a field (${testDbKind})`, () 
   }
 
   it('Zoho names the field it lacks: history still arrives, without closing dates, and later runs ask only for what the org has', async () => {
-    h = await connectSandbox(database, { deals: 200, stageHistoryLacks: ['Close_Date'] })
+    await connect({ deals: 200, stageHistoryLacks: ['Close_Date'] })
     const first = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 10 })
     expect(first.status, first.error).toBe('succeeded')
 
@@ -68,7 +60,7 @@ describe(`Stage_History in an org whose list lacks a field (${testDbKind})`, () 
   })
 
   it('Zoho refuses the field list without naming a field: history arrives with the minimal fields', async () => {
-    h = await connectSandbox(database, {
+    await connect({
       deals: 200,
       stageHistoryLacks: ['Close_Date'],
       stageHistoryRefusalNamesField: false,
@@ -87,7 +79,7 @@ describe(`Stage_History in an org whose list lacks a field (${testDbKind})`, () 
   })
 
   it('a related list the org does not offer at all still ends the backfill for the run, as before', async () => {
-    h = await connectSandbox(database, {
+    await connect({
       deals: 200,
       stageHistoryLacks: ['Stage'],
     })

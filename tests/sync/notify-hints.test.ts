@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
-import { query, type Database } from '../../api/src/db/client'
-import { runOrgSync } from '../../api/src/sync/engine'
+import { query } from '../../api/src/db/client'
 import { createTestApp } from '../helpers/app'
-import { createTestDatabase, testDbKind } from '../helpers/db'
-import { connectSandbox, crmCalls, truth, type Harness } from './setup'
+import { testDbKind } from '../helpers/db'
+import { crmCalls, sandboxSuite, truth } from './setup'
 
 /**
  * The Zoho Watch callback as an attacker holding (or guessing) a channel sees it: hostile bodies are
@@ -12,8 +11,7 @@ import { connectSandbox, crmCalls, truth, type Harness } from './setup'
  * no longer returns.
  */
 describe(`Zoho notify: hints, not orders (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
+  const { database, h } = sandboxSuite({ sandbox: { deals: 60 }, firstSync: true })
   let app: ReturnType<typeof createTestApp>
   const LIVE = '1000000068201'
   const EXPIRED = '1000000068202'
@@ -36,18 +34,10 @@ describe(`Zoho notify: hints, not orders (${testDbKind})`, () => {
     )
 
   beforeAll(async () => {
-    database = await createTestDatabase()
-    h = await connectSandbox(database, { deals: 60 })
     app = createTestApp(database, {}, { config: h.config })
-    const first = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })
-    expect(first.status).toBe('succeeded')
     await database.db.execute(sql`insert into watch_channels (channel_id, org_id, token, expires_at) values
       (${LIVE}, ${h.orgId}, ${TOKEN}, now() + interval '1 day'),
       (${EXPIRED}, ${h.orgId}, ${TOKEN}, now() - interval '1 minute')`)
-  })
-  afterAll(async () => {
-    await h?.close()
-    await database?.close()
   })
 
   it('answers a NUL or an oversized value in channel_id/token with 400 in the error envelope', async () => {

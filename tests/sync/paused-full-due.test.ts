@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
 import { query, type Database } from '../../api/src/db/client'
-import { runOrgSync } from '../../api/src/sync/engine'
+import { runOrgSync } from '../../api/src/sync/run'
 import { createTestDatabase, testDbKind } from '../helpers/db'
 import { connectSandbox, truth, type Harness } from './setup'
 

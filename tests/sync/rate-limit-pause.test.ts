@@ -1,10 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
 import { query, type Database } from '../../api/src/db/client'
-import { runOrgSync } from '../../api/src/sync/engine'
+import { runOrgSync } from '../../api/src/sync/run'
 import { isPausedRun } from '../../shared/contracts/sync'
-import { createTestDatabase, testDbKind } from '../helpers/db'
-import { connectSandbox, crmCalls, syncContext, truth, type Harness } from './setup'
+import { testDbKind } from '../helpers/db'
+import { crmCalls, sandboxSuite, syncContext, truth } from './setup'
 
 async function runRow(database: Database, runId: string) {
   const [r] = await query<{
@@ -22,18 +22,10 @@ async function runRow(database: Database, runId: string) {
  * no X-API-CREDITS-REMAINING header either: a 429 that outlasts the retries must still pause.
  */
 describe(`a persistent 429 without the credits header (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
-  beforeEach(async () => {
-    database = await createTestDatabase()
-  })
-  afterEach(async () => {
-    await h?.close()
-    await database?.close()
-  })
+  const { database, h, connect } = sandboxSuite({ each: true })
 
   it('pauses the run with what it read kept, and the next run continues from the checkpoint', async () => {
-    h = await connectSandbox(database, { deals: 500 })
+    await connect({ deals: 500 })
     // Once the second Deals page is in, every CRM call answers 429 (the sandbox's fault injection).
     let dealsRead = 0
     const ctx = syncContext(database, h.config, async (input, init) => {

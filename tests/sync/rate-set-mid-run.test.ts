@@ -1,25 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
-import { query, type Database } from '../../api/src/db/client'
+import { query } from '../../api/src/db/client'
 import { runFx } from '../../api/src/fx/job'
 import { refreshLatest } from '../../api/src/fx/store'
-import { runOrgSync, startSync, syncStep, SyncSession, type SyncContext } from '../../api/src/sync/engine'
-import { createTestDatabase, testDbKind } from '../helpers/db'
-import { connectSandbox, type Harness } from './setup'
+import { syncStep } from '../../api/src/sync/engine'
+import { runOrgSync } from '../../api/src/sync/run'
+import { SyncSession, type SyncContext } from '../../api/src/sync/session'
+import { startSync } from '../../api/src/sync/start'
+import { testDbKind } from '../helpers/db'
+import { sandboxSuite } from './setup'
 
 const DAY = 86_400_000
 
 describe(`rate sets and the sync (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
-  beforeAll(async () => {
-    database = await createTestDatabase()
-    h = await connectSandbox(database, { deals: 600, fxPlan: 'paid' })
-  })
-  afterAll(async () => {
-    await h?.close()
-    await database?.close()
-  })
+  const { database, h } = sandboxSuite({ sandbox: { deals: 600, fxPlan: 'paid' } })
 
   it('a set stored by the fx job mid-run reaches the open deals the run writes after it', async () => {
     // The sync runs "last week" with last week's set, fresh to it; the fx job stores this week's
@@ -50,15 +44,8 @@ describe(`rate sets and the sync (${testDbKind})`, () => {
 })
 
 describe(`historical rate sets for an org whose home currency is SGD (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
-  beforeAll(async () => {
-    database = await createTestDatabase()
-    h = await connectSandbox(database, { deals: 400, homeCurrency: 'SGD', fxPlan: 'paid', seed: 7 })
-  })
-  afterAll(async () => {
-    await h?.close()
-    await database?.close()
+  const { database, h } = sandboxSuite({
+    sandbox: { deals: 400, homeCurrency: 'SGD', fxPlan: 'paid', seed: 7 },
   })
 
   it('fetches no set that only deals in the base currency would use: they convert at 1', async () => {

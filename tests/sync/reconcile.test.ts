@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
-import { query, type Database } from '../../api/src/db/client'
-import { DEFAULTS, runOrgSync } from '../../api/src/sync/engine'
-import { createTestDatabase, testDbKind } from '../helpers/db'
-import { connectSandbox, truth, type Harness } from './setup'
+import { query } from '../../api/src/db/client'
+import { DEFAULTS } from '../../api/src/sync/checkpoint'
+import { runOrgSync } from '../../api/src/sync/run'
+import { testDbKind } from '../helpers/db'
+import { sandboxSuite, truth } from './setup'
 
 /*
  * Zoho documents no guarantee for a page_token when the list changes under it, nor whether a deal
@@ -12,17 +13,9 @@ import { connectSandbox, truth, type Harness } from './setup'
  * full pass (which also asks Zoho about every deal it did not see) is what brings it back.
  */
 describe(`a deal an incremental run skipped (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
-  beforeAll(async () => {
-    database = await createTestDatabase()
-    h = await connectSandbox(database, { deals: 600, pageTokenPosition: 'offset' })
-    const first = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })
-    expect(first.status, first.error).toBe('succeeded')
-  })
-  afterAll(async () => {
-    await h?.close()
-    await database?.close()
+  const { database, h } = sandboxSuite({
+    sandbox: { deals: 600, pageTokenPosition: 'offset' },
+    firstSync: true,
   })
 
   it('is back, as Zoho has it, by the next full pass, at most a week after the last', async () => {

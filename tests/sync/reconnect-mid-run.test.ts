@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Database } from '../../api/src/db/client'
+import { describe, expect, it } from 'vitest'
 import { bootstrapConnection } from '../../api/src/sync/bootstrap'
-import { runOrgSync } from '../../api/src/sync/engine'
-import { createTestDatabase, testDbKind } from '../helpers/db'
-import { connectSandbox, crmCalls, type Harness } from './setup'
+import { runOrgSync } from '../../api/src/sync/run'
+import { testDbKind } from '../helpers/db'
+import { crmCalls, sandboxSuite } from './setup'
 
 /*
  * A page_token is bound to the user who got it: another user's token is refused with 400
@@ -11,16 +10,7 @@ import { connectSandbox, crmCalls, type Harness } from './setup'
  * budget-stopped, or failed and continued by the next run) leaves that run holding such a token.
  */
 describe(`Zoho reconnected as another user mid-run (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
-  beforeAll(async () => {
-    database = await createTestDatabase()
-    h = await connectSandbox(database, { deals: 600 })
-  })
-  afterAll(async () => {
-    await h?.close()
-    await database?.close()
-  })
+  const { h } = sandboxSuite({ sandbox: { deals: 600 } })
 
   it("the run continues from its checkpoint with a new window instead of failing on the old user's page_token", async () => {
     const part = await runOrgSync(h.ctx, h.orgId, {

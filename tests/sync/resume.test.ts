@@ -1,9 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
 import { query, type Database } from '../../api/src/db/client'
-import { runOrgSync, startSync, syncStep, type SyncContext } from '../../api/src/sync/engine'
-import { createTestDatabase, recordedZohoCalls, testDbKind } from '../helpers/db'
-import { connectSandbox, crmCalls, sandboxConfig, syncContext, truth, type Harness } from './setup'
+import { syncStep } from '../../api/src/sync/engine'
+import { runOrgSync } from '../../api/src/sync/run'
+import type { SyncContext } from '../../api/src/sync/session'
+import { startSync } from '../../api/src/sync/start'
+import { recordedZohoCalls, testDbKind } from '../helpers/db'
+import { crmCalls, sandboxConfig, sandboxSuite, syncContext, truth } from './setup'
 
 async function runError(database: Database, runId: string) {
   const [r] = await query<{ error: string | null }>(
@@ -32,18 +35,10 @@ async function runRow(database: Database, runId: string) {
 }
 
 describe(`checkpoints, windows and the lease (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
-  beforeEach(async () => {
-    database = await createTestDatabase()
-  })
-  afterEach(async () => {
-    await h?.close()
-    await database?.close()
-  })
+  const { database, h, connect } = sandboxSuite({ each: true })
 
   it('a step budget stops at a checkpoint and the next invocation continues, reading each page once', async () => {
-    h = await connectSandbox(database, { deals: 500 })
+    await connect({ deals: 500 })
     h.sb.resetCalls()
     const first = await runOrgSync(h.ctx, h.orgId, {
       trigger: 'cron',
@@ -65,7 +60,7 @@ describe(`checkpoints, windows and the lease (${testDbKind})`, () => {
   })
 
   it("Zoho's 24-hour credits running out pause the run with what it read kept, and it continues once they come back", async () => {
-    h = await connectSandbox(database, { deals: 500 })
+    await connect({ deals: 500 })
     // Every credit is spent once the second Deals page is in: the next calls answer 429.
     let dealsRead = 0
     const ctx = syncContext(database, h.config, async (input, init) => {
@@ -99,7 +94,7 @@ describe(`checkpoints, windows and the lease (${testDbKind})`, () => {
   })
 
   it('our hourly call budget running out pauses the run each hour until it is done, reading each page once', async () => {
-    h = await connectSandbox(database, { deals: 500 })
+    await connect({ deals: 500 })
     let clock = Date.now()
     const config = sandboxConfig(h.sb, { API_RATE_LIMIT_PER_HOUR: '10' })
     const ctx = syncContext(database, config, undefined, { now: () => clock })
@@ -128,7 +123,7 @@ describe(`checkpoints, windows and the lease (${testDbKind})`, () => {
   })
 
   it('the hourly call budget holds across processes: a new one knows the calls the last hour spent', async () => {
-    h = await connectSandbox(database, { deals: 500 })
+    await connect({ deals: 500 })
     const config = sandboxConfig(h.sb, { API_RATE_LIMIT_PER_HOUR: '10' })
     const opts = { trigger: 'cron', historyBudget: 0, perPage: 100 } as const
     // Connecting read the org: that call counts in the hour too.
@@ -150,7 +145,7 @@ describe(`checkpoints, windows and the lease (${testDbKind})`, () => {
   })
 
   it('a Watch run of a few ids that runs out of credits fails, as nothing would resume it', async () => {
-    h = await connectSandbox(database, { deals: 50 })
+    await connect({ deals: 50 })
     expect((await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })).status).toBe(
       'succeeded',
     )
@@ -167,7 +162,7 @@ describe(`checkpoints, windows and the lease (${testDbKind})`, () => {
   })
 
   it('a process killed mid-page: a fresh engine resumes after the lease expires, nothing lost or doubled', async () => {
-    h = await connectSandbox(database, { deals: 700 })
+    await connect({ deals: 700 })
     // The "dying" engine: its fetch stops answering after the third Deals page was read, before
     // that page is committed, and it never releases its lease.
     let dealsCalls = 0
@@ -224,7 +219,7 @@ describe(`checkpoints, windows and the lease (${testDbKind})`, () => {
   })
 
   it('a lease taken over mid-run: the page still committing is not written, the run is lost, the next one finishes', async () => {
-    h = await connectSandbox(database, { deals: 900 })
+    await connect({ deals: 900 })
     // Pages commit in the background while the next one is fetched and mapped. Another holder takes
     // the lease as the fourth page is fetched: whatever page is committing then must not land.
     let dealsCalls = 0
@@ -259,7 +254,7 @@ describe(`checkpoints, windows and the lease (${testDbKind})`, () => {
   })
 
   it('past the page_token cap a new If-Modified-Since window continues; an expired token restarts from the checkpoint', async () => {
-    h = await connectSandbox(database, { deals: 600 })
+    await connect({ deals: 600 })
     h.sb.resetCalls()
     // A tiny window cap stands in for Zoho's 100,000 records a token.
     const first = await runOrgSync(h.ctx, h.orgId, {
@@ -283,7 +278,7 @@ describe(`checkpoints, windows and the lease (${testDbKind})`, () => {
   })
 
   it('each page is requested once its predecessor is in, and only if read: across token windows, every Deals call is a page read', async () => {
-    h = await connectSandbox(database, { deals: 1000 })
+    await connect({ deals: 1000 })
     h.sb.resetCalls()
     // 100 a page, a new window every 300 records: some next_page_tokens are not followed.
     const res = await runOrgSync(h.ctx, h.orgId, {
@@ -303,7 +298,7 @@ describe(`checkpoints, windows and the lease (${testDbKind})`, () => {
   })
 
   it('two concurrent syncs of one org: one runs, the other is refused', async () => {
-    h = await connectSandbox(database, { deals: 300 })
+    await connect({ deals: 300 })
     const other = syncContext(database, h.config)
     const [a, b] = await Promise.all([
       runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 }),

@@ -1,30 +1,23 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
-import { query, type Database } from '../../api/src/db/client'
+import { query } from '../../api/src/db/client'
 import { syncProgressEvent, syncRunsResponse, syncStatusResponse } from '../../shared/contracts/sync'
 import { createTestApp } from '../helpers/app'
 import { asUser, asWidget } from '../helpers/auth'
-import { createTestDatabase, testDbKind } from '../helpers/db'
-import { connectSandbox, truth, type Harness } from './setup'
+import { testDbKind } from '../helpers/db'
+import { sandboxSuite, truth } from './setup'
 
 /** "Sync now", live progress, run history, the as-of badge and the Watch callback, over HTTP. */
 describe(`sync routes (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
+  const { database, h } = sandboxSuite({ sandbox: { deals: 400 } })
   let app: ReturnType<typeof createTestApp>
   let admin: string
   let rep: string
-  beforeAll(async () => {
-    database = await createTestDatabase()
-    h = await connectSandbox(database, { deals: 400 })
+  beforeAll(() => {
     // settle() waits for the app's background tasks (the sync a route starts).
     app = createTestApp(database, {}, { config: h.config })
     admin = h.sb.users.admin.id
     rep = h.sb.users.reps[0]!.id
-  })
-  afterAll(async () => {
-    await h?.close()
-    await database?.close()
   })
 
   it('POST /sync starts a run (202), refuses a second while it runs (409), and the stream ends with done', async () => {

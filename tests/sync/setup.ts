@@ -1,11 +1,14 @@
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest'
 import { loadConfig, type Config } from '../../api/src/config'
 import { nodeZohoHttp } from '../../api/src/zoho/node-http'
 import type { Database } from '../../api/src/db/client'
 import { createLogger } from '../../api/src/observability/logger'
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../api/src/sandbox'
 import { bootstrapConnection } from '../../api/src/sync/bootstrap'
-import type { SyncContext } from '../../api/src/sync/engine'
+import { runOrgSync } from '../../api/src/sync/run'
+import type { SyncContext } from '../../api/src/sync/session'
 import { clientForOrg, type ZohoClientOptions } from '../../api/src/zoho/client'
+import { createTestDatabase } from '../helpers/db'
 import { compareWithTruth } from '../helpers/truth'
 
 /** The environment variables that point every Zoho and FX URL at a running sandbox (for a child process too). */
@@ -77,6 +80,90 @@ export async function connectSandbox(database: Database, opts: SandboxOptions = 
   const ctx = syncContext(database, config)
   const { orgId } = await bootstrapConnection(ctx, sb.issueRefreshToken())
   return { sb, config, ctx, orgId, close: () => sb.close() }
+}
+
+export interface SandboxSuiteOptions {
+  /** The sandbox org the hooks connect; without it each test connects its own with `connect`. */
+  sandbox?: SandboxOptions
+  /** A first full sync has run, and succeeded, before the tests. */
+  firstSync?: boolean
+  /** A fresh database (and sandbox) for every test rather than one for the describe. */
+  each?: boolean
+}
+
+export interface SandboxSuite {
+  /** The suite's test database. */
+  database: Database
+  /** The connected sandbox org. */
+  h: Harness
+  /** Connects this test's own sandbox org (a suite without `sandbox`); closed with the database. */
+  connect(opts: SandboxOptions): Promise<Harness>
+}
+
+/**
+ * A describe's test database and sandbox org: registers the hooks that create them (per describe,
+ * or per test with `each`) and close them. `database` and `h` stand for the current ones, so a
+ * describe can take them at once and read them inside its tests and hooks.
+ */
+export function sandboxSuite({
+  sandbox,
+  firstSync = false,
+  each = false,
+}: SandboxSuiteOptions): SandboxSuite {
+  let database: Database | undefined
+  let harness: Harness | undefined
+  const current = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`no ${what} yet: read it inside a test or hook`)
+    return value
+  }
+  const currentDatabase = () => current(database, 'test database')
+  const currentHarness = () => current(harness, 'sandbox connected')
+  const connect = async (opts: SandboxOptions) => {
+    if (harness) throw new Error('a sandbox is connected already')
+    harness = await connectSandbox(currentDatabase(), opts)
+    return harness
+  }
+  ;(each ? beforeEach : beforeAll)(async () => {
+    database = await createTestDatabase()
+    if (!sandbox) return
+    const h = await connect(sandbox)
+    if (firstSync) {
+      const first = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })
+      expect(first.status, first.error).toBe('succeeded')
+    }
+  })
+  ;(each ? afterEach : afterAll)(async () => {
+    await harness?.close()
+    await database?.close()
+    harness = database = undefined
+  })
+  return {
+    database: {
+      get db() {
+        return currentDatabase().db
+      },
+      get kind() {
+        return currentDatabase().kind
+      },
+      close: () => currentDatabase().close(),
+    },
+    h: {
+      get sb() {
+        return currentHarness().sb
+      },
+      get config() {
+        return currentHarness().config
+      },
+      get ctx() {
+        return currentHarness().ctx
+      },
+      get orgId() {
+        return currentHarness().orgId
+      },
+      close: () => currentHarness().close(),
+    },
+    connect,
+  }
 }
 
 /** Zoho CRM calls to a path (exact) since the last resetCalls(). */

@@ -1,13 +1,13 @@
 import { isDeepStrictEqual } from 'node:util'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
 import { query, type Database, type Db } from '../../api/src/db/client'
 import { analyticsContext, resolvePeriod } from '../../api/src/analytics/context'
 import { pipelineSummary } from '../../api/src/analytics/summary'
 import { bootstrapConnection } from '../../api/src/sync/bootstrap'
-import { runOrgSync } from '../../api/src/sync/engine'
+import { runOrgSync } from '../../api/src/sync/run'
 import { createTestDatabase, testDbKind } from '../helpers/db'
-import { connectSandbox, syncContext, truth, type Harness } from './setup'
+import { sandboxSuite, syncContext, truth } from './setup'
 
 /** Every column the stage picklist and the pricing decide, per deal. */
 async function derived(db: Db, orgId: string) {
@@ -37,19 +37,12 @@ async function summary(db: Db, orgId: string, userId: string) {
 }
 
 describe(`stage picklist changes reach stored deals (${testDbKind})`, () => {
-  let database: Database
+  // FX plan 'free' (no historical sets): which sets a database holds then never depends on its
+  // sync history or the per-run call budget, so a fresh full sync is comparable to the end.
+  const { database, h } = sandboxSuite({ sandbox: { deals: 500 } })
   let fresh: Database | undefined
-  let h: Harness
-  beforeAll(async () => {
-    database = await createTestDatabase()
-    // FX plan 'free' (no historical sets): which sets a database holds then never depends on its
-    // sync history or the per-run call budget, so a fresh full sync is comparable to the end.
-    h = await connectSandbox(database, { deals: 500 })
-  })
   afterAll(async () => {
-    await h?.close()
     await fresh?.close()
-    await database?.close()
   })
 
   it('an incremental run that refreshes the picklist re-maps and re-prices the deals of changed stages', async () => {

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
 import { query, type Database, type Db } from '../../api/src/db/client'
 import { bootstrapConnection } from '../../api/src/sync/bootstrap'
-import { runOrgSync } from '../../api/src/sync/engine'
+import { runOrgSync } from '../../api/src/sync/run'
 import { createTestDatabase, testDbKind } from '../helpers/db'
-import { connectSandbox, syncContext, type Harness } from './setup'
+import { sandboxSuite, syncContext } from './setup'
 
 /** Every column the stage picklist and the pricing decide, per deal. */
 async function derived(db: Db, orgId: string) {
@@ -23,18 +23,11 @@ async function derived(db: Db, orgId: string) {
  * unknown deals are (a won deal leaves its closing week's set).
  */
 describe(`deals in a stage removed from the picklist (${testDbKind})`, () => {
-  let database: Database
+  // A seed of its own: removed stages are kept per sandbox org for the whole test file.
+  const { database, h } = sandboxSuite({ sandbox: { deals: 400, seed: 4242 } })
   let fresh: Database | undefined
-  let h: Harness
-  beforeAll(async () => {
-    database = await createTestDatabase()
-    // A seed of its own: removed stages are kept per sandbox org for the whole test file.
-    h = await connectSandbox(database, { deals: 400, seed: 4242 })
-  })
   afterAll(async () => {
-    await h?.close()
     await fresh?.close()
-    await database?.close()
   })
 
   it('become state unknown at the next metadata refresh, as a full sync stores them', async () => {

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
-import { query, type Database } from '../../api/src/db/client'
-import { runOrgSync } from '../../api/src/sync/engine'
-import { createTestDatabase, testDbKind } from '../helpers/db'
-import { connectSandbox, crmCalls, truth, type Harness } from './setup'
+import { query } from '../../api/src/db/client'
+import { runOrgSync } from '../../api/src/sync/run'
+import { testDbKind } from '../helpers/db'
+import { crmCalls, sandboxSuite, truth } from './setup'
 
 /*
  * Zoho does not document what a page_token remembers. If it is a position (as `page` is), a deal
@@ -12,17 +12,9 @@ import { connectSandbox, crmCalls, truth, type Harness } from './setup'
  * deletion: it asks Zoho about the deals it did not see, by id, before removing any.
  */
 describe(`a full sync whose page_token is a position, not a cursor (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
-  beforeAll(async () => {
-    database = await createTestDatabase()
-    h = await connectSandbox(database, { deals: 600, pageTokenPosition: 'offset' })
-    const first = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })
-    expect(first.status, first.error).toBe('succeeded')
-  })
-  afterAll(async () => {
-    await h?.close()
-    await database?.close()
+  const { database, h } = sandboxSuite({
+    sandbox: { deals: 600, pageTokenPosition: 'offset' },
+    firstSync: true,
   })
 
   /** A full re-sync stopped after a few pages; `between` changes Zoho before it resumes. */

@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
-import type { Database } from '../../api/src/db/client'
 import { runJob } from '../../api/src/jobs'
-import { createTestDatabase, testDbKind } from '../helpers/db'
+import { testDbKind } from '../helpers/db'
 import { insertOrg } from '../fx/helpers'
-import { connectSandbox, truth, type Harness } from './setup'
+import { sandboxSuite, truth } from './setup'
 
 /*
  * The scheduled sync over two connected orgs, one of which cannot sync (its stored refresh token
@@ -15,21 +14,13 @@ import { connectSandbox, truth, type Harness } from './setup'
 const BROKEN = '9007199254740997011'
 
 describe(`sync job with a failing org (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
-
+  const { database, h } = sandboxSuite({ sandbox: { deals: 200 } })
   beforeAll(async () => {
-    database = await createTestDatabase()
-    h = await connectSandbox(database, { deals: 200 })
     await insertOrg(database.db, BROKEN, 'SGD')
     await database.db.execute(
       sql`insert into zoho_connections (org_id, accounts_server, api_domain, refresh_token_enc, status)
           values (${BROKEN}, ${h.config.ZOHO_ACCOUNTS_URL}, ${h.config.ZOHO_API_DOMAIN}, 'not-a-sealed-token', 'active')`,
     )
-  })
-  afterAll(async () => {
-    await h?.close()
-    await database?.close()
   })
 
   it('syncs the healthy org and reports the failing one by id', async () => {

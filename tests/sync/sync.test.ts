@@ -1,23 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
-import { query, type Database } from '../../api/src/db/client'
-import { runOrgSync } from '../../api/src/sync/engine'
-import { createTestDatabase, testDbKind } from '../helpers/db'
-import { connectSandbox, crmCalls, truth, type Harness } from './setup'
+import { query } from '../../api/src/db/client'
+import { runOrgSync } from '../../api/src/sync/run'
+import { testDbKind } from '../helpers/db'
+import { crmCalls, sandboxSuite, truth } from './setup'
 
 const N = 700
 
 describe(`sync engine against the sandbox (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
-  beforeAll(async () => {
-    database = await createTestDatabase()
-    h = await connectSandbox(database, { deals: N, fxPlan: 'paid' })
-  })
-  afterAll(async () => {
-    await h?.close()
-    await database?.close()
-  })
+  const { database, h } = sandboxSuite({ sandbox: { deals: N, fxPlan: 'paid' } })
 
   it('full sync: the database equals Zoho, for ceil(N/200) Deals calls plus a handful of metadata calls', async () => {
     h.sb.resetCalls()

@@ -1,8 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { Database } from '../../api/src/db/client'
-import { runOrgSync } from '../../api/src/sync/engine'
-import { createTestDatabase, testDbKind } from '../helpers/db'
-import { connectSandbox, truth, type Harness } from './setup'
+import { describe, expect, it } from 'vitest'
+import { runOrgSync } from '../../api/src/sync/run'
+import { testDbKind } from '../helpers/db'
+import { sandboxSuite, truth, type Harness } from './setup'
 
 /*
  * The access token expires mid-sync and the refresh meets an outage of the accounts server (a
@@ -10,16 +9,7 @@ import { connectSandbox, truth, type Harness } from './setup'
  * connections, that is retried, not the end of the run.
  */
 describe(`the token endpoint failing while a sync refreshes (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
-  beforeEach(async () => {
-    database = await createTestDatabase()
-    h = await connectSandbox(database, { deals: 300 })
-  })
-  afterEach(async () => {
-    await h?.close()
-    await database?.close()
-  })
+  const { database, h } = sandboxSuite({ sandbox: { deals: 300 }, each: true })
 
   const tokenCalls = () => h.sb.calls.filter((c) => c.service === 'accounts' && c.path === '/oauth/v2/token')
 

@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
-import { query, type Database } from '../../api/src/db/client'
-import { IDS_RUN_CUT_SHORT, runOrgSync, runSteps, startSync } from '../../api/src/sync/engine'
+import { query } from '../../api/src/db/client'
+import { IDS_RUN_CUT_SHORT, runOrgSync, runSteps } from '../../api/src/sync/run'
+import { startSync } from '../../api/src/sync/start'
 import { createTestApp } from '../helpers/app'
-import { createTestDatabase, testDbKind } from '../helpers/db'
-import { connectSandbox, truth, type Harness } from './setup'
+import { testDbKind } from '../helpers/db'
+import { sandboxSuite, truth } from './setup'
 
 /**
  * Watch (ids) runs are never resumed, and on Workers they run after the 202 within waitUntil's
@@ -12,8 +13,7 @@ import { connectSandbox, truth, type Harness } from './setup'
  * take the org from a full or incremental run that is between two steps.
  */
 describe(`Watch runs end, and yield to open runs (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
+  const { database, h } = sandboxSuite({ sandbox: { deals: 450 }, firstSync: true })
   let app: ReturnType<typeof createTestApp>
   const CHANNEL = '1000000068301'
   const TOKEN = 'b'.repeat(48)
@@ -34,20 +34,11 @@ describe(`Watch runs end, and yield to open runs (${testDbKind})`, () => {
   const someIds = (n: number) => [...h.sb.deals()].slice(0, n).map((d) => String(d.id))
 
   beforeAll(async () => {
-    database = await createTestDatabase()
-    h = await connectSandbox(database, { deals: 450 })
     app = createTestApp(database, {}, { config: h.config })
-    expect((await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })).status).toBe(
-      'succeeded',
-    )
     await database.db.execute(sql`insert into watch_channels (channel_id, org_id, token, expires_at)
       values (${CHANNEL}, ${h.orgId}, ${TOKEN}, now() + interval '1 day')`)
   })
   beforeEach(() => h.sb.setFaults({}))
-  afterAll(async () => {
-    await h?.close()
-    await database?.close()
-  })
 
   it('an ids run cut short by its time budget ends failed, frees the org, and the next incremental reads the rest', async () => {
     const ids = someIds(400)

@@ -29,7 +29,7 @@ vi.mock('../../api/src/db/client', () => ({
     }
   },
 }))
-vi.mock('../../api/src/sync/engine', () => ({
+vi.mock('../../api/src/sync/run', () => ({
   runOrgSync: async () => {
     const status = outcomes.shift() ?? 'done'
     if (status === 'failed') return { status, error: 'Zoho said no' }

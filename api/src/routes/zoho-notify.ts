@@ -5,7 +5,9 @@ import { query } from '../db/client'
 import { safeEqual } from '../auth/crypto'
 import { badRequest, forbidden } from '../http/errors'
 import type { AppEnv } from '../http/types'
-import { runSteps, startSync, type SyncContext } from '../sync/engine'
+import { runSteps } from '../sync/run'
+import type { SyncContext } from '../sync/session'
+import { startSync } from '../sync/start'
 
 /**
  * Zoho Watch API callbacks. Zoho signs nothing: the per-channel token it echoes is compared, in

@@ -3,7 +3,7 @@ import type { Db } from '../db/client'
 import type { Logger } from '../observability/logger'
 import { loadConnection } from '../zoho/connection'
 import { connectWithRefreshToken } from '../zoho/connect'
-import { connectedOrgs } from './engine'
+import { connectedOrgs } from './run'
 
 /**
  * Connects an org from a Zoho Self Client refresh token (ZOHO_REFRESH_TOKEN, or the sandbox admin's

@@ -5,7 +5,8 @@ import { createLogger } from '../observability/logger'
 import { openDatabase, startDemo } from '../node'
 import { nodeJobContext } from '../node-context'
 import { bootstrapConnection } from './bootstrap'
-import { syncAllOrgs, type OrgSyncSummary, type SyncContext } from './engine'
+import { syncAllOrgs, type OrgSyncSummary } from './run'
+import type { SyncContext } from './session'
 
 /**
  * `npm run sync`: applies pending migrations, refreshes FX when due (runFx, onlyIfDue),

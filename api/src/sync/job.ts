@@ -1,5 +1,5 @@
 import type { Job } from '../jobs'
-import { syncAllOrgs } from './engine'
+import { syncAllOrgs } from './run'
 import { ensureWatchChannel } from './watch-channels'
 
 /**

@@ -3,7 +3,7 @@ import * as Sentry from '@sentry/cloudflare'
 import { loadConfig } from '../config'
 import { connectPostgres } from '../db/client'
 import { createLogger } from '../observability/logger'
-import { runOrgSync, type OrgSyncSummary } from './engine'
+import { runOrgSync, type OrgSyncSummary } from './run'
 
 /**
  * Cloudflare Workflow that drives one org's sync on Workers: every step is a fresh, retried

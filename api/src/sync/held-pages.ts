@@ -1,0 +1,59 @@
+import type { RateBook } from '../fx/pricing'
+import type { Checkpoint, RunRow } from './checkpoint'
+import { commitPage, pageWrite } from './commit'
+import type { DealRow } from './map'
+import { settlePending } from './pages'
+import { latestById } from './records'
+import type { SyncContext, SyncSession } from './session'
+
+/*
+ * Deals pages held back while the previous page's commit is still running (SyncSession.held): the
+ * next commit writes them with its own page, so a database slower than Zoho gets fewer, bigger
+ * statements. Bounded by MAX_HELD_ROWS; the stored checkpoint stays behind them.
+ */
+
+/** Deals pages held back from the database (SyncSession.held). */
+export interface HeldPages {
+  rows: DealRow[]
+  pages: number
+  /** The latest rate set the rows were priced with. */
+  newest: RateBook['newest']
+}
+
+/** At most this many rows wait for one commit: about 1 MB, well inside the memory budget. */
+export const MAX_HELD_ROWS = 1000
+
+/** Held pages plus one more; a deal on both keeps its newest copy. */
+export function holdPage(held: HeldPages | undefined, rows: DealRow[], newest: RateBook['newest']) {
+  if (!held) return { rows, pages: 1, newest }
+  return {
+    rows: latestById([...held.rows, ...rows], (r) => r.modified_time),
+    pages: held.pages + 1,
+    newest,
+  }
+}
+
+/** Writes the pages held back (if any) with this checkpoint, after the commit in flight. */
+export async function flushHeld(
+  ctx: SyncContext,
+  s: SyncSession,
+  run: RunRow,
+  cp: Checkpoint,
+  holder: string,
+  leaseSeconds: number,
+) {
+  const held = s.held
+  s.held = undefined
+  if (!held) return
+  await settlePending(s)
+  await commitPage(
+    ctx,
+    s,
+    run,
+    holder,
+    cp,
+    { pages: held.pages },
+    leaseSeconds,
+    pageWrite(s, run, cp, held.rows, 'sync'),
+  )
+}
