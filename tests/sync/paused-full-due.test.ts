@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
-import { query, type Database } from '../../api/src/db/client'
+import { query } from '../../api/src/db/client'
 import { runOrgSync } from '../../api/src/sync/run'
-import { createTestDatabase, testDbKind } from '../helpers/db'
-import { connectSandbox, truth, type Harness } from './setup'
+import { testDbKind } from '../helpers/db'
+import { sandboxSuite, truth } from './setup'
 
 const DAY_MS = 86_400_000
 
@@ -14,18 +14,7 @@ const DAY_MS = 86_400_000
  * must give way to it, not be continued as incremental.
  */
 describe(`a run paused until the weekly full sync came due (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
-  beforeAll(async () => {
-    database = await createTestDatabase()
-    h = await connectSandbox(database, { deals: 300 })
-    const first = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })
-    expect(first.status, first.error).toBe('succeeded')
-  })
-  afterAll(async () => {
-    await h?.close()
-    await database?.close()
-  })
+  const { database, h } = sandboxSuite({ sandbox: { deals: 300 }, firstSync: true })
 
   it('is replaced by a full sync, which brings back a deal restored with its old Modified_Time', async () => {
     h.sb.setFaults({ rate429: 1 })

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
 import { query, type Database } from '../../api/src/db/client'
 import { refreshAnalyticsRollups } from '../../api/src/analytics/rollup'
@@ -7,8 +7,8 @@ import { syncStep } from '../../api/src/sync/engine'
 import { runOrgSync } from '../../api/src/sync/run'
 import { SyncSession } from '../../api/src/sync/session'
 import { startSync } from '../../api/src/sync/start'
-import { createTestDatabase, testDbKind } from '../helpers/db'
-import { connectSandbox, truth, type Harness } from './setup'
+import { testDbKind } from '../helpers/db'
+import { sandboxSuite, truth } from './setup'
 
 /*
  * An incremental or Watch (ids) run refreshes only the closing months of the month rollup that its
@@ -116,19 +116,7 @@ async function onePerMonth(database: Database, orgId: string): Promise<StoredDea
 }
 
 describe(`the month rollup after incremental and Watch runs (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
-
-  beforeAll(async () => {
-    database = await createTestDatabase()
-    h = await connectSandbox(database, { deals: 500 })
-    const full = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })
-    expect(full.status, full.error).toBe('succeeded')
-  })
-  afterAll(async () => {
-    await h?.close()
-    await database?.close()
-  })
+  const { database, h } = sandboxSuite({ sandbox: { deals: 500 }, firstSync: true })
 
   it('an incremental run refreshes the months its edits, deletions and new deals touched, and no other', async () => {
     await anHourOn(database)
@@ -248,19 +236,7 @@ describe(`the month rollup after incremental and Watch runs (${testDbKind})`, ()
 })
 
 describe(`a run resumed after its process died (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
-
-  beforeAll(async () => {
-    database = await createTestDatabase()
-    h = await connectSandbox(database, { deals: 400 })
-    const full = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })
-    expect(full.status, full.error).toBe('succeeded')
-  })
-  afterAll(async () => {
-    await h?.close()
-    await database?.close()
-  })
+  const { database, h } = sandboxSuite({ sandbox: { deals: 400 }, firstSync: true })
 
   it('still refreshes the months of the pages it committed before the crash', async () => {
     await anHourOn(database)
@@ -306,23 +282,16 @@ describe(`a run resumed after its process died (${testDbKind})`, () => {
 })
 
 describe(`a run whose end reprices deals (${testDbKind})`, () => {
-  let database: Database
-  let h: Harness
+  const { database, h } = sandboxSuite({ sandbox: { deals: 300, fxPlan: 'paid' } })
   const lastWeek = new Date(Date.now() - 8 * 86_400_000)
 
   beforeAll(async () => {
-    database = await createTestDatabase()
-    h = await connectSandbox(database, { deals: 300, fxPlan: 'paid' })
     // Synced "last week", with last week's rate set the newest.
     const full = await runOrgSync({ ...h.ctx, now: () => lastWeek }, h.orgId, {
       trigger: 'manual',
       historyBudget: 0,
     })
     expect(full.status, full.error).toBe('succeeded')
-  })
-  afterAll(async () => {
-    await h?.close()
-    await database?.close()
   })
 
   it('refreshes the whole org: a rate set stored mid-run moves open deals of every month', async () => {

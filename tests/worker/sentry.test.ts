@@ -74,9 +74,7 @@ describe('with SENTRY_DSN set, the Worker under wrangler dev reports failed cron
   let state: string
   const badOrg = '90000000000000000001'
 
-  /** Fires a cron as Cloudflare would (wrangler dev's local trigger): its HTTP status. */
-  const fireCron = async (cron: string) =>
-    (await fetch(`${worker.url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}`)).status
+  const fireCron = async (cron: string) => (await worker.fireCron(cron)).status
 
   beforeAll(async () => {
     sentry = await startFakeSentry()

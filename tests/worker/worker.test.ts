@@ -15,14 +15,6 @@ import { startWranglerDev, type WranglerDev } from './wrangler'
 
 const TEST_SIGNING_KEY = 'worker-test-secret-key-0123456789'
 
-/** Fire a cron as Cloudflare would (wrangler dev's local trigger); on failure, show the Worker's log. */
-async function fireCron(worker: WranglerDev, cron: string) {
-  const res = await fetch(`${worker.url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}`)
-  const body = await res.text()
-  if (res.status !== 200) await new Promise((r) => setTimeout(r, 1500))
-  return { status: res.status, detail: `${body}\n${worker.output().slice(-4000)}` }
-}
-
 describe('the Worker under wrangler dev, on PostgreSQL through Hyperdrive', () => {
   let worker: WranglerDev
   let pg: { url: string; drop(): Promise<void> }
@@ -91,7 +83,7 @@ describe('the Worker under wrangler dev, on PostgreSQL through Hyperdrive', () =
   })
 
   it('the FX cron, fired through /cdn-cgi/handler/scheduled, stores a weekly rate set', async () => {
-    const fired = await fireCron(worker, SCHEDULES.fx)
+    const fired = await worker.fireCron(SCHEDULES.fx)
     expect(fired.status, fired.detail).toBe(200)
     const [row] = await query<{ n: number }>(database.db, sql`select count(*)::int as n from fx_rates`)
     expect(row!.n).toBeGreaterThan(10)
@@ -99,7 +91,7 @@ describe('the Worker under wrangler dev, on PostgreSQL through Hyperdrive', () =
 
   it('the sync cron starts the sync Workflow, which brings every deal in exactly', async () => {
     const before = await openConnections()
-    const fired = await fireCron(worker, SCHEDULES.sync)
+    const fired = await worker.fireCron(SCHEDULES.sync)
     expect(fired.status, fired.detail).toBe(200)
     const deadline = Date.now() + 150_000
     let run: { status: string; trigger: string } | undefined
@@ -166,7 +158,7 @@ describe('the Worker under wrangler dev, on PostgreSQL through Hyperdrive', () =
     const since = new Date().toISOString()
     // Another holder (a Watch run, say) has the org when the Workflow's first step starts.
     expect(await acquireLease(database.db, orgId, 'another-holder', 600)).toBe(true)
-    const fired = await fireCron(worker, SCHEDULES.sync)
+    const fired = await worker.fireCron(SCHEDULES.sync)
     expect(fired.status, fired.detail).toBe(200)
     await new Promise((r) => setTimeout(r, 4000))
     await releaseLease(database.db, orgId, 'another-holder')

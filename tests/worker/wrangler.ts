@@ -5,6 +5,8 @@ import { freePort } from '../helpers/net'
 export interface WranglerDev {
   url: string
   output(): string
+  /** Fires a cron as Cloudflare would (wrangler dev's local trigger): its status, and on failure the Worker's log. */
+  fireCron(cron: string): Promise<{ status: number; detail: string }>
   stop(): Promise<void>
 }
 
@@ -76,6 +78,13 @@ export async function startWranglerDev(
   return {
     url,
     output: () => out,
+    fireCron: async (cron) => {
+      const res = await fetch(`${url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}`)
+      const body = await res.text()
+      // A failure's log lines can trail the response.
+      if (res.status !== 200) await new Promise((r) => setTimeout(r, 1500))
+      return { status: res.status, detail: `${body}\n${out.slice(-4000)}` }
+    },
     stop: async () => {
       try {
         process.kill(-child.pid!, 'SIGTERM')
