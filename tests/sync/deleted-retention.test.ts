@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { sql } from 'drizzle-orm'
 import { runOrgSync } from '../../api/src/sync/run'
 import { testDbKind } from '../helpers/db'
-import { sandboxSuite, truth } from './setup'
-
-const DAY_MS = 86_400_000
+import { daysPass, sandboxSuite, truth } from './setup'
 
 /*
  * Zoho lists a deletion only for a while (60 days from the recycle bin, 120 when permanent). An org
@@ -19,13 +16,7 @@ describe(`deletions older than Zoho's deleted list keeps them (${testDbKind})`, 
     const gone = String([...h.sb.deals()][0]!.id)
     h.sb.deleteDeal(gone, 'recycle')
     // 61 days pass on both sides: Zoho's recycle bin forgets the deletion, our last sync ages.
-    h.sb.advanceClock(61 * DAY_MS)
-    await database.db.execute(sql`update sync_state set
-      last_success_at = last_success_at - interval '61 days',
-      last_full_sync_at = last_full_sync_at - interval '61 days',
-      modified_cursor = modified_cursor - interval '61 days',
-      deleted_cursor = deleted_cursor - interval '61 days'
-      where org_id = ${h.orgId}`)
+    await daysPass(h, database, 61)
 
     const run = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })
     expect(run).toMatchObject({ status: 'succeeded', kind: 'full', deletions: 1 })

@@ -3,9 +3,7 @@ import { sql } from 'drizzle-orm'
 import { query } from '../../api/src/db/client'
 import { runOrgSync } from '../../api/src/sync/run'
 import { testDbKind } from '../helpers/db'
-import { sandboxSuite, truth } from './setup'
-
-const DAY_MS = 86_400_000
+import { daysPass, sandboxSuite, truth } from './setup'
 
 /*
  * A full pass runs at least weekly: an incremental run reads only what changed after its cursor, so
@@ -29,17 +27,7 @@ describe(`a run paused until the weekly full sync came due (${testDbKind})`, () 
     )
     await database.db.execute(sql`delete from deals where org_id = ${h.orgId} and id = ${lost!.id}`)
     // Ten days on: the last full sync is older than a week, the last success well inside 50 days.
-    h.sb.advanceClock(10 * DAY_MS)
-    await database.db.execute(sql`update sync_state set
-      last_success_at = last_success_at - interval '10 days',
-      last_full_sync_at = last_full_sync_at - interval '10 days',
-      modified_cursor = modified_cursor - interval '10 days',
-      deleted_cursor = deleted_cursor - interval '10 days',
-      metadata_refreshed_at = metadata_refreshed_at - interval '10 days'
-      where org_id = ${h.orgId}`)
-    await database.db.execute(
-      sql`update sync_runs set started_at = started_at - interval '10 days' where id = ${paused.runId!}`,
-    )
+    await daysPass(h, database, 10, paused.runId!)
 
     const run = await runOrgSync(h.ctx, h.orgId, { trigger: 'cron', historyBudget: 0 })
     expect(run).toMatchObject({ status: 'succeeded', kind: 'full' })

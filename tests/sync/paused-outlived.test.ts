@@ -3,9 +3,7 @@ import { sql } from 'drizzle-orm'
 import { query } from '../../api/src/db/client'
 import { runOrgSync } from '../../api/src/sync/run'
 import { testDbKind } from '../helpers/db'
-import { sandboxSuite, truth } from './setup'
-
-const DAY_MS = 86_400_000
+import { daysPass, sandboxSuite, truth } from './setup'
 
 /*
  * A paused run (Zoho's credits spent, 429s) waits, open, for a later invocation. One that waited
@@ -26,16 +24,7 @@ describe(`a run paused for longer than Zoho lists deletions (${testDbKind})`, ()
     const gone = String([...h.sb.deals()][0]!.id)
     h.sb.deleteDeal(gone, 'recycle')
     // 61 days pass on both sides: Zoho's recycle bin forgets the deletion, the paused run ages.
-    h.sb.advanceClock(61 * DAY_MS)
-    await database.db.execute(sql`update sync_state set
-      last_success_at = last_success_at - interval '61 days',
-      last_full_sync_at = last_full_sync_at - interval '61 days',
-      modified_cursor = modified_cursor - interval '61 days',
-      deleted_cursor = deleted_cursor - interval '61 days'
-      where org_id = ${h.orgId}`)
-    await database.db.execute(
-      sql`update sync_runs set started_at = started_at - interval '61 days' where id = ${paused.runId!}`,
-    )
+    await daysPass(h, database, 61, paused.runId!)
 
     const run = await runOrgSync(h.ctx, h.orgId, { trigger: 'cron', historyBudget: 0 })
     expect(run).toMatchObject({ status: 'succeeded', kind: 'full', deletions: 1 })

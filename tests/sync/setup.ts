@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest'
+import { sql } from 'drizzle-orm'
 import { loadConfig, type Config } from '../../api/src/config'
 import { nodeZohoHttp } from '../../api/src/zoho/node-http'
 import type { Database } from '../../api/src/db/client'
@@ -173,4 +174,26 @@ export function crmCalls(sb: Sandbox, path?: string) {
 
 export async function truth(h: Harness, database: Database) {
   return compareWithTruth(database.db, h.orgId, h.sb.deals(), 'USD')
+}
+
+/**
+ * `days` pass on both sides: the sandbox's clock moves on (its recycle bin forgets what it lists
+ * for less), and the org's stored sync times, and those of the open run `runId`, move back.
+ */
+export async function daysPass(h: Harness, database: Database, days: number, runId?: string) {
+  h.sb.advanceClock(days * 86_400_000)
+  const ago = (col: string) => sql.raw(`${col} = ${col} - interval '${days} days'`)
+  await database.db.execute(
+    sql`update sync_state set ${sql.join(
+      [
+        'last_success_at',
+        'last_full_sync_at',
+        'modified_cursor',
+        'deleted_cursor',
+        'metadata_refreshed_at',
+      ].map(ago),
+      sql`, `,
+    )} where org_id = ${h.orgId}`,
+  )
+  if (runId) await database.db.execute(sql`update sync_runs set ${ago('started_at')} where id = ${runId}`)
 }
