@@ -82,6 +82,12 @@ export const dealDetail = dealRow.extend({
   }),
   /** One entry per stay in a stage (a history row repeating the stage does not start one), by display value. */
   stageHistory: z.array(stageHistoryRow),
+  historyPending: z
+    .boolean()
+    .describe(
+      "The deal's Stage_History has not been read from Zoho CRM yet (a later sync will): stageHistory " +
+        'holds only the stage changes our sync saw, and daysInStage may count from createdTime',
+    ),
 })
 export type DealDetail = z.infer<typeof dealDetail>
 

@@ -4,6 +4,7 @@ import { query } from '../db/client'
 import type { DealDetail, DealRow, DealsQuery, DealsResponse } from '#shared/contracts/deals'
 import { isoDate } from '#shared/contracts/common'
 import { badRequest, notFound } from '../http/errors'
+import { historyToRead } from '../sync/history'
 import { filterConditions, zohoDealUrl, type AnalyticsContext } from './context'
 import { calendarDays, calendarDaysTo } from './days'
 import { stageKeys } from './stage-keys'
@@ -161,6 +162,7 @@ export async function dealDetail(ctx: AnalyticsContext, id: string): Promise<Dea
       fx_source: DealDetail['fx']['source']
       fx_estimated: boolean
       zoho_exchange_rate: string | null
+      history_pending: boolean
     }
   >(
     ctx.db,
@@ -168,7 +170,8 @@ export async function dealDetail(ctx: AnalyticsContext, id: string): Promise<Dea
                ${iso('d.last_activity_time')} as last_activity_time, ${iso('d.stage_entered_at')} as stage_entered_at,
                ${calendarDaysTo(sql`coalesce(d.stage_entered_at, d.created_time)`, ctx.today, tz)} as days_in_stage,
                d.closing_push_count, d.fx_rate::text as fx_rate, d.fx_date::text as fx_date, d.fx_source,
-               d.fx_estimated, d.zoho_exchange_rate::text as zoho_exchange_rate
+               d.fx_estimated, d.zoho_exchange_rate::text as zoho_exchange_rate,
+               ${historyToRead('d')} as history_pending
         from deals d left join users u on u.org_id = d.org_id and u.id = d.owner_id
         where ${where} and d.id = ${id}`,
   )
@@ -228,5 +231,6 @@ export async function dealDetail(ctx: AnalyticsContext, id: string): Promise<Dea
       closingDate: h.closing_date,
       source: h.source,
     })),
+    historyPending: r.history_pending,
   }
 }

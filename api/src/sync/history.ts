@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm'
+import { sql, type SQL } from 'drizzle-orm'
 import { query, type Db } from '../db/client'
 import { stageKeys } from '../analytics/stage-keys'
 import { STAGE_HISTORY_FIELDS } from '../zoho/client'
@@ -33,6 +33,17 @@ async function rememberedHistoryFields(db: Db, orgId: string): Promise<string[] 
   return MINIMAL_STAGE_HISTORY_FIELDS.every((m) => known.includes(m)) ? known : undefined
 }
 
+/**
+ * The deals (table or alias `d`) whose Stage_History the backfill has still to read: open, or won
+ * or lost with a closing date in the last historyRecentDays, and not read yet. The deal page says
+ * so by the same rule.
+ */
+export function historyToRead(d: string): SQL {
+  const c = (column: string) => sql.raw(`${d}.${column}`)
+  return sql`(${c('history_backfilled_at')} is null and (${c('state')} = 'open' or (${c('state')} in ('won', 'lost')
+    and ${c('closing_date')} >= current_date - ${DEFAULTS.historyRecentDays}::int)))`
+}
+
 /** Stage_History backfill for open and recently closed deals: bounded per run, resumable. */
 export async function backfillHistory(
   ctx: SyncContext,
@@ -46,9 +57,7 @@ export async function backfillHistory(
   const orgId = run.org_id
   const deals = await query<{ id: string; stage: string }>(
     ctx.db,
-    sql`select id, stage from deals where org_id = ${orgId} and history_backfilled_at is null
-          and (state = 'open' or (state in ('won', 'lost')
-               and closing_date >= current_date - ${DEFAULTS.historyRecentDays}::int))
+    sql`select id, stage from deals where org_id = ${orgId} and ${historyToRead('deals')}
         order by modified_time desc limit ${n}`,
   )
   if (!deals.length) {

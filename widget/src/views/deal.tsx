@@ -1,4 +1,5 @@
 import { parseISO, subDays } from 'date-fns'
+import type { DealDetail } from '#shared/contracts/deals'
 import { ApiError } from '../api'
 import { Async, Card, useResource, ZohoLink } from '../components/ui'
 import { api } from '../endpoints'
@@ -13,8 +14,26 @@ const source = (base: string): Record<string, string> => ({
   zoho: "Zoho's own exchange rate (currency not offered by the provider)",
 })
 
+/**
+ * Days in the stage while the deal's Stage_History is still to be read: counted from its creation
+ * (the stage may have been entered later: an upper bound) or from the change our sync saw (the edit
+ * that made it may be later than the change: a lower bound).
+ */
+function provisional(d: DealDetail): { prefix: string; note: string } | null {
+  if (!d.historyPending || d.daysInStage === null) return null
+  const until = 'until its stage history from Zoho CRM says when it'
+  return d.stageEnteredAt === null || d.stageEnteredAt === d.createdTime
+    ? { prefix: 'up to ', note: `Counted from when the deal was created, ${until} entered ${d.stage}.` }
+    : {
+        prefix: 'at least ',
+        note: `Counted from when our sync saw the deal move to ${d.stage}, ${until} did.`,
+      }
+}
+
 /** Average days in the deal's stage over deals that left it in the last 12 months, and its risk reasons. */
-function StageContext({ id, stage, daysInStage }: { id: string; stage: string; daysInStage: number | null }) {
+function StageContext({ d }: { d: DealDetail }) {
+  const { id, stage, daysInStage } = d
+  const guess = provisional(d)
   // The org's last 12 months (the browser's date can be another day, or wrong).
   const today = orgToday.value
   const p = { from: iso(subDays(parseISO(today), 365)), to: today }
@@ -26,8 +45,17 @@ function StageContext({ id, stage, daysInStage }: { id: string; stage: string; d
   return (
     <Card title="Time in stage">
       <p data-testid="deal-days">
-        <strong>{days(daysInStage)}</strong> in {stage} so far.
+        <strong>
+          {guess?.prefix}
+          {days(daysInStage)}
+        </strong>{' '}
+        in {stage} so far.
       </p>
+      {guess && (
+        <p class="muted" data-testid="deal-days-provisional">
+          {guess.note}
+        </p>
+      )}
       <p class="muted" data-testid="deal-stage-average">
         {tis.data
           ? avg === null
@@ -112,10 +140,18 @@ export default function Deal({ id }: { id: string }) {
                 <ZohoLink href={d.zohoUrl}>Open in Zoho CRM</ZohoLink>
               </p>
             </Card>
-            <StageContext id={d.id} stage={d.stage} daysInStage={d.daysInStage} />
+            <StageContext d={d} />
             <Card title="Stage history">
+              {d.historyPending && (
+                <p class="muted" data-testid="deal-history-pending">
+                  This deal's stage history has not been read from Zoho CRM yet: it arrives with the coming
+                  syncs.
+                  {d.stageHistory.length > 0 &&
+                    ' Until then, only the stage changes our sync saw are listed.'}
+                </p>
+              )}
               {d.stageHistory.length === 0 ? (
-                <p class="muted">No stage changes recorded.</p>
+                !d.historyPending && <p class="muted">No stage changes recorded.</p>
               ) : (
                 <ol class="timeline" data-testid="deal-history">
                   {d.stageHistory.map((h, i) => (
