@@ -88,6 +88,13 @@ export const dealDetail = dealRow.extend({
       "The deal's Stage_History has not been read from Zoho CRM yet (a later sync will): stageHistory " +
         'holds only the stage changes our sync saw, and daysInStage may count from createdTime',
     ),
+  historyUnavailable: z
+    .boolean()
+    .describe(
+      "Zoho CRM refused this org's Stage_History the last time a sync asked (the related list hidden or " +
+        "not permitted), so no sync will read this deal's: stageHistory holds only the stage changes our " +
+        'sync saw, and daysInStage may count from createdTime. historyPending is false then',
+    ),
 })
 export type DealDetail = z.infer<typeof dealDetail>
 

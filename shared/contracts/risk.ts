@@ -22,8 +22,22 @@ export const riskDeal = z.object({
   amountSgd: decimal.nullable(),
   closingDate: isoDate.nullable(),
   daysInStage: z.number().int(),
+  daysInStageUpTo: z
+    .boolean()
+    .describe(
+      "daysInStage counts from the deal's creation because its Stage_History is not read (not yet, or Zoho " +
+        'CRM does not give it): the deal may have entered its stage later, so it is an upper bound',
+    ),
   zohoUrl: z.string(),
-  reasons: z.array(z.object({ code: z.enum(RISK_REASONS), message: z.string() })),
+  reasons: z.array(
+    z.object({
+      code: z.enum(RISK_REASONS),
+      message: z.string(),
+      provisional: z
+        .boolean()
+        .describe('A stuck flag on an upper bound of the days in stage (daysInStageUpTo): it may not hold'),
+    }),
+  ),
 })
 
 export const riskResponse = z.object({
@@ -32,6 +46,7 @@ export const riskResponse = z.object({
   counts: z.object({
     total: z.number().int(),
     stuck: z.number().int(),
+    stuckUpTo: z.number().int().describe('Of the stuck deals, those whose stuck flag is provisional'),
     overdue: z.number().int(),
     slipping: z.number().int(),
     quiet: z.number().int(),
@@ -53,7 +68,8 @@ export const riskEndpoints: EndpointDoc[] = [
     summary: 'Open deals that are stuck, overdue, slipping or quiet, each with its reasons',
     description:
       'Stuck: days in the current stage above the stage threshold (setting; default twice the median days ' +
-      'won deals spent in that stage, at least 14). Overdue: closing date before today. Slipping: closing date ' +
+      "won deals spent in that stage, at least 14); while a deal's Stage_History is not read its days count " +
+      'from its creation, so its stuck flag is provisional ("up to N days"). Overdue: closing date before today. Slipping: closing date ' +
       "moved later more than twice (the sync's count or the daily snapshots, whichever saw more). Quiet: " +
       'no Last_Activity_Time for quietDays (default 30); a deal with no activity at all counts from its creation.',
     query: riskQuery,

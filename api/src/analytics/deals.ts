@@ -4,7 +4,7 @@ import { query } from '../db/client'
 import type { DealDetail, DealRow, DealsQuery, DealsResponse } from '#shared/contracts/deals'
 import { isoDate } from '#shared/contracts/common'
 import { badRequest, notFound } from '../http/errors'
-import { historyToRead } from '../sync/history'
+import { historyRefused, historyToRead } from '../sync/history'
 import { filterConditions, zohoDealUrl, type AnalyticsContext } from './context'
 import { calendarDays, calendarDaysTo } from './days'
 import { stageKeys } from './stage-keys'
@@ -163,6 +163,7 @@ export async function dealDetail(ctx: AnalyticsContext, id: string): Promise<Dea
       fx_estimated: boolean
       zoho_exchange_rate: string | null
       history_pending: boolean
+      history_unavailable: boolean
     }
   >(
     ctx.db,
@@ -171,8 +172,10 @@ export async function dealDetail(ctx: AnalyticsContext, id: string): Promise<Dea
                ${calendarDaysTo(sql`coalesce(d.stage_entered_at, d.created_time)`, ctx.today, tz)} as days_in_stage,
                d.closing_push_count, d.fx_rate::text as fx_rate, d.fx_date::text as fx_date, d.fx_source,
                d.fx_estimated, d.zoho_exchange_rate::text as zoho_exchange_rate,
-               ${historyToRead('d')} as history_pending
+               ${historyToRead('d')} and not h.refused as history_pending,
+               ${historyToRead('d')} and h.refused as history_unavailable
         from deals d left join users u on u.org_id = d.org_id and u.id = d.owner_id
+          cross join (select ${historyRefused(ctx.org.id)} as refused) h
         where ${where} and d.id = ${id}`,
   )
   if (!r) throw notFound('Deal not found')
@@ -232,5 +235,6 @@ export async function dealDetail(ctx: AnalyticsContext, id: string): Promise<Dea
       source: h.source,
     })),
     historyPending: r.history_pending,
+    historyUnavailable: r.history_unavailable,
   }
 }

@@ -1,11 +1,14 @@
 import { sql } from 'drizzle-orm'
 import { query } from '../db/client'
 import type { Filters } from '#shared/contracts/common'
-import type { RiskResponse } from '#shared/contracts/risk'
+import type { RISK_REASONS, RiskResponse } from '#shared/contracts/risk'
 import { stageKeys } from './stage-keys'
 import { filterConditions, zohoDealUrl, type AnalyticsContext } from './context'
 import { money } from './decimal'
 import { calendarDays, calendarDaysTo } from './days'
+import { historyRefused, historyToRead } from '../sync/history'
+
+type RiskReason = (typeof RISK_REASONS)[number]
 
 export const DEFAULT_QUIET_DAYS = 30
 export const MIN_STALE_DAYS = 14
@@ -65,6 +68,8 @@ interface Row {
   amount_sgd: string | null
   closing_date: string | null
   days_in_stage: number
+  up_to: boolean
+  history_refused: boolean
   threshold: string
   pushes: number
   quiet_days: number
@@ -74,10 +79,28 @@ interface Row {
   quiet: boolean
   n_total: number
   n_stuck: number
+  n_stuck_up_to: number
   n_overdue: number
   n_slipping: number
   n_quiet: number
   at_risk_amount: string | null
+}
+
+const reason = (code: RiskReason, message: string, provisional = false) => ({ code, message, provisional })
+
+/**
+ * The stuck reason. Days counted from the deal's creation (its Stage_History not read) are an upper
+ * bound: the flag is provisional and says why, so a first sync of an old org does not pass off its
+ * deals' ages as days in stage. (Tersely, instead of the threshold: two lines in a narrow widget.)
+ */
+function stuckReason(r: Row) {
+  const days = `${r.days_in_stage} days in ${r.stage}`
+  if (!r.up_to) return reason('stuck', `${days} (threshold ${r.threshold})`)
+  return reason(
+    'stuck',
+    `up to ${days} (${r.history_refused ? 'history unavailable' : 'history pending'})`,
+    true,
+  )
 }
 
 /** Stale and at-risk open deals (METRICS), each with the reasons that apply. */
@@ -97,6 +120,8 @@ export async function risk(
     sql`with o as (
           select d.id, d.name, d.stage, d.owner_id, d.owner_name, d.amount_sgd, d.closing_date, d.closing_push_count,
                  ${calendarDaysTo(sql`coalesce(d.stage_entered_at, d.created_time)`, ctx.today, tz)} as days_in_stage,
+                 -- Counted from the deal's creation until its Stage_History says when it entered the stage.
+                 ${historyToRead('d')} and (d.stage_entered_at is null or d.stage_entered_at = d.created_time) as up_to,
                  ${calendarDaysTo(sql`coalesce(d.last_activity_time, d.created_time)`, ctx.today, tz)} as quiet_days,
                  coalesce((${thr}::jsonb ->> d.stage)::numeric, ${MIN_STALE_DAYS}) as threshold
           from deals d where ${where} and d.state = 'open'
@@ -125,10 +150,12 @@ export async function risk(
         select r.*, r.threshold::text as threshold,
                count(*) over ()::int as n_total,
                count(*) filter (where stuck) over ()::int as n_stuck,
+               count(*) filter (where stuck and up_to) over ()::int as n_stuck_up_to,
                count(*) filter (where overdue) over ()::int as n_overdue,
                count(*) filter (where slipping) over ()::int as n_slipping,
                count(*) filter (where quiet) over ()::int as n_quiet,
-               sum(amount_sgd) over () as at_risk_amount
+               sum(amount_sgd) over () as at_risk_amount,
+               ${historyRefused(org)} as history_refused
         from risky r
         order by r.amount_sgd desc nulls last, r.id
         limit ${opts.limit}`,
@@ -140,6 +167,7 @@ export async function risk(
     counts: {
       total: first?.n_total ?? 0,
       stuck: first?.n_stuck ?? 0,
+      stuckUpTo: first?.n_stuck_up_to ?? 0,
       overdue: first?.n_overdue ?? 0,
       slipping: first?.n_slipping ?? 0,
       quiet: first?.n_quiet ?? 0,
@@ -156,23 +184,13 @@ export async function risk(
       amountSgd: r.amount_sgd === null ? null : money(r.amount_sgd, ctx.org.baseCurrency),
       closingDate: r.closing_date,
       daysInStage: r.days_in_stage,
+      daysInStageUpTo: r.up_to,
       zohoUrl: zohoDealUrl(ctx.org, r.id),
       reasons: [
-        ...(r.stuck
-          ? [
-              {
-                code: 'stuck' as const,
-                message: `${r.days_in_stage} days in ${r.stage} (threshold ${r.threshold})`,
-              },
-            ]
-          : []),
-        ...(r.overdue
-          ? [{ code: 'overdue' as const, message: `Closing date ${r.closing_date} has passed` }]
-          : []),
-        ...(r.slipping
-          ? [{ code: 'slipping' as const, message: `Closing date moved later ${r.pushes} times` }]
-          : []),
-        ...(r.quiet ? [{ code: 'quiet' as const, message: `No activity for ${r.quiet_days} days` }] : []),
+        ...(r.stuck ? [stuckReason(r)] : []),
+        ...(r.overdue ? [reason('overdue', `Closing date ${r.closing_date} has passed`)] : []),
+        ...(r.slipping ? [reason('slipping', `Closing date moved later ${r.pushes} times`)] : []),
+        ...(r.quiet ? [reason('quiet', `No activity for ${r.quiet_days} days`)] : []),
       ],
     })),
   }

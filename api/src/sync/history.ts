@@ -16,6 +16,21 @@ import { clientOf, prepare, type SyncContext, type SyncSession } from './session
  * (how a refusal names them: zoho/history-fields.ts).
  */
 
+/** The org's newest run that asked Zoho for Stage_History (what it learned of the org's list is newest). */
+const newestHistoryRun = (orgId: string) =>
+  sql`select checkpoint from sync_runs
+      where org_id = ${orgId} and kind <> 'ids' and coalesce((checkpoint->>'historyCalls')::int, 0) > 0
+      order by started_at desc limit 1`
+
+/**
+ * Whether Zoho refused the org's Stage_History the last time a run asked (a hidden or forbidden
+ * related list: cp.historyFailed), as an SQL boolean. Its deals' history will not arrive with the
+ * coming syncs, so the deal page and the risk list must not promise it.
+ */
+export function historyRefused(orgId: string): SQL {
+  return sql`coalesce((select r.checkpoint->>'historyFailed' = 'true' from (${newestHistoryRun(orgId)}) r), false)`
+}
+
 /**
  * The Stage_History fields the newest run that read history settled on, after Zoho refused some
  * (undefined: none refused), limited to the ones we know how to read.
@@ -23,9 +38,7 @@ import { clientOf, prepare, type SyncContext, type SyncSession } from './session
 async function rememberedHistoryFields(db: Db, orgId: string): Promise<string[] | undefined> {
   const [r] = await query<{ f: unknown }>(
     db,
-    sql`select checkpoint->'historyFields' as f from sync_runs
-        where org_id = ${orgId} and kind <> 'ids' and coalesce((checkpoint->>'historyCalls')::int, 0) > 0
-        order by started_at desc limit 1`,
+    sql`select r.checkpoint->'historyFields' as f from (${newestHistoryRun(orgId)}) r`,
   )
   const f = typeof r?.f === 'string' ? (JSON.parse(r.f) as unknown) : r?.f
   if (!Array.isArray(f)) return undefined

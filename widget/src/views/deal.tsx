@@ -14,20 +14,27 @@ const source = (base: string): Record<string, string> => ({
   zoho: "Zoho's own exchange rate (currency not offered by the provider)",
 })
 
+/** What Zoho CRM does not give the org: its deals' stage history. */
+const UNAVAILABLE = "Zoho CRM does not give this org's stage history"
+
 /**
- * Days in the stage while the deal's Stage_History is still to be read: counted from its creation
- * (the stage may have been entered later: an upper bound) or from the change our sync saw (the edit
- * that made it may be later than the change: a lower bound).
+ * Days in the stage while the deal's Stage_History is not read (still to be, or Zoho CRM refuses
+ * it): counted from its creation (the stage may have been entered later: an upper bound) or from the
+ * change our sync saw (the edit that made it may be later than the change: a lower bound).
  */
 function provisional(d: DealDetail): { prefix: string; note: string } | null {
-  if (!d.historyPending || d.daysInStage === null) return null
-  const until = 'until its stage history from Zoho CRM says when it'
-  return d.stageEnteredAt === null || d.stageEnteredAt === d.createdTime
-    ? { prefix: 'up to ', note: `Counted from when the deal was created, ${until} entered ${d.stage}.` }
-    : {
-        prefix: 'at least ',
-        note: `Counted from when our sync saw the deal move to ${d.stage}, ${until} did.`,
-      }
+  if (!(d.historyPending || d.historyUnavailable) || d.daysInStage === null) return null
+  const fromCreation = d.stageEnteredAt === null || d.stageEnteredAt === d.createdTime
+  const from = fromCreation
+    ? 'Counted from when the deal was created'
+    : `Counted from when our sync saw the deal move to ${d.stage}`
+  const when = fromCreation ? `when it entered ${d.stage}` : 'when it did'
+  return {
+    prefix: fromCreation ? 'up to ' : 'at least ',
+    note: d.historyUnavailable
+      ? `${from}: ${UNAVAILABLE}, which would say ${when}.`
+      : `${from}, until its stage history from Zoho CRM says ${when}.`,
+  }
 }
 
 /** Average days in the deal's stage over deals that left it in the last 12 months, and its risk reasons. */
@@ -69,7 +76,7 @@ function StageContext({ d }: { d: DealDetail }) {
         <ul data-testid="deal-risks">
           {reasons.map((r) => (
             <li key={r.code}>
-              <span class="badge warn">{r.code}</span> {datesIn(r.message)}
+              <span class={`badge ${r.provisional ? '' : 'warn'}`}>{r.code}</span> {datesIn(r.message)}
             </li>
           ))}
         </ul>
@@ -150,8 +157,16 @@ export default function Deal({ id }: { id: string }) {
                     ' Until then, only the stage changes our sync saw are listed.'}
                 </p>
               )}
+              {d.historyUnavailable && (
+                <p class="muted" data-testid="deal-history-unavailable">
+                  {UNAVAILABLE} (its Stage History list may be hidden or not permitted), so{' '}
+                  {d.stageHistory.length > 0
+                    ? 'only the stage changes our sync saw are listed.'
+                    : 'no stage change of this deal is known: our sync has seen none.'}
+                </p>
+              )}
               {d.stageHistory.length === 0 ? (
-                !d.historyPending && <p class="muted">No stage changes recorded.</p>
+                !d.historyPending && !d.historyUnavailable && <p class="muted">No stage changes recorded.</p>
               ) : (
                 <ol class="timeline" data-testid="deal-history">
                   {d.stageHistory.map((h, i) => (

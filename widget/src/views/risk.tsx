@@ -50,9 +50,11 @@ export default function Risk() {
             <>
               <p data-testid="risk-counts">
                 <strong>{d.counts.total}</strong> {d.counts.total === 1 ? 'deal' : 'deals'} at risk worth{' '}
-                {money(d.amount, d.currency)}: {d.counts.stuck} stuck, {d.counts.overdue} overdue,{' '}
-                {d.counts.slipping} slipping, {d.counts.quiet} quiet (no activity for{' '}
-                {plural(d.quietDays, 'day')}).
+                {money(d.amount, d.currency)}: {d.counts.stuck} stuck
+                {d.counts.stuckUpTo > 0 &&
+                  ` (${d.counts.stuckUpTo} of them provisional: stage history not read)`}
+                , {d.counts.overdue} overdue, {d.counts.slipping} slipping, {d.counts.quiet} quiet (no
+                activity for {plural(d.quietDays, 'day')}).
               </p>
               <DataTable
                 testId="risk-table"
@@ -63,7 +65,12 @@ export default function Risk() {
                   { label: 'Owner', cell: (r) => r.ownerName ?? '—' },
                   { label: 'Stage', cell: (r) => r.stage ?? '—' },
                   { label: 'Amount', num: true, cell: (r) => money(r.amountSgd, d.currency) },
-                  { label: 'Days in stage', num: true, cell: (r) => r.daysInStage },
+                  {
+                    label: 'Days in stage',
+                    num: true,
+                    // Counted from creation while the stage history is not read: an upper bound.
+                    cell: (r) => (r.daysInStageUpTo ? `up to ${r.daysInStage}` : r.daysInStage),
+                  },
                   { label: 'Closing', cell: (r) => date(r.closingDate) },
                   {
                     label: 'Why',
@@ -71,7 +78,9 @@ export default function Risk() {
                       <div class="reasons">
                         {r.reasons.map((x) => (
                           <div key={x.code}>
-                            <span class={`badge ${KIND_CLASS[x.code] ?? ''}`}>{x.code}</span>{' '}
+                            <span class={`badge ${x.provisional ? '' : (KIND_CLASS[x.code] ?? '')}`}>
+                              {x.code}
+                            </span>{' '}
                             {datesIn(x.message)}
                           </div>
                         ))}
