@@ -14,6 +14,7 @@ import { bootstrapConnection } from '../../api/src/sync/bootstrap'
 import { createPostgresDatabaseUrl } from '../helpers/db'
 import { startWranglerDev, type WranglerDev } from './wrangler'
 
+const TEST_SIGNING_KEY = 'worker-sentry-test-secret-0123456789'
 /** The parts of a Sentry error event these tests read. */
 interface SentryEvent {
   exception?: { values: { type: string; value: string }[] }
@@ -83,7 +84,7 @@ describe('with SENTRY_DSN set, the Worker under wrangler dev reports failed cron
     const vars = {
       APP_ENV: 'test',
       LOG_LEVEL: 'warn',
-      SECRET_KEY: 'worker-sentry-test-secret-0123456789',
+      SECRET_KEY: TEST_SIGNING_KEY,
       ZOHO_CLIENT_ID: sandbox.clientId,
       ZOHO_CLIENT_SECRET: sandbox.clientSecret,
       ZOHO_ACCOUNTS_URL: sandbox.accountsUrl,
