@@ -1,4 +1,4 @@
-import type { BrowserContext } from 'playwright-core'
+import type { BrowserContext, FrameLocator, Page } from 'playwright-core'
 
 /**
  * Stand-ins for the edge of the world the widget talks to inside Zoho CRM:
@@ -158,4 +158,22 @@ export async function installCrmStandIn(
       route.fulfill({ status: 200, contentType: 'text/html', body: crmPage(o) }),
     )
   return `${CRM_ORIGIN}/crm/org${o?.orgId ?? ''}/tab/Potentials`
+}
+
+/** A Deal's page in the CRM stand-in, its widget (frame `w`) loaded and signed in as `o.user`. */
+export async function openDealInCrm(
+  context: BrowserContext,
+  serverUrl: string,
+  o: Omit<CrmPageOptions, 'pageLoad'> & { dealId: string },
+): Promise<{ page: Page; w: FrameLocator }> {
+  const { dealId, ...rest } = o
+  const crmUrl = await installCrmStandIn(context, serverUrl, {
+    ...rest,
+    pageLoad: { Entity: 'Deals', EntityId: [dealId], ButtonPosition: 'DetailView' },
+  })
+  const page = await context.newPage()
+  await page.goto(crmUrl)
+  const w = page.frameLocator('#w')
+  await w.getByTestId('deal-view').waitFor({ timeout: 60_000 })
+  return { page, w }
 }

@@ -2,8 +2,8 @@ import { expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import { buildOrg } from '../../api/src/sandbox/org'
 import { serverAndBrowser } from './server'
-import { apiJson, norm, signIn, waitForSync } from './helpers'
-import { installCrmStandIn } from './crm-standin'
+import { apiJson, newWidgetSecret, norm, signIn, waitForSync } from './helpers'
+import { openDealInCrm } from './crm-standin'
 
 /*
  * The demo org has 2,000 deals and a sync reads the Stage_History of at most 100 of them, newest
@@ -33,21 +33,15 @@ async function adminPage(): Promise<Page> {
 /** The deal's page in the Zoho CRM stand-in, as the org's admin sees it, once it has loaded. */
 async function dealPage(admin: Page, dealId: string) {
   const orgId = (await apiJson<{ org: { id: string } }>(admin, '/api/v1/me')).org.id
-  const secret = (
-    await apiJson<{ secret: string }>(admin, '/api/v1/admin/widget-secret', { method: 'POST', body: {} })
-  ).secret
+  const secret = await newWidgetSecret(admin)
   const user = buildOrg(42, 'USD').users.admin
   const ctx = await newContext()
-  const crmUrl = await installCrmStandIn(ctx, server.url, {
+  const { w } = await openDealInCrm(ctx, server.url, {
     secret,
     orgId,
     user: { id: user.id, zuid: user.zuid, full_name: user.full_name, email: user.email },
-    pageLoad: { Entity: 'Deals', EntityId: [dealId], ButtonPosition: 'DetailView' },
+    dealId: dealId,
   })
-  const page = await ctx.newPage()
-  await page.goto(crmUrl)
-  const w = page.frameLocator('#w')
-  await w.getByTestId('deal-view').waitFor({ timeout: 60_000 })
   return w
 }
 

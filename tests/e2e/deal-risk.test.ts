@@ -2,8 +2,8 @@ import { expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import { buildOrg } from '../../api/src/sandbox/org'
 import { serverAndBrowser } from './server'
-import { apiJson, norm, signIn, waitForSync } from './helpers'
-import { installCrmStandIn } from './crm-standin'
+import { apiJson, newWidgetSecret, norm, signIn, waitForSync } from './helpers'
+import { openDealInCrm } from './crm-standin'
 
 /*
  * A Deal's page inside Zoho CRM shows its risk flags however many deals rank above it: a rep gets
@@ -43,9 +43,7 @@ it("shows a deal's risk flags past the first 1,000 deals of the risk listing", a
   const admin = await signIn(await newContext(), server.url, 'admin')
   await waitForSync(admin)
   const orgId = (await apiJson<{ org: { id: string } }>(admin, '/api/v1/me')).org.id
-  const secret = (
-    await apiJson<{ secret: string }>(admin, '/api/v1/admin/widget-secret', { method: 'POST', body: {} })
-  ).secret
+  const secret = await newWidgetSecret(admin)
   const { users } = await apiJson<{ users: { userId: string; role: string }[] }>(admin, '/api/v1/admin/users')
   const crmUsers = new Map(buildOrg(42, 'USD').users.all.map((u) => [u.id, u]))
   const crm = users.filter((u) => u.role === 'rep').map((u) => crmUsers.get(u.userId))
@@ -67,16 +65,12 @@ it("shows a deal's risk flags past the first 1,000 deals of the risk listing", a
   expect(listed.deals.map((d) => d.id)).not.toContain(small)
 
   const ctx = await newContext()
-  const crmUrl = await installCrmStandIn(ctx, server.url, {
+  const { w } = await openDealInCrm(ctx, server.url, {
     secret,
     orgId,
     user: { id: rep.id, zuid: rep.zuid, full_name: rep.full_name, email: rep.email },
-    pageLoad: { Entity: 'Deals', EntityId: [small], ButtonPosition: 'DetailView' },
+    dealId: small,
   })
-  const page = await ctx.newPage()
-  await page.goto(crmUrl)
-  const w = page.frameLocator('#w')
-  await w.getByTestId('deal-view').waitFor({ timeout: 60_000 })
   // Either answer, once the flags have loaded.
   await w.getByText('No risk flags.').or(w.getByTestId('deal-risks')).waitFor({ timeout: 60_000 })
   expect(norm(await w.getByTestId('deal-view').textContent())).not.toContain('No risk flags')

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import type { Download, Page } from 'playwright-core'
 import { buildOrg } from '../../api/src/sandbox/org'
 import { serverAndBrowser } from './server'
-import { apiJson, parseCsv, settled, signIn, waitForSync } from './helpers'
+import { apiJson, newWidgetSecret, parseCsv, settled, signIn, waitForSync } from './helpers'
 import { WIDGET_ORIGIN, installCrmStandIn } from './crm-standin'
 
 /*
@@ -85,9 +85,7 @@ describe('Export CSV in the web view', () => {
 describe('Export CSV in the Zoho CRM widget', () => {
   it('still downloads with the bearer token (fetch, then a Blob) and the filters on screen', async () => {
     const orgId = (await apiJson<{ org: { id: string } }>(admin, '/api/v1/me')).org.id
-    const secret = (
-      await apiJson<{ secret: string }>(admin, '/api/v1/admin/widget-secret', { method: 'POST', body: {} })
-    ).secret
+    const secret = await newWidgetSecret(admin)
     const org = buildOrg(42, 'USD').users
     const r = org.all.find((u) => users.some((x) => x.userId === u.id && x.role === 'rep'))!
     const ctx = await context()

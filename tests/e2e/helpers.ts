@@ -26,6 +26,13 @@ export async function apiJson<T = any>(
   )
 }
 
+/** A new widget sign-in secret for the admin's org (Settings → Widget sign-in), as the CRM function holds it. */
+export async function newWidgetSecret(admin: Page): Promise<string> {
+  return (
+    await apiJson<{ secret: string }>(admin, '/api/v1/admin/widget-secret', { method: 'POST', body: {} })
+  ).secret
+}
+
 async function until<T>(
   what: string,
   fn: () => Promise<T | null | undefined | false>,

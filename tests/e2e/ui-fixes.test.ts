@@ -5,8 +5,8 @@ import { formatMoney } from '../../shared/money'
 import { buildOrg } from '../../api/src/sandbox/org'
 import { signWidgetAssertion } from '../../api/src/auth/widget-assertion'
 import { serverAndBrowser } from './server'
-import { apiJson, norm, settled, signIn, waitForSync } from './helpers'
-import { WIDGET_ORIGIN, installCrmStandIn } from './crm-standin'
+import { apiJson, newWidgetSecret, norm, settled, signIn, waitForSync } from './helpers'
+import { WIDGET_ORIGIN, installCrmStandIn, openDealInCrm } from './crm-standin'
 
 /*
  * Regressions from the UI review: request-slot collisions between unrelated components, the widget
@@ -174,9 +174,7 @@ describe('widget inside Zoho CRM', () => {
   beforeAll(async () => {
     const admin = await signIn(await newContext(), server.url, 'admin')
     orgId = (await apiJson<{ org: { id: string } }>(admin, '/api/v1/me')).org.id
-    secret = (
-      await apiJson<{ secret: string }>(admin, '/api/v1/admin/widget-secret', { method: 'POST', body: {} })
-    ).secret
+    secret = await newWidgetSecret(admin)
     const { users } = await apiJson<{ users: { userId: string; role: string }[] }>(
       admin,
       '/api/v1/admin/users',
@@ -202,16 +200,12 @@ describe('widget inside Zoho CRM', () => {
   it("shows a Deal's value in the base currency", async () => {
     expect(deal.baseCurrency).toBe('USD')
     const ctx = await newContext()
-    const crmUrl = await installCrmStandIn(ctx, server.url, {
+    const { w } = await openDealInCrm(ctx, server.url, {
       secret,
       orgId,
       user: rep,
-      pageLoad: { Entity: 'Deals', EntityId: [deal.id], ButtonPosition: 'DetailView' },
+      dealId: deal.id,
     })
-    const page = await ctx.newPage()
-    await page.goto(crmUrl)
-    const w = page.frameLocator('#w')
-    await w.getByTestId('deal-view').waitFor({ timeout: 60_000 })
     expect(norm(await w.getByTestId('deal-sgd').locator('.label').textContent())).toBe('Value in USD')
     expect(norm(await w.getByTestId('deal-sgd').locator('.value').textContent())).toBe(
       money(deal.amountSgd, 'USD'),

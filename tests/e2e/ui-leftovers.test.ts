@@ -8,7 +8,7 @@ import { connectPglite } from '../../api/src/db/pglite'
 import { buildOrg } from '../../api/src/sandbox/org'
 import { days } from '../../widget/src/format'
 import { installCrmStandIn } from './crm-standin'
-import { apiJson, norm, settled, signIn, waitForSync } from './helpers'
+import { apiJson, newWidgetSecret, norm, settled, signIn, waitForSync } from './helpers'
 import { launchBrowser, startServer, type RunningServer } from './server'
 
 /*
@@ -210,9 +210,7 @@ describe('Waterfall', () => {
 
 describe("a Deal's page in Zoho CRM", () => {
   it("averages the stage over the org's last 12 months and shows reasons' dates as elsewhere", async () => {
-    const secret = (
-      await apiJson<{ secret: string }>(admin, '/api/v1/admin/widget-secret', { method: 'POST', body: {} })
-    ).secret
+    const secret = await newWidgetSecret(admin)
     const { users } = await apiJson<{ users: { userId: string; role: string }[] }>(
       admin,
       '/api/v1/admin/users',

@@ -5,8 +5,18 @@ import type { BrowserContextOptions, Page } from 'playwright-core'
 import { formatMoney } from '../../shared/money'
 import { buildOrg } from '../../api/src/sandbox/org'
 import { ARTIFACTS, serverAndBrowser } from './server'
-import { apiJson, norm, parseCsv, settled, shot, signIn, waitForSync, type Role } from './helpers'
-import { WIDGET_ORIGIN, installCrmStandIn } from './crm-standin'
+import {
+  apiJson,
+  newWidgetSecret,
+  norm,
+  parseCsv,
+  settled,
+  shot,
+  signIn,
+  waitForSync,
+  type Role,
+} from './helpers'
+import { WIDGET_ORIGIN, installCrmStandIn, openDealInCrm } from './crm-standin'
 
 /*
  * The product as users meet it: the real Node server (demo mode: sandbox Zoho org + first sync) and
@@ -362,9 +372,7 @@ describe('widget inside Zoho CRM', () => {
     const admin = await signIn(await newContext(), server.url, 'admin' as Role)
     const me = await apiJson<{ org: { id: string } }>(admin, '/api/v1/me')
     orgId = me.org.id
-    secret = (
-      await apiJson<{ secret: string }>(admin, '/api/v1/admin/widget-secret', { method: 'POST', body: {} })
-    ).secret
+    secret = await newWidgetSecret(admin)
     const { users } = await apiJson<{ users: { userId: string; role: string }[] }>(
       admin,
       '/api/v1/admin/users',
@@ -395,16 +403,12 @@ describe('widget inside Zoho CRM', () => {
 
   it("shows a Deal's SGD value, FX provenance and stage history on its page", async () => {
     const ctx = await newContext()
-    const crmUrl = await installCrmStandIn(ctx, server.url, {
+    const { page, w } = await openDealInCrm(ctx, server.url, {
       secret,
       orgId,
       user: rep,
-      pageLoad: { Entity: 'Deals', EntityId: [dealId], ButtonPosition: 'DetailView' },
+      dealId,
     })
-    const page = await ctx.newPage()
-    await page.goto(crmUrl)
-    const w = page.frameLocator('#w')
-    await w.getByTestId('deal-view').waitFor({ timeout: 60_000 })
     expect(norm(await w.getByTestId('deal-sgd').locator('.value').textContent())).toBe(money(deal.amountSgd!))
     expect(norm(await w.getByTestId('deal-fx').textContent())).toMatch(/Rate set.*week of/)
     expect(await w.locator('[data-testid=deal-history] li').count()).toBe(deal.stageHistory.length)

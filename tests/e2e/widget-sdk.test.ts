@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import { buildOrg } from '../../api/src/sandbox/org'
 import { serverAndBrowser } from './server'
-import { apiJson, norm, signIn } from './helpers'
+import { apiJson, newWidgetSecret, norm, signIn } from './helpers'
 import { SDK_URL, WIDGET_ORIGIN, installCrmStandIn } from './crm-standin'
 
 /*
@@ -21,9 +21,7 @@ let admin: { zuid: string; full_name: string }
 beforeAll(async () => {
   const page = await signIn(await context(), server.url, 'admin')
   orgId = (await apiJson<{ org: { id: string } }>(page, '/api/v1/me')).org.id
-  secret = (
-    await apiJson<{ secret: string }>(page, '/api/v1/admin/widget-secret', { method: 'POST', body: {} })
-  ).secret
+  secret = await newWidgetSecret(page)
   const { users } = await apiJson<{ users: { userId: string; role: string }[] }>(page, '/api/v1/admin/users')
   // The stand-in CRM plays Zoho: it knows each user's ZUID (the demo's sandbox org, seed 42).
   const org = buildOrg(42, 'USD').users

@@ -13,6 +13,7 @@ import { SCHEDULES } from '../../api/src/schedules'
 import { bootstrapConnection } from '../../api/src/sync/bootstrap'
 import { createPostgresDatabaseUrl } from '../helpers/db'
 import { startWranglerDev, type WranglerDev } from './wrangler'
+import { sandboxEnv } from '../sync/setup'
 
 const TEST_SIGNING_KEY = 'worker-sentry-test-secret-0123456789'
 /** The parts of a Sentry error event these tests read. */
@@ -82,15 +83,9 @@ describe('with SENTRY_DSN set, the Worker under wrangler dev reports failed cron
     pg = await createPostgresDatabaseUrl()
     sandbox = await startSandbox({ deals: 20, seed: 5 })
     const vars = {
-      APP_ENV: 'test',
+      ...sandboxEnv(sandbox),
       LOG_LEVEL: 'warn',
       SECRET_KEY: TEST_SIGNING_KEY,
-      ZOHO_CLIENT_ID: sandbox.clientId,
-      ZOHO_CLIENT_SECRET: sandbox.clientSecret,
-      ZOHO_ACCOUNTS_URL: sandbox.accountsUrl,
-      ZOHO_API_DOMAIN: sandbox.apiDomain,
-      CURRENCY_API_URL: sandbox.fxUrl,
-      CURRENCY_API_KEY: sandbox.fxApiKey,
       SENTRY_DSN: sentry.dsn,
     }
     database = connectPostgres(pg.url, { max: 2 })

@@ -12,6 +12,7 @@ import { compareWithTruth } from '../helpers/truth'
 import { asWidget } from '../helpers/auth'
 import type { Config } from '../../api/src/config'
 import { startWranglerDev, type WranglerDev } from './wrangler'
+import { sandboxEnv } from '../sync/setup'
 
 const TEST_SIGNING_KEY = 'worker-test-secret-key-0123456789'
 
@@ -27,15 +28,9 @@ describe('the Worker under wrangler dev, on PostgreSQL through Hyperdrive', () =
     pg = await createPostgresDatabaseUrl()
     sandbox = await startSandbox({ deals: 450, seed: 11 })
     const vars = {
-      APP_ENV: 'test',
+      ...sandboxEnv(sandbox),
       LOG_LEVEL: 'warn',
       SECRET_KEY: TEST_SIGNING_KEY,
-      ZOHO_CLIENT_ID: sandbox.clientId,
-      ZOHO_CLIENT_SECRET: sandbox.clientSecret,
-      ZOHO_ACCOUNTS_URL: sandbox.accountsUrl,
-      ZOHO_API_DOMAIN: sandbox.apiDomain,
-      CURRENCY_API_URL: sandbox.fxUrl,
-      CURRENCY_API_KEY: sandbox.fxApiKey,
       // Watch channels are created by the sync cron; the sandbox's callbacks to it go nowhere.
       PUBLIC_URL: 'http://127.0.0.1:9',
     }
