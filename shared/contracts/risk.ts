@@ -28,6 +28,12 @@ export const riskDeal = z.object({
       "daysInStage counts from the deal's creation because its Stage_History is not read (not yet, or Zoho " +
         'CRM does not give it): the deal may have entered its stage later, so it is an upper bound',
     ),
+  daysInStageAtLeast: z
+    .boolean()
+    .describe(
+      'daysInStage counts from a stage change our sync saw while the Stage_History is not read: the ' +
+        'deal may have entered its stage earlier, so it is a lower bound (a stuck flag on it holds)',
+    ),
   zohoUrl: z.string(),
   reasons: z.array(
     z.object({

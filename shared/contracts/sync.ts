@@ -41,6 +41,9 @@ export const syncRun = z.object({
   finishedAt: z.string().nullable(),
   durationSeconds: z.number().nullable(),
   pages: z.number().int(),
+  /** Deals read from Zoho CRM, changed or not. */
+  read: z.number().int(),
+  /** Of those, the deals that were new or changed. */
   records: z.number().int(),
   deletions: z.number().int(),
   /** Every Zoho call the run made (metadata, Deals, deleted, Stage_History). */
@@ -68,16 +71,36 @@ export const syncStatusResponse = z.object({
 })
 export type SyncStatusResponse = z.infer<typeof syncStatusResponse>
 
+/** GET /api/v1/sync/stage-history: how far the Stage_History backfill has come (the Sync page). */
+export const stageHistoryProgress = z.object({
+  read: z.number().int().describe('Deals whose Stage_History has been read from Zoho CRM'),
+  toRead: z
+    .number()
+    .int()
+    .describe(
+      'Open deals, and deals won or lost lately, whose Stage_History is still to be read: until then ' +
+        'their days in stage are bounds (the deal page says "up to" or "at least")',
+    ),
+  perSync: z.number().int().describe('Deals each sync reads the Stage_History of (one Zoho call each)'),
+  unavailable: z
+    .boolean()
+    .describe("Zoho CRM refused the org's Stage_History the last time a sync asked: none will arrive"),
+})
+export type StageHistoryProgress = z.infer<typeof stageHistoryProgress>
+
 /** Data of each `progress` event of GET /api/v1/sync/stream/:runId; `done` and `error` carry it too. */
 export const syncProgressEvent = z.object({
   runId: z.string(),
   status: syncStatus,
   phase: z.string(),
   pages: z.number().int(),
+  /** Deals read from Zoho CRM, changed or not. */
+  read: z.number().int(),
+  /** Of those, the deals that were new or changed. */
   records: z.number().int(),
   deletions: z.number().int(),
   apiCalls: z.number().int(),
-  /** Records per second since the run started. */
+  /** Deals read per second since the run started. */
   ratePerSecond: z.number(),
   /** Seconds left, when an estimate exists. */
   estimatedSecondsLeft: z.number().nullable(),
@@ -133,6 +156,14 @@ export const syncEndpoints: EndpointDoc[] = [
     summary: 'Recent sync runs: duration, counts, API calls, errors',
     query: syncRunsQuery,
     response: syncRunsResponse,
+    roles: ['manager', 'admin'],
+  },
+  {
+    method: 'get',
+    path: '/sync/stage-history',
+    tag: 'Sync',
+    summary: 'How many deals have their Stage_History read from Zoho CRM, how many are still to be read',
+    response: stageHistoryProgress,
     roles: ['manager', 'admin'],
   },
   {

@@ -4,6 +4,7 @@ import { serve, type ServerType } from '@hono/node-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dealDetail, type DealDetail } from '#shared/contracts/deals'
 import { riskResponse, type RiskResponse } from '#shared/contracts/risk'
+import { stageHistoryProgress, type StageHistoryProgress } from '#shared/contracts/sync'
 import type { Database } from '../../api/src/db/client'
 import type { SandboxOptions } from '../../api/src/sandbox'
 import { runOrgSync } from '../../api/src/sync/run'
@@ -28,7 +29,7 @@ function orgSuite(sandbox: SandboxOptions = {}) {
   const s = {
     database: undefined as unknown as Database,
     h: undefined as unknown as Harness,
-    ids: { open: '', wonRecently: '', lostLongAgo: '' },
+    ids: { open: '', wonRecently: '', lostLongAgo: '', overdue: '' },
     base: '',
     headers: {} as Record<string, string>,
     async deal(id: string): Promise<DealDetail> {
@@ -40,6 +41,17 @@ function orgSuite(sandbox: SandboxOptions = {}) {
       const res = await fetch(`${s.base}/api/v1/risk?limit=1000${query}`, { headers: s.headers })
       expect(res.status).toBe(200)
       return riskResponse.parse(await res.json())
+    },
+    async progress(): Promise<StageHistoryProgress> {
+      const res = await fetch(`${s.base}/api/v1/sync/stage-history`, { headers: s.headers })
+      expect(res.status).toBe(200)
+      return stageHistoryProgress.parse(await res.json())
+    },
+    /** How many of the org's deals their own page says have their history pending. */
+    async pendingOnTheirPages(): Promise<number> {
+      let n = 0
+      for (const d of s.h.sb.deals()) if ((await s.deal(String(d.id))).historyPending) n++
+      return n
     },
     async sync(historyBudget: number) {
       const run = await runOrgSync(s.h.ctx, s.h.orgId, { trigger: 'manual', historyBudget })
@@ -60,6 +72,11 @@ function orgSuite(sandbox: SandboxOptions = {}) {
       Deal_Name: 'Lost long ago',
       Stage: 'Closed Lost',
       Closing_Date: daysAgo(400),
+    })
+    s.ids.overdue = s.h.sb.createDeal({
+      Deal_Name: 'Overdue',
+      Stage: 'Qualification',
+      Closing_Date: daysAgo(3),
     })
     // The deals, their users and stages, but no Stage_History yet.
     await s.sync(0)
@@ -131,14 +148,34 @@ describe(`deal detail: stage history still to be read (${testDbKind})`, () => {
     expect(all.deals.flatMap((d) => d.reasons).filter((x) => x.code !== 'stuck' && x.provisional)).toEqual([])
   })
 
+  let pendingAtFirst = 0
+  it('the Sync page counts the deals still to be read, as their own pages say, and none read yet', async () => {
+    pendingAtFirst = await s.pendingOnTheirPages()
+    expect(pendingAtFirst).toBeGreaterThan(3)
+    expect(await s.progress()).toEqual({ read: 0, toRead: pendingAtFirst, perSync: 100, unavailable: false })
+  })
+
   it('still, after our sync saw the deal change stage: the change is listed, the history from Zoho is not', async () => {
     s.h.sb.editDeal(ids.open, { Stage: 'Needs Analysis' })
+    s.h.sb.editDeal(ids.overdue, { Stage: 'Needs Analysis' })
     await s.sync(0)
     expect(await s.deal(ids.open)).toMatchObject({
       stage: 'Needs Analysis',
       stageHistory: [{ stage: 'Needs Analysis', source: 'sync' }],
       historyPending: true,
     })
+  })
+
+  it('risk: days counted from the stage change our sync saw read "at least N"', async () => {
+    // Overdue, so listed; it entered Needs Analysis at or before the edit our sync saw today.
+    const overdue = (await s.risk()).deals.find((d) => d.id === ids.overdue)
+    expect(overdue).toMatchObject({
+      stage: 'Needs Analysis',
+      daysInStage: 0,
+      daysInStageUpTo: false,
+      daysInStageAtLeast: true,
+    })
+    expect(overdue!.reasons.map((x) => x.code)).toEqual(['overdue'])
   })
 
   it('no longer once the backfill has read it: its stage history is there', async () => {
@@ -154,10 +191,18 @@ describe(`deal detail: stage history still to be read (${testDbKind})`, () => {
     expect(await s.deal(ids.lostLongAgo)).toMatchObject({ stageHistory: [], historyPending: false })
   })
 
+  it('the Sync page then has every one read and none to go', async () => {
+    const progress = await s.progress()
+    expect(await s.pendingOnTheirPages()).toBe(0)
+    expect(progress).toMatchObject({ toRead: 0, unavailable: false })
+    // The deals read are those that were pending: deals closed long ago are never asked about.
+    expect(progress.read).toBe(pendingAtFirst)
+  })
+
   it('risk: once the history is read, no stuck flag is provisional', async () => {
     const all = await s.risk()
     expect(all.counts.stuckUpTo).toBe(0)
-    expect(all.deals.filter((d) => d.daysInStageUpTo)).toEqual([])
+    expect(all.deals.filter((d) => d.daysInStageUpTo || d.daysInStageAtLeast)).toEqual([])
     for (const d of stuckOf(all)) {
       expect(d.reason.provisional).toBe(false)
       expect(d.reason.message).toMatch(
@@ -184,6 +229,10 @@ describe(`deal detail: stage history Zoho CRM refuses (${testDbKind})`, () => {
     expect(await s.deal(ids.lostLongAgo)).toMatchObject({ historyPending: false, historyUnavailable: false })
     await s.sync(0)
     expect(await s.deal(ids.open)).toMatchObject({ historyPending: false, historyUnavailable: true })
+  })
+
+  it('the Sync page says the history is unavailable', async () => {
+    expect(await s.progress()).toMatchObject({ read: 0, unavailable: true })
   })
 
   it('risk: stuck flags stay provisional and say the history is unavailable', async () => {

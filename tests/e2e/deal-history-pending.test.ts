@@ -103,3 +103,23 @@ it('flags a deal stuck on days counted from its creation as "up to N days", on t
   const flagged = (await flags.locator('li').allTextContents()).map(norm)
   expect(flagged.filter((t) => t.startsWith('stuck'))).toEqual([expect.stringMatching(wording)])
 })
+
+it('the Sync page says how many deals still wait for their stage history, and how many syncs that takes', async () => {
+  const admin = await adminPage()
+  const h = await apiJson<{ read: number; toRead: number; perSync: number }>(
+    admin,
+    '/api/v1/sync/stage-history',
+  )
+  // The first sync read 100 of the 2,000 deals' histories; many open ones wait.
+  expect(h.read).toBeGreaterThan(0)
+  expect(h.toRead).toBeGreaterThan(h.perSync)
+  const n = (x: number) => x.toLocaleString('en-US')
+  await admin.goto(`${server.url}/?view=sync`)
+  const line = admin.getByTestId('stage-history-progress')
+  await line.waitFor({ timeout: 60_000 })
+  expect(norm(await line.textContent())).toBe(
+    `Stage history read from Zoho CRM for ${n(h.read)} deals, ${n(h.toRead)} still to read ` +
+      `(${h.perSync} per sync: about ${Math.ceil(h.toRead / h.perSync)} more syncs). ` +
+      'Until then their days in stage are estimates.',
+  )
+})

@@ -200,7 +200,9 @@ describe('web view as a manager', () => {
       await page.waitForTimeout(100)
     }
     expect(await page.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100')
-    expect(norm(await progress.textContent())).toMatch(/Sync finished: [\d,]+ records/)
+    expect(norm(await progress.textContent())).toMatch(
+      /^Sync finished: [\d,]+ deals read, [\d,]+ new or changed, [\d,]+ deleted, [\d,]+ API calls\.$/,
+    )
     await expect
       .poll(() => page.locator('[data-testid=sync-runs] tbody tr').first().textContent())
       .toContain('succeeded')

@@ -40,9 +40,9 @@ describe(`pages held back while the database is slower (${testDbKind})`, () => {
     (await query<{ n: number }>(database.db, sql`select count(*)::int as n from page_commits`))[0]!.n
   const runRow = async (runId: string) =>
     (
-      await query<{ pages: number; records: number }>(
+      await query<{ pages: number; records: number; read: number }>(
         database.db,
-        sql`select pages, records from sync_runs where id = ${runId}`,
+        sql`select pages, records, records_read as read from sync_runs where id = ${runId}`,
       )
     )[0]!
 
@@ -72,7 +72,7 @@ describe(`pages held back while the database is slower (${testDbKind})`, () => {
     const t = await truth(h, database)
     expect(t.equal, t.diff).toBe(true)
     expect(crmCalls(h.sb, '/crm/v8/Deals').length).toBe(12)
-    expect(await runRow(run.runId!)).toEqual({ pages: 12, records: 600 })
+    expect(await runRow(run.runId!)).toEqual({ pages: 12, records: 600, read: 600 })
     const commits = await pageCommits()
     if (testDbKind === 'postgres') expect(commits).toBeLessThan(12)
     else expect(commits).toBeLessThanOrEqual(12)
@@ -106,7 +106,7 @@ describe(`pages held back while the database is slower (${testDbKind})`, () => {
     expect(t.equal, t.diff).toBe(true)
     // Pages read again after the failure (those of the failed commit and those waiting behind it)
     // count once, like every other page.
-    expect(await runRow(run.runId!)).toEqual({ pages: 40, records: 2000 })
+    expect(await runRow(run.runId!)).toEqual({ pages: 40, records: 2000, read: 2000 })
     expect(crmCalls(h.sb, '/crm/v8/Deals').length).toBeGreaterThan(40)
   })
 
@@ -123,7 +123,7 @@ describe(`pages held back while the database is slower (${testDbKind})`, () => {
     const t = await truth(h, database)
     expect(t.equal, t.diff).toBe(true)
     expect(seen.deals).toBeGreaterThan(12)
-    expect(await runRow(run.runId!)).toEqual({ pages: 12, records: 600 })
+    expect(await runRow(run.runId!)).toEqual({ pages: 12, records: 600, read: 600 })
   })
 
   it('the latest rate set refreshed while pages wait: they are priced with it, as stored open deals are', async () => {

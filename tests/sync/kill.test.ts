@@ -95,11 +95,11 @@ describe(`npm run sync killed and restarted (${testDbKind})`, () => {
 
     const database = await open()
     cleanups.push(() => database.close())
-    const [run] = await query<{ n: number; records: number }>(
+    const [run] = await query<{ n: number; records: number; read: number }>(
       database.db,
-      sql`select count(*)::int as n, max(records)::int as records from sync_runs`,
+      sql`select count(*)::int as n, max(records)::int as records, max(records_read)::int as read from sync_runs`,
     )
-    expect(run).toEqual({ n: 1, records: N }) // one run, resumed, every record counted once
+    expect(run).toEqual({ n: 1, records: N, read: N }) // one run, resumed, every record counted once
     const orgId = sb.orgId
     const t = await compareWithTruth(database.db, orgId, sb.deals(), 'USD')
     expect(t.equal, t.diff).toBe(true)

@@ -55,7 +55,13 @@ describe(`sync routes (${testDbKind})`, () => {
       .filter((e) => e.event)
     expect(events.at(-1)!.event).toBe('done')
     const last = syncProgressEvent.parse(JSON.parse(events.at(-1)!.data!))
-    expect(last).toMatchObject({ runId, status: 'succeeded', records: 400, estimatedSecondsLeft: 0 })
+    expect(last).toMatchObject({
+      runId,
+      status: 'succeeded',
+      read: 400,
+      records: 400,
+      estimatedSecondsLeft: 0,
+    })
     expect(last.apiCalls).toBeGreaterThan(0)
     await app.settle()
     const t = await truth(h, database)
@@ -69,6 +75,7 @@ describe(`sync routes (${testDbKind})`, () => {
       kind: 'full',
       trigger: 'manual',
       status: 'succeeded',
+      read: 400,
       records: 400,
     })
     expect(runs.runs[0]!.durationSeconds).not.toBeNull()
@@ -84,6 +91,28 @@ describe(`sync routes (${testDbKind})`, () => {
     const spent = runs.runs.reduce((n, r) => n + r.apiCalls, 0)
     expect(spent).toBeGreaterThan(0)
     expect(status.zohoCalls).toEqual({ lastHour: spent + 1, perHour: h.config.API_RATE_LIMIT_PER_HOUR })
+  })
+
+  it('a full re-sync of an org already stored reports every deal read and none changed', async () => {
+    const headers = await asWidget(h.config, h.orgId, admin)
+    const res = await app.app.request('/api/v1/sync', { method: 'POST', headers, body: '{"kind":"full"}' })
+    expect(res.status).toBe(202)
+    const { runId } = (await res.json()) as { runId: string }
+    const text = await (await app.app.request(`/api/v1/sync/stream/${runId}`, { headers })).text()
+    const done = /event: done\ndata: (.*)\n/.exec(text)
+    expect(done, text).not.toBeNull()
+    expect(syncProgressEvent.parse(JSON.parse(done![1]!))).toMatchObject({
+      runId,
+      status: 'succeeded',
+      read: 400,
+      records: 0,
+      deletions: 0,
+    })
+    await app.settle()
+    const runs = syncRunsResponse.parse(
+      await (await app.app.request('/api/v1/sync/runs?limit=1', { headers })).json(),
+    )
+    expect(runs.runs[0]).toMatchObject({ id: runId, kind: 'full', read: 400, records: 0 })
   })
 
   it('reps may not start syncs nor read runs; bad input is a 400; other orgs\u2019 runs are not found', async () => {

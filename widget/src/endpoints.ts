@@ -15,7 +15,12 @@ import { byOwnerResponse, byStageResponse, summaryResponse } from '#shared/contr
 import { qualityResponse } from '#shared/contracts/quality'
 import { riskResponse } from '#shared/contracts/risk'
 import { settingsResponse, type SettingsUpdate } from '#shared/contracts/settings'
-import { startSyncResponse, syncRunsResponse, syncStatusResponse } from '#shared/contracts/sync'
+import {
+  stageHistoryProgress,
+  startSyncResponse,
+  syncRunsResponse,
+  syncStatusResponse,
+} from '#shared/contracts/sync'
 import { trendResponse } from '#shared/contracts/trend'
 import { waterfallResponse } from '#shared/contracts/waterfall'
 import * as pending from './pending-contracts'
@@ -44,6 +49,7 @@ export const api = {
   fxRates: (p: Params, s?: S) => get('/api/v1/fx/rates', fxRatesResponse, p, s),
   syncStatus: (s?: S) => get('/api/v1/sync/status', syncStatusResponse, {}, s),
   syncRuns: (limit = 10, s?: S) => get('/api/v1/sync/runs', syncRunsResponse, { limit }, s),
+  stageHistory: (s?: S) => get('/api/v1/sync/stage-history', stageHistoryProgress, {}, s),
   startSync: (kind?: 'full' | 'incremental') =>
     send('POST', '/api/v1/sync', kind ? { kind } : {}, startSyncResponse),
   settings: (s?: S) => get('/api/v1/settings', settingsResponse, {}, s),

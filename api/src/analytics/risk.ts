@@ -69,6 +69,7 @@ interface Row {
   closing_date: string | null
   days_in_stage: number
   up_to: boolean
+  at_least: boolean
   history_refused: boolean
   threshold: string
   pushes: number
@@ -95,7 +96,7 @@ const reason = (code: RiskReason, message: string, provisional = false) => ({ co
  */
 function stuckReason(r: Row) {
   const days = `${r.days_in_stage} days in ${r.stage}`
-  if (!r.up_to) return reason('stuck', `${days} (threshold ${r.threshold})`)
+  if (!r.up_to) return reason('stuck', `${r.at_least ? 'at least ' : ''}${days} (threshold ${r.threshold})`)
   return reason(
     'stuck',
     `up to ${days} (${r.history_refused ? 'history unavailable' : 'history pending'})`,
@@ -122,6 +123,8 @@ export async function risk(
                  ${calendarDaysTo(sql`coalesce(d.stage_entered_at, d.created_time)`, ctx.today, tz)} as days_in_stage,
                  -- Counted from the deal's creation until its Stage_History says when it entered the stage.
                  ${historyToRead('d')} and (d.stage_entered_at is null or d.stage_entered_at = d.created_time) as up_to,
+                 -- From a stage change our sync saw (made at or before that edit) until the history says when.
+                 ${historyToRead('d')} and d.stage_entered_at is not null and d.stage_entered_at <> d.created_time as at_least,
                  ${calendarDaysTo(sql`coalesce(d.last_activity_time, d.created_time)`, ctx.today, tz)} as quiet_days,
                  coalesce((${thr}::jsonb ->> d.stage)::numeric, ${MIN_STALE_DAYS}) as threshold
           from deals d where ${where} and d.state = 'open'
@@ -185,6 +188,7 @@ export async function risk(
       closingDate: r.closing_date,
       daysInStage: r.days_in_stage,
       daysInStageUpTo: r.up_to,
+      daysInStageAtLeast: r.at_least,
       zohoUrl: zohoDealUrl(ctx.org, r.id),
       reasons: [
         ...(r.stuck ? [stuckReason(r)] : []),

@@ -403,7 +403,10 @@ export const syncRuns = pgTable(
     finishedAt: tstz('finished_at'),
     heartbeatAt: tstz('heartbeat_at').notNull().defaultNow(),
     pages: integer('pages').notNull().default(0),
+    /** Deals new or changed (stored rows the run's copies differed from, or had not). */
     records: integer('records').notNull().default(0),
+    /** Deals the run read from Zoho CRM, changed or not: what a re-sync's progress moves with. */
+    recordsRead: integer('records_read').notNull().default(0),
     deletions: integer('deletions').notNull().default(0),
     apiCalls: integer('api_calls').notNull().default(0),
     /** Stage_History backfill calls, counted apart from the Deals calls (included in api_calls). */

@@ -9,12 +9,15 @@ import {
   type SyncProgressEvent,
   type SyncRun,
   type SyncRunsResponse,
+  type StageHistoryProgress,
   type SyncStatusResponse,
 } from '#shared/contracts/sync'
 import { requireRole, requireViewer } from '../auth/middleware'
 import { query, type Db } from '../db/client'
 import { AppError, badRequest, notFound } from '../http/errors'
 import type { AppEnv } from '../http/types'
+import { DEFAULTS } from '../sync/checkpoint'
+import { historyRefused, historyToRead } from '../sync/history'
 import { runSteps } from '../sync/run'
 import type { SyncContext } from '../sync/session'
 import { startSync } from '../sync/start'
@@ -37,6 +40,7 @@ interface RunRow {
   elapsed: number
   pages: number
   records: number
+  records_read: number
   deletions: number
   api_calls: number
   history_calls: number
@@ -46,7 +50,7 @@ interface RunRow {
 }
 
 const RUN_COLUMNS = sql`id, org_id, kind, trigger, status, phase, started_at, finished_at,
-  extract(epoch from coalesce(finished_at, now()) - started_at)::float8 as elapsed, pages, records, deletions,
+  extract(epoch from coalesce(finished_at, now()) - started_at)::float8 as elapsed, pages, records, records_read, deletions,
   api_calls, history_calls, credits_remaining, error, checkpoint`
 
 const isoOf = (v: string | Date | null) => (v === null ? null : new Date(v).toISOString())
@@ -62,6 +66,7 @@ function toRun(r: RunRow): SyncRun {
     finishedAt: isoOf(r.finished_at),
     durationSeconds: r.finished_at ? Math.round(Number(r.elapsed) * 10) / 10 : null,
     pages: r.pages,
+    read: r.records_read,
     records: r.records,
     deletions: r.deletions,
     apiCalls: r.api_calls,
@@ -77,7 +82,8 @@ function toRun(r: RunRow): SyncRun {
  */
 export function progressOf(r: RunRow): SyncProgressEvent {
   const elapsed = Math.max(0.001, Number(r.elapsed))
-  const rate = r.records / elapsed
+  // Deals read, changed or not: a re-sync of an org already stored changes few of them.
+  const rate = r.records_read / elapsed
   let left: number | null = null
   const cp =
     typeof r.checkpoint === 'string'
@@ -88,8 +94,8 @@ export function progressOf(r: RunRow): SyncProgressEvent {
     const span = new Date(r.started_at).getTime() - first
     const done = new Date(cp.maxModified).getTime() - first
     if (span > 0 && done > 0) {
-      const total = r.records / Math.min(1, done / span)
-      left = Math.max(0, Math.round((total - r.records) / rate))
+      const total = r.records_read / Math.min(1, done / span)
+      left = Math.max(0, Math.round((total - r.records_read) / rate))
     }
   } else if (r.status !== 'running' && r.status !== 'queued') left = 0
   return {
@@ -97,6 +103,7 @@ export function progressOf(r: RunRow): SyncProgressEvent {
     status: r.status,
     phase: r.phase,
     pages: r.pages,
+    read: r.records_read,
     records: r.records,
     deletions: r.deletions,
     apiCalls: r.api_calls,
@@ -202,6 +209,24 @@ export const sync = new Hono<AppEnv>()
         perHour: c.var.deps.config.API_RATE_LIMIT_PER_HOUR,
       },
     } satisfies SyncStatusResponse)
+  })
+
+  // A count over the org's deals: asked by the Sync page only, not by the badge's status.
+  .get('/sync/stage-history', requireViewer, requireRole('manager', 'admin'), async (c) => {
+    const orgId = c.var.viewer.orgId
+    const [r] = await query<{ read: number; to_read: number; refused: boolean }>(
+      c.var.db,
+      sql`select count(history_backfilled_at)::int as read,
+                 count(*) filter (where ${historyToRead('deals')})::int as to_read,
+                 ${historyRefused(orgId)} as refused
+          from deals where org_id = ${orgId}`,
+    )
+    return c.json({
+      read: r?.read ?? 0,
+      toRead: r?.to_read ?? 0,
+      perSync: DEFAULTS.historyBudget,
+      unavailable: r?.refused ?? false,
+    } satisfies StageHistoryProgress)
   })
 
   .get('/sync/stream/:runId', requireViewer, requireRole('manager', 'admin'), async (c) => {

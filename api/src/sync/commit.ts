@@ -20,6 +20,8 @@ const MAX_TOUCHED_MONTHS = 24
 
 export interface Progress {
   pages?: number
+  /** Deals read from Zoho CRM in this commit, changed or not. */
+  read?: number
   records?: number
   deletions?: number
   historyCalls?: number
@@ -62,6 +64,7 @@ function progressSql(
   return sql`
     update sync_runs set checkpoint = ${checkpoint}, phase = ${cp.phase}, status = 'running',
       pages = pages + ${p.pages ?? 0}, records = records + ${records},
+      records_read = records_read + ${p.read ?? 0},
       deletions = deletions + ${p.deletions ?? 0}, api_calls = api_calls + ${calls},
       history_calls = history_calls + ${p.historyCalls ?? 0},
       credits_remaining = coalesce(${s.client?.stats.creditsRemaining ?? null}::int, credits_remaining),

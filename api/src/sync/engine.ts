@@ -179,7 +179,16 @@ export async function syncStep(
       // Pages commit in order: these go out once the previous ones are in.
       await timed('write_commit', () => settlePending(s))
       const write = pageWrite(s, run, cp, held.rows, 'sync')
-      const committed = commitPage(ctx, s, run, holder, cp, { pages: held.pages }, leaseSeconds, write)
+      const committed = commitPage(
+        ctx,
+        s,
+        run,
+        holder,
+        cp,
+        { pages: held.pages, read: held.rows.length },
+        leaseSeconds,
+        write,
+      )
       if (s.prefetch && cp.phase === 'deals') {
         // The next step maps its page while the database writes this one (two cores, not one).
         s.pendingSettled = false

@@ -52,7 +52,7 @@ export async function flushHeld(
     run,
     holder,
     cp,
-    { pages: held.pages },
+    { pages: held.pages, read: held.rows.length },
     leaseSeconds,
     pageWrite(s, run, cp, held.rows, 'sync'),
   )

@@ -93,7 +93,7 @@ export async function commitConfirmed(
   // The upsert statement (never the plain insert, whose failure would abort the transaction).
   const write: PageWrite = (db, page) =>
     upsertDeals(db, run.org_id, rows, { recordNew: cp.kind !== 'full', source, page })
-  const progress: Progress = { pages: 1, deletions: 0 }
+  const progress: Progress = { pages: 1, read: records.length, deletions: 0 }
   await commitPage(ctx, s, run, holder, cp, progress, leaseSeconds, (db, page) =>
     gone.length
       ? db.transaction(async (tx) => {

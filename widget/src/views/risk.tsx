@@ -68,8 +68,14 @@ export default function Risk() {
                   {
                     label: 'Days in stage',
                     num: true,
-                    // Counted from creation while the stage history is not read: an upper bound.
-                    cell: (r) => (r.daysInStageUpTo ? `up to ${r.daysInStage}` : r.daysInStage),
+                    // While the stage history is not read: counted from creation (an upper bound) or
+                    // from a stage change our sync saw (a lower bound).
+                    cell: (r) =>
+                      r.daysInStageUpTo
+                        ? `up to ${r.daysInStage}`
+                        : r.daysInStageAtLeast
+                          ? `at least ${r.daysInStage}`
+                          : r.daysInStage,
                   },
                   { label: 'Closing', cell: (r) => date(r.closingDate) },
                   {

@@ -1,5 +1,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { isPausedRun, syncProgressEvent, type SyncProgressEvent } from '#shared/contracts/sync'
+import {
+  isPausedRun,
+  syncProgressEvent,
+  type StageHistoryProgress,
+  type SyncProgressEvent,
+} from '#shared/contracts/sync'
 import { isAbort, stream } from '../api'
 import { DataTable } from '../components/table'
 import { Async, Card, ErrorState, errorText, useResource } from '../components/ui'
@@ -17,7 +22,7 @@ export function progressPercent(ev: SyncProgressEvent): number {
   let within = 0
   if (ev.estimatedSecondsLeft !== null && ev.ratePerSecond > 0) {
     const left = ev.ratePerSecond * ev.estimatedSecondsLeft
-    within = ev.records / (ev.records + left || 1)
+    within = ev.read / (ev.read + left || 1)
   }
   return Math.min(99, Math.round(i * step + within * step))
 }
@@ -63,12 +68,12 @@ function Progress({ runId, onEnd }: { runId: string; onEnd: () => void }) {
           : !ev
             ? 'Starting…'
             : ev.status === 'succeeded'
-              ? `Sync finished: ${num(ev.records)} records, ${num(ev.deletions)} deletions, ${num(ev.apiCalls)} API calls.`
+              ? `Sync finished: ${num(ev.read)} deals read, ${num(ev.records)} new or changed, ${num(ev.deletions)} deleted, ${num(ev.apiCalls)} API calls.`
               : failed
                 ? `Sync failed: ${ev.error ?? 'unknown error'}`
                 : isPausedRun(ev)
-                  ? `${ev.error} ${num(ev.records)} records so far.`
-                  : `${ev.phase}: ${num(ev.records)} records, ${num(ev.pages)} pages${
+                  ? `${ev.error} ${num(ev.read)} deals read so far.`
+                  : `${ev.phase}: ${num(ev.read)} deals read (${num(ev.records)} new or changed), ${num(ev.pages)} pages${
                       ev.estimatedSecondsLeft !== null
                         ? `, about ${Math.ceil(ev.estimatedSecondsLeft)} s left`
                         : ''
@@ -78,11 +83,35 @@ function Progress({ runId, onEnd }: { runId: string; onEnd: () => void }) {
   )
 }
 
+/**
+ * How far the Stage_History backfill has come: a large org's takes many syncs, and until a deal's
+ * is read its days in stage are only bounds ("up to", "at least"), so say how many syncs remain.
+ */
+export function stageHistoryText(h: StageHistoryProgress): string | null {
+  if (h.unavailable)
+    return (
+      'Stage history: Zoho CRM does not give this org’s Stage_History, so days in stage count from ' +
+      'when each deal was created or when our sync saw it change stage.'
+    )
+  if (h.toRead === 0)
+    return h.read > 0
+      ? `Stage history read from Zoho CRM for every open and recently closed deal (${num(h.read)} deals).`
+      : null
+  const syncs = Math.ceil(h.toRead / Math.max(1, h.perSync))
+  return (
+    `Stage history read from Zoho CRM for ${num(h.read)} deals, ${num(h.toRead)} still to read ` +
+    `(${num(h.perSync)} per sync: ${syncs === 1 ? 'the next sync' : `about ${num(syncs)} more syncs`}). ` +
+    'Until then their days in stage are estimates.'
+  )
+}
+
 /** Sync status, "sync now" with live progress from the SSE stream, and recent runs with API use. */
 export default function Sync() {
   const [tick, setTick] = useState(0)
   const status = useResource((signal) => api.syncStatus(signal), [tick])
   const runs = useResource((signal) => api.syncRuns(10, signal), [tick])
+  const history = useResource((signal) => api.stageHistory(signal), [tick])
+  const historyText = history.data ? stageHistoryText(history.data) : null
   const [runId, setRunId] = useState<string | null>(null)
   // Each start follows its run afresh, even when it continues the run shown (a paused one).
   const [starts, setStarts] = useState(0)
@@ -130,6 +159,11 @@ export default function Sync() {
             </p>
           </>
         )}
+        {historyText && (
+          <p class="muted" data-testid="stage-history-progress">
+            {historyText}
+          </p>
+        )}
         {!active && runs.data?.runs[0] && isPausedRun(runs.data.runs[0]) ? (
           <p class="muted" data-testid="sync-paused">
             {runs.data.runs[0].error}
@@ -175,7 +209,8 @@ export default function Sync() {
                     </span>
                   ),
                 },
-                { label: 'Records', num: true, cell: (r) => num(r.records) },
+                { label: 'Deals read', num: true, cell: (r) => num(r.read) },
+                { label: 'New or changed', num: true, cell: (r) => num(r.records) },
                 { label: 'API calls', num: true, cell: (r) => num(r.apiCalls) },
                 { label: 'Credits left', num: true, cell: (r) => num(r.creditsRemaining) },
                 {

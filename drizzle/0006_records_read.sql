@@ -1,0 +1,1 @@
+ALTER TABLE "sync_runs" ADD COLUMN "records_read" integer DEFAULT 0 NOT NULL;
