@@ -1,6 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
 import { query } from '../../api/src/db/client'
+import { holdPage } from '../../api/src/sync/held-pages'
+import type { DealRow } from '../../api/src/sync/map'
 import { runOrgSync } from '../../api/src/sync/run'
 import type { SyncContext } from '../../api/src/sync/session'
 import { testDbKind } from '../helpers/db'
@@ -144,5 +146,29 @@ describe(`pages held back while the database is slower (${testDbKind})`, () => {
           where org_id = ${h.orgId} and state = 'open' and fx_date is not null group by 1`,
     )
     expect(open).toEqual([{ fx_date: sets.at(-1)!.week_date, n: expect.any(Number) }])
+  })
+})
+
+describe('holding pages', () => {
+  const row = (id: string, modified: string) => ({ id, modified_time: modified }) as DealRow
+
+  it('a held deal that comes again, edited, keeps its newest copy and says where the list shifted', () => {
+    const first = holdPage(
+      undefined,
+      [row('1', '2026-11-02T09:00:00+08:00'), row('2', '2026-11-02T10:00:00+08:00')],
+      null,
+    )
+    expect(first.shifted).toBeUndefined()
+    const second = holdPage(first, [row('3', '2026-11-02T03:00:00Z'), row('2', '2026-11-02T04:00:00Z')], null)
+    // Deal 2 was read at 10:00 +08:00 and comes again at 12:00 +08:00: it moved to the end of the list.
+    expect(second.shifted).toBe('2026-11-02T10:00:00+08:00')
+    expect(second.rows.map((r) => [r.id, r.modified_time])).toEqual([
+      ['1', '2026-11-02T09:00:00+08:00'],
+      ['2', '2026-11-02T04:00:00Z'],
+      ['3', '2026-11-02T03:00:00Z'],
+    ])
+    expect(second.pages).toBe(2)
+    // The same copy again (another token window's overlap) is no shift.
+    expect(holdPage(first, [row('1', '2026-11-02T01:00:00Z')], null).shifted).toBeUndefined()
   })
 })

@@ -66,6 +66,14 @@ export interface Checkpoint {
    * the stored checkpoint is the authority, never this copy. A full run keeps none.
    */
   touched?: RollupMonths | 'org'
+  /**
+   * Incremental runs: the list shifted under the page_token. A deal this run had read came again,
+   * edited since, or was deleted since; Zoho does not say whether a page_token remembers a position,
+   * and if it does, the next page skipped a deal from here on. The earliest stored Modified_Time of
+   * such deals: the next run reads from here instead of from maxModified. Kept by the statements
+   * that write the deals (progressSql), like `touched`.
+   */
+  rereadFrom?: string | null
 }
 
 export const DEFAULTS = {
@@ -118,4 +126,6 @@ export async function loadRun(db: Db, runId: string): Promise<RunRow | undefined
 
 export const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z')
 export const ms = (t: string) => new Date(t).getTime()
+/** The earlier of two times (Zoho's, with offsets); `a` may be unset. */
+export const earliest = (a: string | null | undefined, b: string) => (a && ms(a) <= ms(b) ? a : b)
 export const minusSeconds = (t: string, s: number) => iso(new Date(ms(t) - s * 1000))

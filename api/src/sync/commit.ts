@@ -45,7 +45,8 @@ export async function commit(
 
 /**
  * The checkpoint + progress update (records added = the `records` expression; `pageMonths`: a
- * query of the closing months, `m`, that the page statement writes deals out of and into).
+ * query of the closing months, `m`, that the page statement writes deals out of and into;
+ * `pageReread`: the page's candidate for Checkpoint.rereadFrom, a timestamptz expression).
  */
 function progressSql(
   run: RunRow,
@@ -54,13 +55,16 @@ function progressSql(
   p: Progress,
   records: SQL,
   pageMonths?: SQL,
+  pageReread?: SQL,
 ): SQL {
   // Snapshot: a prefetch may add calls while this commit runs; they count with the next commit.
   s.committingCalls = s.client?.stats.calls
   const calls = s.client ? s.client.stats.calls - s.countedCalls : 0
   // A full run refreshes the whole org: its page statements stay as they are.
   const checkpoint =
-    cp.kind === 'full' ? jsonParam(cp) : withTouchedMonths(jsonParam(cp), p.months ?? [], pageMonths)
+    cp.kind === 'full'
+      ? jsonParam(cp)
+      : withRereadFrom(cp, withTouchedMonths(jsonParam(cp), p.months ?? [], pageMonths), pageReread)
   return sql`
     update sync_runs set checkpoint = ${checkpoint}, phase = ${cp.phase}, status = 'running',
       pages = pages + ${p.pages ?? 0}, records = records + ${records},
@@ -88,6 +92,17 @@ function withTouchedMonths(cp: SQL, deleted: RollupMonths, page?: SQL): SQL {
           ${page ? sql`union ${page}` : sql``}) u))`
 }
 
+/**
+ * An incremental run's `checkpoint` with rereadFrom the earliest of the stored one's (set by
+ * earlier page statements, whatever this copy knows), this copy's and the page's.
+ */
+function withRereadFrom(cp: Checkpoint, checkpoint: SQL, page?: SQL): SQL {
+  if (cp.kind !== 'incremental') return checkpoint
+  return sql`jsonb_set(${checkpoint}, '{rereadFrom}', coalesce(to_jsonb(least(
+    (sync_runs.checkpoint->>'rereadFrom')::timestamptz, ${cp.rereadFrom ?? null}::timestamptz,
+    ${page ?? sql`null`}::timestamptz)), 'null'::jsonb))`
+}
+
 /** Marks the run's touched months as the whole org (its end refreshes every month). */
 export async function touchedWholeOrg(db: Db, runId: string) {
   await db.execute(sql`update sync_runs set checkpoint = jsonb_set(checkpoint, '{touched}', '"org"')
@@ -111,7 +126,7 @@ export async function commitPage(
   s.committingCalls = undefined
   const r = await write(ctx.db, {
     gate: renewLeaseSql(run.org_id, holder, leaseSeconds),
-    progress: (changed, months) => progressSql(run, cp, s, p, changed, months),
+    progress: (changed, months, rereadFrom) => progressSql(run, cp, s, p, changed, months, rereadFrom),
   })
   if (!r.gated) throw new LeaseLostError(run.org_id)
   s.expectNew = r.stored === 0
@@ -134,7 +149,13 @@ export function pageWrite(
   source: 'sync' | 'watch',
 ): PageWrite {
   return (db, page) =>
-    upsertDeals(db, run.org_id, rows, { recordNew: cp.kind !== 'full', source, page, expectNew: s.expectNew })
+    upsertDeals(db, run.org_id, rows, {
+      recordNew: cp.kind !== 'full',
+      source,
+      page,
+      expectNew: s.expectNew,
+      runStartedAt: cp.kind === 'incremental' ? run.started_at : undefined,
+    })
 }
 
 export type PageWrite = (db: Db, page: PageCommit) => ReturnType<typeof upsertDeals>

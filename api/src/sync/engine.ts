@@ -1,11 +1,11 @@
 import { sql } from 'drizzle-orm'
-import type { Db } from '../db/client'
+import { query, type Db } from '../db/client'
 import { loadRateBook, repriceClosedDealsOfOrg, repriceOpenDeals } from '../fx/pricing'
 import { newestSetInfo } from '../fx/store'
 import { ZohoApiError } from '../zoho/errors'
 import type { ListDealsParams, ZohoDealRecord } from '../zoho/types'
 import { refreshRollupsAfterSync } from '../analytics/rollup'
-import { DEFAULTS, iso, loadRun, minusSeconds, ms, type Checkpoint, type Phase } from './checkpoint'
+import { DEFAULTS, earliest, iso, loadRun, minusSeconds, ms, type Checkpoint, type Phase } from './checkpoint'
 import { commit, commitPage, inTx, pageWrite, touchedWholeOrg, type Progress } from './commit'
 import { flushHeld, holdPage, MAX_HELD_ROWS } from './held-pages'
 import { backfillHistory } from './history'
@@ -162,7 +162,8 @@ export async function syncStep(
       // mapped and written. It is used only if this commit goes through and the next step asks for it.
       if (s.prefetch && cp.phase === 'deals') prefetchDealsPage(client, s, cp, params())
       const rows = await timed('map_price', () => mapRecords(ctx, s, run, cp, records))
-      const held = holdPage(s.held, rows, s.book!.newest)
+      const { shifted, ...held } = holdPage(s.held, rows, s.book!.newest)
+      if (shifted && cp.kind === 'incremental') cp.rereadFrom = earliest(cp.rereadFrom, shifted)
       s.held = undefined
       s.run = { ...run, checkpoint: cp }
       if (
@@ -226,11 +227,13 @@ export async function syncStep(
         cp.phase = 'history'
       }
       await inTx(ctx, s, async (tx) => {
-        const { deleted, months } = await deleteDeals(
+        const { deleted, months, rereadFrom } = await deleteDeals(
           tx,
           orgId,
           res.data.map((d) => d.id),
+          cp.kind === 'incremental' ? run.started_at : undefined,
         )
+        if (rereadFrom) cp.rereadFrom = earliest(cp.rereadFrom, rereadFrom)
         await commit(tx, run, holder, cp, s, { deletions: deleted, months, pages: 1 }, leaseSeconds)
       })
       break
@@ -320,9 +323,23 @@ export async function syncStep(
               : cp.deletedOverflow
                 ? null
                 : (cp.maxDeleted ?? null)
+          // The list shifted under an incremental run's page_token: the next run reads again from
+          // where a deal may have been skipped (least() passes over a null). As stored: the page
+          // statements keep it.
+          const [stored] = await query<{ t: string | null }>(
+            tx,
+            sql`select checkpoint->>'rereadFrom' as t from sync_runs where id = ${run.id}`,
+          )
+          const rereadFrom = stored?.t ?? null
+          if (rereadFrom)
+            ctx.logger.info('deals changed under the page_token; the next run reads again from', {
+              orgId,
+              runId,
+              rereadFrom,
+            })
           await tx.execute(sql`
             update sync_state set
-              modified_cursor = greatest(modified_cursor, ${cp.maxModified}::timestamptz),
+              modified_cursor = least(greatest(modified_cursor, ${cp.maxModified}::timestamptz), ${rereadFrom}::timestamptz),
               deleted_cursor = ${cp.kind === 'full' ? sql`${deletedNext}::timestamptz` : sql`greatest(deleted_cursor, ${deletedNext}::timestamptz)`},
               last_success_at = now(),
               last_full_sync_at = ${cp.kind === 'full' ? sql`now()` : sql`last_full_sync_at`},

@@ -1,5 +1,5 @@
 import type { RateBook } from '../fx/pricing'
-import type { Checkpoint, RunRow } from './checkpoint'
+import { earliest, ms, type Checkpoint, type RunRow } from './checkpoint'
 import { commitPage, pageWrite } from './commit'
 import type { DealRow } from './map'
 import { settlePending } from './pages'
@@ -23,13 +23,27 @@ export interface HeldPages {
 /** At most this many rows wait for one commit: about 1 MB, well inside the memory budget. */
 export const MAX_HELD_ROWS = 1000
 
-/** Held pages plus one more; a deal on both keeps its newest copy. */
-export function holdPage(held: HeldPages | undefined, rows: DealRow[], newest: RateBook['newest']) {
+/**
+ * Held pages plus one more; a deal on both keeps its newest copy. `shifted`: the earliest
+ * Modified_Time a held deal had when the new page brought it again, edited (Checkpoint.rereadFrom).
+ */
+export function holdPage(
+  held: HeldPages | undefined,
+  rows: DealRow[],
+  newest: RateBook['newest'],
+): HeldPages & { shifted?: string } {
   if (!held) return { rows, pages: 1, newest }
+  const before = new Map(held.rows.map((r) => [r.id, r.modified_time]))
+  let shifted: string | undefined
+  for (const r of rows) {
+    const t = before.get(r.id)
+    if (t !== undefined && ms(t) < ms(r.modified_time)) shifted = earliest(shifted, t)
+  }
   return {
     rows: latestById([...held.rows, ...rows], (r) => r.modified_time),
     pages: held.pages + 1,
     newest,
+    shifted,
   }
 }
 

@@ -192,6 +192,8 @@ export interface OrgSyncSummary {
   status: RunOutcome['status'] | 'busy'
   kind?: SyncKind
   pages?: number
+  /** Deals read from Zoho, changed or not (records: those new or changed). */
+  read?: number
   records?: number
   deletions?: number
   apiCalls?: number
@@ -211,13 +213,15 @@ export async function runOrgSync(
   const [run] = await query<{
     kind: SyncKind
     pages: number
+    read: number
     records: number
     deletions: number
     api_calls: number
     history_calls: number
   }>(
     ctx.db,
-    sql`select kind, pages, records, deletions, api_calls, history_calls from sync_runs where id = ${started.runId}`,
+    sql`select kind, pages, records_read as read, records, deletions, api_calls, history_calls
+        from sync_runs where id = ${started.runId}`,
   )
   return {
     orgId,
@@ -225,6 +229,7 @@ export async function runOrgSync(
     status: outcome.status,
     kind: run?.kind,
     pages: run?.pages,
+    read: run?.read,
     records: run?.records,
     deletions: run?.deletions,
     apiCalls: run?.api_calls,

@@ -19,7 +19,7 @@ import { jsonParam } from './metadata'
  */
 export interface PageCommit {
   gate: SQL
-  progress(changed: SQL, months?: SQL): SQL
+  progress(changed: SQL, months?: SQL, rereadFrom?: SQL): SQL
 }
 
 /** A closing date's month as the rollup groups it ('YYYY-MM-01'; null stays null). */
@@ -147,6 +147,12 @@ interface WriteOptions {
    * Only outside a transaction, where the statement it may fail does not abort anything else.
    */
   expectNew?: boolean
+  /**
+   * An incremental run's start: a deal this run stored already (synced since) that comes again,
+   * newer, was edited behind the run's page_token. The statement passes `progress` the oldest
+   * such deal's stored Modified_Time (rereadFrom; see Checkpoint.rereadFrom).
+   */
+  runStartedAt?: string
 }
 
 const UNIQUE_VIOLATION = '23505'
@@ -177,6 +183,10 @@ function upsertStatement(orgId: string, rows: DealRow[], opts: WriteOptions): SQ
   const changedCount = sql`(select count(*) from fresh f where f.prev_modified is distinct from f.modified_time)`
   const months = sql`select ${closeMonth('r.closing_date')} as m from rolled r
     union select ${closeMonth('r.prev_closing')} from rolled r where r.prev_id is not null`
+  const rereadFrom = opts.runStartedAt
+    ? sql`(select min(p.modified_time) from input i join prev p on p.id = i.id
+           where p.synced_at >= ${opts.runStartedAt}::timestamptz and p.modified_time < i.modified_time)`
+    : undefined
   return sql`
     with ${page ? sql`gate as (${page.gate}),` : sql``}
     input as (
@@ -186,7 +196,7 @@ function upsertStatement(orgId: string, rows: DealRow[], opts: WriteOptions): SQ
     prev as (
       -- One primary-key probe per incoming row ("limit 1" stops the planner flattening it into a
       -- join that, from the statistics of a table still filling up, hashes every deal of the org).
-      select ${rolled('d')}, d.id, d.stage_entered_at, d.closing_push_count, d.modified_time
+      select ${rolled('d')}, d.id, d.stage_entered_at, d.closing_push_count, d.modified_time, d.synced_at
       from input i cross join lateral (
         select * from deals d where d.org_id = ${orgId} and d.id = i.id limit 1
       ) d
@@ -242,7 +252,7 @@ function upsertStatement(orgId: string, rows: DealRow[], opts: WriteOptions): SQ
         stage_entered_at = excluded.stage_entered_at, closing_push_count = excluded.closing_push_count,
         synced_at = now()
       returning 1
-    )${page ? sql`, progress as (${page.progress(changedCount, months)} and exists (select 1 from gate))` : sql``}
+    )${page ? sql`, progress as (${page.progress(changedCount, months, rereadFrom)} and exists (select 1 from gate))` : sql``}
     select (select count(*) from up)::int as written,
            ${changedCount}::int as changed,
            (select count(*) from hist)::int as history,
@@ -258,19 +268,26 @@ export async function deleteDeals(
   db: Db,
   orgId: string,
   ids: string[],
-): Promise<{ deleted: number; months: (string | null)[] }> {
-  if (!ids.length) return { deleted: 0, months: [] }
-  const [r] = await query<{ n: number; months: string }>(
+  runStartedAt?: string,
+): Promise<{ deleted: number; months: (string | null)[]; rereadFrom: string | null }> {
+  if (!ids.length) return { deleted: 0, months: [], rereadFrom: null }
+  const [r] = await query<{ n: number; months: string; reread_from: string | null }>(
     db,
     sql`
     with ids as (select jsonb_array_elements_text(${jsonParam(ids)}) as id),
     h as (delete from stage_history s using ids where s.org_id = ${orgId} and s.deal_id = ids.id returning 1),
     d as (delete from deals x using ids where x.org_id = ${orgId} and x.id = ids.id
-          returning ${closeMonth('x.closing_date')} as m)
+          returning ${closeMonth('x.closing_date')} as m, x.synced_at, x.modified_time)
     select (select count(*) from d)::int as n, (select count(*) from h)::int as h,
-           (select coalesce(jsonb_agg(distinct d.m), '[]'::jsonb)::text from d) as months`,
+           (select coalesce(jsonb_agg(distinct d.m), '[]'::jsonb)::text from d) as months,
+           -- A deal this run read, deleted since: it left the list behind the run's page_token.
+           ${runStartedAt ? sql`(select to_json(min(d.modified_time))#>>'{}' from d where d.synced_at >= ${runStartedAt}::timestamptz)` : sql`null::text`} as reread_from`,
   )
-  return { deleted: r?.n ?? 0, months: r ? (JSON.parse(r.months) as (string | null)[]) : [] }
+  return {
+    deleted: r?.n ?? 0,
+    months: r ? (JSON.parse(r.months) as (string | null)[]) : [],
+    rereadFrom: r?.reread_from ?? null,
+  }
 }
 
 /**
