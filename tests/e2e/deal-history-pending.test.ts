@@ -2,7 +2,7 @@ import { expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import { buildOrg } from '../../api/src/sandbox/org'
 import { serverAndBrowser } from './server'
-import { apiJson, newWidgetSecret, norm, signIn, waitForSync } from './helpers'
+import { apiJson, newWidgetSecret, norm, signIn, syncNow, waitForSync } from './helpers'
 import { openDealInCrm } from './crm-standin'
 
 /*
@@ -10,10 +10,12 @@ import { openDealInCrm } from './crm-standin'
  * modified first: after the first sync, the open deal modified longest ago has no history read yet.
  * Its Deal page inside Zoho CRM says the history is still to come, not that the deal never changed
  * stage, and qualifies its days in stage, counted from its creation until then. The Risk view and
- * a Deal page's risk flags say "up to N days" for a deal stuck on such a count, and why.
+ * a Deal page's risk flags say "up to N days" for a deal stuck on such a count, and why. The Sync
+ * page says how far the backfill has come. Last, Zoho starts refusing the org's Stage_History (as
+ * for a list hidden in the org): after the next sync, pages say it is unavailable, not coming.
  */
 
-const { server, newContext } = serverAndBrowser()
+const { server, newContext, sandboxUrl } = serverAndBrowser({}, { demoSandbox: true })
 
 interface RiskDeal {
   id: string
@@ -121,5 +123,40 @@ it('the Sync page says how many deals still wait for their stage history, and ho
     `Stage history read from Zoho CRM for ${n(h.read)} deals, ${n(h.toRead)} still to read ` +
       `(${h.perSync} per sync: about ${Math.ceil(h.toRead / h.perSync)} more syncs). ` +
       'Until then their days in stage are estimates.',
+  )
+})
+
+it('says the stage history is unavailable, not coming, once Zoho CRM refuses it: on a Deal page and the Sync page', async () => {
+  const admin = await adminPage()
+  const refuse = await fetch(`${sandboxUrl()}/stage-history`, {
+    method: 'PUT',
+    body: JSON.stringify({ refuse: true }),
+  })
+  expect(refuse.status).toBe(200)
+  await syncNow(admin)
+  const {
+    deals: [oldest],
+  } = await apiJson<{ deals: { id: string; stage: string }[] }>(
+    admin,
+    '/api/v1/deals?state=open&sort=modified&dir=asc&limit=1',
+  )
+  const w = await dealPage(admin, oldest!.id)
+  const history = w.getByRole('region', { name: 'Stage history' })
+  await history.waitFor({ timeout: 60_000 })
+  expect(norm(await history.textContent())).toContain(
+    "Zoho CRM does not give this org's stage history (its Stage History list may be hidden or not permitted), " +
+      'so no stage change of this deal is known: our sync has seen none.',
+  )
+  expect(norm(await w.getByTestId('deal-view').textContent())).not.toContain('arrives with the coming syncs')
+  expect(norm(await w.getByTestId('deal-days-provisional').textContent())).toBe(
+    `Counted from when the deal was created: Zoho CRM does not give this org's stage history, which would say when it entered ${oldest!.stage}.`,
+  )
+
+  await admin.goto(`${server.url}/?view=sync`)
+  const line = admin.getByTestId('stage-history-progress')
+  await line.waitFor({ timeout: 60_000 })
+  expect(norm(await line.textContent())).toBe(
+    "Stage history: Zoho CRM does not give this org's stage history, so days in stage count from when " +
+      'each deal was created or when our sync saw it change stage.',
   )
 })

@@ -1,8 +1,7 @@
 import { expect, it } from 'vitest'
-import type { Page } from 'playwright-core'
 import { buildOrg } from '../../api/src/sandbox/org'
 import { serverAndBrowser } from './server'
-import { apiJson, newWidgetSecret, norm, signIn, waitForSync } from './helpers'
+import { apiJson, newWidgetSecret, norm, signIn, syncNow, waitForSync } from './helpers'
 import { openDealInCrm } from './crm-standin'
 
 /*
@@ -17,26 +16,6 @@ async function createDeal(fields: Record<string, unknown>): Promise<string> {
   const r = await fetch(`${sandboxUrl()}/deals`, { method: 'POST', body: JSON.stringify(fields) })
   if (r.status !== 201) throw new Error(`create deal: ${r.status} ${await r.text()}`)
   return ((await r.json()) as { id: string }).id
-}
-
-/** Runs an incremental sync as `admin` and waits for it to succeed. */
-async function sync(admin: Page) {
-  await expect
-    .poll(async () => (await apiJson(admin, '/api/v1/sync/status')).runningRunId, { timeout: 120_000 })
-    .toBe(null)
-  const { runId } = await apiJson<{ runId: string }>(admin, '/api/v1/sync', {
-    method: 'POST',
-    body: { kind: 'incremental' },
-  })
-  await expect
-    .poll(
-      async () =>
-        (await apiJson<{ runs: { id: string; status: string }[] }>(admin, '/api/v1/sync/runs')).runs.find(
-          (r) => r.id === runId,
-        )?.status,
-      { timeout: 150_000, interval: 1000 },
-    )
-    .toBe('succeeded')
 }
 
 it("shows a deal's risk flags past the first 1,000 deals of the risk listing", async () => {
@@ -54,7 +33,7 @@ it("shows a deal's risk flags past the first 1,000 deals of the risk listing", a
   for (let i = 0; i < 1000; i += 50)
     await Promise.all(Array.from({ length: 50 }, () => createDeal({ ...overdue, Amount: 1_000_000 })))
   const small = await createDeal({ ...overdue, Deal_Name: 'Smallest deal', Amount: 1 })
-  await sync(admin)
+  await syncNow(admin)
 
   // The listing the page used to search stops before this deal.
   const listed = await apiJson<{ counts: { total: number }; deals: { id: string }[] }>(

@@ -80,6 +80,24 @@ export async function waitForSync(page: Page): Promise<void> {
   })
 }
 
+/** Runs an incremental sync as `admin` (POST /api/v1/sync, once none runs) and waits for it to succeed. */
+export async function syncNow(admin: Page): Promise<void> {
+  await until('no sync running', async () => {
+    const s = await apiJson<{ runningRunId: string | null }>(admin, '/api/v1/sync/status')
+    return s.runningRunId === null
+  })
+  const { runId } = await apiJson<{ runId: string }>(admin, '/api/v1/sync', {
+    method: 'POST',
+    body: { kind: 'incremental' },
+  })
+  await until(`sync run ${runId} to succeed`, async () => {
+    const { runs } = await apiJson<{ runs: { id: string; status: string }[] }>(admin, '/api/v1/sync/runs')
+    const status = runs.find((r) => r.id === runId)?.status
+    if (status === 'failed') throw new Error(`sync run ${runId} failed`)
+    return status === 'succeeded'
+  })
+}
+
 /** Waits until no loading indicator is left (view chunks, data, charts). */
 export async function settled(page: Page): Promise<void> {
   await page.waitForLoadState('networkidle')

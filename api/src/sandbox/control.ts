@@ -17,6 +17,7 @@ export interface ControlTarget {
   expireAccessTokens(): void
   expirePageTokens(): void
   setCreditsLeft(n: number): void
+  refuseStageHistory(refuse: boolean): void
   removeStage(value: string): void
 }
 
@@ -78,6 +79,12 @@ export function controlApp(t: ControlTarget): Hono<SandboxEnv> {
   app.put('/credits', async (c) => {
     const { left } = z.object({ left: z.number().int().min(0) }).parse(await c.req.json())
     t.setCreditsLeft(left)
+    return c.json({ ok: true })
+  })
+  // Zoho refuses (or answers again) every Stage_History call, as for a list hidden in the org.
+  app.put('/stage-history', async (c) => {
+    const { refuse } = z.object({ refuse: z.boolean() }).parse(await c.req.json())
+    t.refuseStageHistory(refuse)
     return c.json({ ok: true })
   })
   app.post('/expire-access-tokens', (c) => {

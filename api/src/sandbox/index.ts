@@ -121,6 +121,8 @@ export interface Sandbox {
   creditsUsed(): number
   /** Sets the credits left in the 24-hour window: 0 spends them all, dailyCredits gives all back. */
   setCreditsLeft(n: number): void
+  /** From now on every Stage_History call is refused, or answered again (stageHistoryRefusesIds). */
+  refuseStageHistory(refuse: boolean): void
   /**
    * Changes a Stage picklist value's metadata (matched on display or actual value) as the CRM serves
    * it (fields and pipelines), as an admin editing the picklist would. As in Zoho, deals keep their
@@ -203,6 +205,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     }),
   )
 
+  // Read by the CRM app on every Stage_History call: refuseStageHistory changes it in flight.
+  const stageHistory = {
+    lacks: opts.stageHistoryLacks ?? [],
+    namesField: opts.stageHistoryRefusalNamesField ?? true,
+    refusesIds: opts.stageHistoryRefusesIds ?? false,
+  }
   const sandbox: Sandbox = {
     url: '',
     accountsUrl: '',
@@ -245,6 +253,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     setCreditsLeft: (n) => {
       credits.used = Math.max(0, dailyCredits - n)
     },
+    refuseStageHistory: (refuse) => {
+      stageHistory.refusesIds = refuse
+    },
     setStage(value, changes) {
       const st = picklist.find((x) => x.display_value === value || x.actual_value === value)
       if (!st) throw new Error(`unknown stage ${value}`)
@@ -286,6 +297,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       expireAccessTokens: () => tokens.expireAll(),
       expirePageTokens: () => sandbox.expirePageTokens(),
       setCreditsLeft: (n) => sandbox.setCreditsLeft(n),
+      refuseStageHistory: (r) => sandbox.refuseStageHistory(r),
       removeStage: (v) => sandbox.removeStage(v),
     }),
   )
@@ -302,11 +314,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       dailyCredits,
       credits,
       pageTokens,
-      stageHistory: {
-        lacks: opts.stageHistoryLacks ?? [],
-        namesField: opts.stageHistoryRefusalNamesField ?? true,
-        refusesIds: opts.stageHistoryRefusesIds ?? false,
-      },
+      stageHistory,
     }),
   )
 

@@ -90,7 +90,7 @@ function Progress({ runId, onEnd }: { runId: string; onEnd: () => void }) {
 export function stageHistoryText(h: StageHistoryProgress): string | null {
   if (h.unavailable)
     return (
-      'Stage history: Zoho CRM does not give this org’s Stage_History, so days in stage count from ' +
+      "Stage history: Zoho CRM does not give this org's stage history, so days in stage count from " +
       'when each deal was created or when our sync saw it change stage.'
     )
   if (h.toRead === 0)
