@@ -6,8 +6,8 @@ import { ZohoApiError } from '../zoho/errors'
 import type { ListDealsParams, ZohoDealRecord } from '../zoho/types'
 import { refreshRollupsAfterSync } from '../analytics/rollup'
 import { DEFAULTS, earliest, iso, loadRun, minusSeconds, ms, type Checkpoint, type Phase } from './checkpoint'
-import { commit, commitPage, inTx, pageWrite, touchedWholeOrg, type Progress } from './commit'
-import { flushHeld, holdPage, MAX_HELD_ROWS } from './held-pages'
+import { commit, inTx, touchedWholeOrg, type Progress } from './commit'
+import { commitHeld, flushHeld, holdPage, MAX_HELD_ROWS } from './held-pages'
 import { backfillHistory } from './history'
 import { releaseLease } from './lease'
 import { dealFields } from './map'
@@ -179,17 +179,7 @@ export async function syncStep(
       }
       // Pages commit in order: these go out once the previous ones are in.
       await timed('write_commit', () => settlePending(s))
-      const write = pageWrite(s, run, cp, held.rows, 'sync')
-      const committed = commitPage(
-        ctx,
-        s,
-        run,
-        holder,
-        cp,
-        { pages: held.pages, read: held.rows.length },
-        leaseSeconds,
-        write,
-      )
+      const committed = commitHeld(ctx, s, run, cp, holder, leaseSeconds, held)
       if (s.prefetch && cp.phase === 'deals') {
         // The next step maps its page while the database writes this one (two cores, not one).
         s.pendingSettled = false

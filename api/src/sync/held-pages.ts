@@ -60,14 +60,19 @@ export async function flushHeld(
   s.held = undefined
   if (!held) return
   await settlePending(s)
-  await commitPage(
-    ctx,
-    s,
-    run,
-    holder,
-    cp,
-    { pages: held.pages, read: held.rows.length },
-    leaseSeconds,
-    pageWrite(s, run, cp, held.rows, 'sync'),
-  )
+  await commitHeld(ctx, s, run, cp, holder, leaseSeconds, held)
+}
+
+/** Commits held pages (a page alone is one held page) with the checkpoint: one statement. */
+export function commitHeld(
+  ctx: SyncContext,
+  s: SyncSession,
+  run: RunRow,
+  cp: Checkpoint,
+  holder: string,
+  leaseSeconds: number,
+  held: HeldPages,
+) {
+  const progress = { pages: held.pages, read: held.rows.length }
+  return commitPage(ctx, s, run, holder, cp, progress, leaseSeconds, pageWrite(s, run, cp, held.rows, 'sync'))
 }
