@@ -71,10 +71,21 @@ window.ZOHO = (function () {
 })();
 `
 
+/** A CRM user as the stand-in's SDK answers getCurrentUser. */
+export type CrmUser = { id: string; zuid: string; full_name: string; email: string }
+
+/** Just the fields getCurrentUser gives, of a sandbox org's user. */
+export const crmUser = (u: CrmUser): CrmUser => ({
+  id: u.id,
+  zuid: u.zuid,
+  full_name: u.full_name,
+  email: u.email,
+})
+
 export interface CrmPageOptions {
   secret: string
   orgId: string
-  user: { id: string; zuid: string; full_name: string; email: string }
+  user: CrmUser
   /** PageLoad payload, e.g. {Entity: 'Deals', EntityId: ['123']}; null sends none (a web tab). */
   pageLoad: Record<string, unknown> | null
   /**

@@ -3,7 +3,7 @@ import type { Page } from 'playwright-core'
 import { buildOrg } from '../../api/src/sandbox/org'
 import { serverAndBrowser } from './server'
 import { apiJson, newWidgetSecret, norm, signIn, syncNow, waitForSync } from './helpers'
-import { openDealInCrm } from './crm-standin'
+import { crmUser, openDealInCrm } from './crm-standin'
 
 /*
  * The demo org has 2,000 deals and a sync reads the Stage_History of at most 100 of them, newest
@@ -41,7 +41,7 @@ async function dealPage(admin: Page, dealId: string) {
   const { w } = await openDealInCrm(ctx, server.url, {
     secret,
     orgId,
-    user: { id: user.id, zuid: user.zuid, full_name: user.full_name, email: user.email },
+    user: crmUser(user),
     dealId: dealId,
   })
   return w

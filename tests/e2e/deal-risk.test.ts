@@ -2,7 +2,7 @@ import { expect, it } from 'vitest'
 import { buildOrg } from '../../api/src/sandbox/org'
 import { serverAndBrowser } from './server'
 import { apiJson, newWidgetSecret, norm, signIn, syncNow, waitForSync } from './helpers'
-import { openDealInCrm } from './crm-standin'
+import { crmUser, openDealInCrm } from './crm-standin'
 
 /*
  * A Deal's page inside Zoho CRM shows its risk flags however many deals rank above it: a rep gets
@@ -47,7 +47,7 @@ it("shows a deal's risk flags past the first 1,000 deals of the risk listing", a
   const { w } = await openDealInCrm(ctx, server.url, {
     secret,
     orgId,
-    user: { id: rep.id, zuid: rep.zuid, full_name: rep.full_name, email: rep.email },
+    user: crmUser(rep),
     dealId: small,
   })
   // Either answer, once the flags have loaded.

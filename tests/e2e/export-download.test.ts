@@ -4,7 +4,7 @@ import type { Download, Page } from 'playwright-core'
 import { buildOrg } from '../../api/src/sandbox/org'
 import { serverAndBrowser } from './server'
 import { apiJson, newWidgetSecret, parseCsv, settled, signIn, waitForSync } from './helpers'
-import { WIDGET_ORIGIN, installCrmStandIn } from './crm-standin'
+import { crmUser, installCrmStandIn, WIDGET_ORIGIN } from './crm-standin'
 
 /*
  * How Export CSV saves the file. The web view (cookie session) hands the export URL to the browser,
@@ -92,7 +92,7 @@ describe('Export CSV in the Zoho CRM widget', () => {
     const crmUrl = await installCrmStandIn(ctx, server.url, {
       secret,
       orgId,
-      user: { id: r.id, zuid: r.zuid, full_name: r.full_name, email: r.email },
+      user: crmUser(r),
       pageLoad: null,
     })
     const page = await ctx.newPage()

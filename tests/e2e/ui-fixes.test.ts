@@ -6,7 +6,7 @@ import { buildOrg } from '../../api/src/sandbox/org'
 import { signWidgetAssertion } from '../../api/src/auth/widget-assertion'
 import { serverAndBrowser } from './server'
 import { apiJson, newWidgetSecret, norm, settled, signIn, waitForSync } from './helpers'
-import { WIDGET_ORIGIN, installCrmStandIn, openDealInCrm } from './crm-standin'
+import { crmUser, type CrmUser, installCrmStandIn, openDealInCrm, WIDGET_ORIGIN } from './crm-standin'
 
 /*
  * Regressions from the UI review: request-slot collisions between unrelated components, the widget
@@ -168,7 +168,7 @@ describe('admin settings: widget sign-in', () => {
 describe('widget inside Zoho CRM', () => {
   let secret: string
   let orgId: string
-  let rep: { id: string; zuid: string; full_name: string; email: string }
+  let rep: CrmUser
   let deal: { id: string; amountSgd: string; baseCurrency: string; currency: string }
 
   beforeAll(async () => {
@@ -190,7 +190,7 @@ describe('widget inside Zoho CRM', () => {
       // A deal in another currency than the base, so the rate line names both.
       const pick = d.deals.find((x) => x.currency !== 'USD' && x.amountSgd)
       if (!pick) continue
-      rep = { id: crm.id, zuid: crm.zuid, full_name: crm.full_name, email: crm.email }
+      rep = crmUser(crm)
       deal = await apiJson(admin, `/api/v1/deals/${pick.id}`)
       break
     }

@@ -7,7 +7,7 @@ import { takeSnapshot } from '../../api/src/analytics/snapshot'
 import { connectPglite } from '../../api/src/db/pglite'
 import { buildOrg } from '../../api/src/sandbox/org'
 import { days } from '../../widget/src/format'
-import { installCrmStandIn } from './crm-standin'
+import { crmUser, installCrmStandIn } from './crm-standin'
 import { apiJson, newWidgetSecret, norm, settled, signIn, waitForSync } from './helpers'
 import { launchBrowser, startServer, type RunningServer } from './server'
 
@@ -240,7 +240,7 @@ describe("a Deal's page in Zoho CRM", () => {
     const crmUrl = await installCrmStandIn(ctx, server.url, {
       secret,
       orgId,
-      user: { id: rep!.id, zuid: rep!.zuid, full_name: rep!.full_name, email: rep!.email },
+      user: crmUser(rep!),
       pageLoad: { Entity: 'Deals', EntityId: [deal!.id], ButtonPosition: 'DetailView' },
     })
     const page = await ctx.newPage()

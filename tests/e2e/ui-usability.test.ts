@@ -3,7 +3,7 @@ import type { Page } from 'playwright-core'
 import { serverAndBrowser } from './server'
 import { apiJson, norm, settled, signIn, waitForSync } from './helpers'
 import { buildOrg } from '../../api/src/sandbox/org'
-import { installCrmStandIn } from './crm-standin'
+import { crmUser, type CrmUser, installCrmStandIn } from './crm-standin'
 
 /*
  * The web view as a manager uses it: filters that stay usable after a choice, period fields that say
@@ -370,7 +370,7 @@ describe('keyboard', () => {
 
 describe('inside Zoho CRM, as a rep (a narrow widget)', () => {
   let crm: { secret: string; orgId: string }
-  let rep: { id: string; zuid: string; full_name: string; email: string }
+  let rep: CrmUser
   let othersDeal: string
 
   beforeAll(async () => {
@@ -388,7 +388,7 @@ describe('inside Zoho CRM, as a rep (a narrow widget)', () => {
     const r = buildOrg(42, 'USD').users.all.find((u) =>
       users.some((x) => x.userId === u.id && x.role === 'rep'),
     )!
-    rep = { id: r.id, zuid: r.zuid, full_name: r.full_name, email: r.email }
+    rep = crmUser(r)
     // A deal of someone else: the rep opens it in Zoho CRM, where the related list shows regardless.
     const { deals } = await apiJson<{ deals: { id: string; ownerId: string | null }[] }>(
       admin,

@@ -16,7 +16,7 @@ import {
   waitForSync,
   type Role,
 } from './helpers'
-import { WIDGET_ORIGIN, installCrmStandIn, openDealInCrm } from './crm-standin'
+import { crmUser, type CrmUser, installCrmStandIn, openDealInCrm, WIDGET_ORIGIN } from './crm-standin'
 
 /*
  * The product as users meet it: the real Node server (demo mode: sandbox Zoho org + first sync) and
@@ -366,7 +366,7 @@ describe('web view as a rep', () => {
 describe('widget inside Zoho CRM', () => {
   let secret: string
   let orgId: string
-  let rep: { id: string; zuid: string; full_name: string; email: string }
+  let rep: CrmUser
   let dealId: string
   let deal: { name: string; amountSgd: string | null; stage: string; stageHistory: unknown[] }
 
@@ -392,7 +392,7 @@ describe('widget inside Zoho CRM', () => {
       for (const pick of d.deals.filter((x) => x.currency !== 'SGD' && x.amountSgd)) {
         const detail = await apiJson<typeof deal>(admin, `/api/v1/deals/${pick.id}`)
         if (!dealId || detail.stageHistory.length > deal.stageHistory.length) {
-          rep = { id: crm.id, zuid: crm.zuid, full_name: crm.full_name, email: crm.email }
+          rep = crmUser(crm)
           dealId = pick.id
           deal = detail
         }

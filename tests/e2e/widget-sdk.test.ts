@@ -3,7 +3,7 @@ import type { Page } from 'playwright-core'
 import { buildOrg } from '../../api/src/sandbox/org'
 import { serverAndBrowser } from './server'
 import { apiJson, newWidgetSecret, norm, signIn } from './helpers'
-import { SDK_URL, WIDGET_ORIGIN, installCrmStandIn } from './crm-standin'
+import { crmUser, type CrmUser, installCrmStandIn, SDK_URL, WIDGET_ORIGIN } from './crm-standin'
 
 /*
  * Who the widget signs in. Its sign-in runs the Deluge function through ZOHO.CRM.FUNCTIONS.execute,
@@ -15,7 +15,7 @@ import { SDK_URL, WIDGET_ORIGIN, installCrmStandIn } from './crm-standin'
 const { server, newContext: context } = serverAndBrowser()
 let secret: string
 let orgId: string
-let rep: { id: string; zuid: string; full_name: string; email: string }
+let rep: CrmUser
 let admin: { zuid: string; full_name: string }
 
 beforeAll(async () => {
@@ -26,7 +26,7 @@ beforeAll(async () => {
   // The stand-in CRM plays Zoho: it knows each user's ZUID (the demo's sandbox org, seed 42).
   const org = buildOrg(42, 'USD').users
   const r = org.all.find((u) => users.some((x) => x.userId === u.id && x.role === 'rep'))!
-  rep = { id: r.id, zuid: r.zuid, full_name: r.full_name, email: r.email }
+  rep = crmUser(r)
   admin = { zuid: org.admin.zuid, full_name: org.admin.full_name }
 })
 
