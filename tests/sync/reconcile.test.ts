@@ -101,3 +101,46 @@ describe(`deals an incremental run skipped (${testDbKind})`, () => {
     expect(await sync()).toMatchObject({ status: 'succeeded', kind: 'incremental' })
   })
 })
+
+describe(`deals a full sync skipped (${testDbKind})`, () => {
+  const { database, connect } = sandboxSuite({ each: true })
+
+  /**
+   * A first full sync, in pages of 100, of an org whose page_tokens remember a position: before its
+   * third Deals request, a minute on, the first deal it read is edited, and the next page skips a
+   * deal it never stored. Then an incremental run.
+   */
+  async function firstSyncShifted(deals: number) {
+    const h = await connect({ deals, pageTokenPosition: 'offset' })
+    const first = String([...h.sb.deals()][0]!.id)
+    let requests = 0
+    const ctx = syncContext(database, h.config, (input, init) => {
+      if (String(input).includes('/crm/v8/Deals?') && ++requests === 3) {
+        h.sb.advanceClock(60_000)
+        h.sb.editDeal(first, { Amount: 4321.5 })
+      }
+      return globalThis.fetch(input, init)
+    })
+    const full = await runOrgSync(ctx, h.orgId, { trigger: 'manual', historyBudget: 0, perPage: 100 })
+    expect(full).toMatchObject({ status: 'succeeded', kind: 'full' })
+    const t = await truth(h, database)
+    expect(t.equal).toBe(false)
+    expect(t.db.count).toBe(deals - 1) // the deal skipped was never stored
+    const next = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })
+    expect(next).toMatchObject({ status: 'succeeded', kind: 'incremental' })
+    return { h, next }
+  }
+
+  it('the new deal skipped is read by the next incremental run, when few deals lie past the shift', async () => {
+    const { h, next } = await firstSyncShifted(600)
+    const t = await truth(h, database)
+    expect(t.equal, t.diff).toBe(true)
+    expect(next.read).toBeLessThanOrEqual(600)
+  })
+
+  it('past DEFAULTS.rereadMaxDeals it waits for the weekly full pass: a first sync is not read twice', async () => {
+    const { h, next } = await firstSyncShifted(DEFAULTS.rereadMaxDeals + 300)
+    expect(next.read).toBeLessThan(100)
+    expect((await truth(h, database)).equal).toBe(false)
+  })
+})

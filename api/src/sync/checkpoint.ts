@@ -67,16 +67,24 @@ export interface Checkpoint {
    */
   touched?: RollupMonths | 'org'
   /**
-   * Incremental runs: the list shifted under the page_token. A deal this run had read came again,
-   * edited since, or was deleted since; Zoho does not say whether a page_token remembers a position,
-   * and if it does, the next page skipped a deal from here on. The earliest stored Modified_Time of
-   * such deals: the next run reads from here instead of from maxModified. Kept by the statements
-   * that write the deals (progressSql), like `touched`.
+   * The list shifted under the page_token. A deal this run had read came again, edited since, or
+   * (incremental runs) was deleted since; Zoho does not say whether a page_token remembers a
+   * position, and if it does, the next page skipped a deal from here on. The earliest stored
+   * Modified_Time of such deals: the next run reads from here instead of from maxModified (after a
+   * full run, only when that is at most rereadMaxDeals). Kept by the statements that write the
+   * deals (progressSql), like `touched`.
    */
   rereadFrom?: string | null
 }
 
 export const DEFAULTS = {
+  /**
+   * A full run whose list shifted has the next run read again from the shift only when at most this
+   * many stored deals lie past it (10 calls): a long first sync of a busy org would otherwise read
+   * most of it twice. Its sweep asks about the stored deals it did not see; a new deal it skipped
+   * waits for the weekly full pass.
+   */
+  rereadMaxDeals: 2_000,
   tokenWindowRecords: 100_000,
   overlapSeconds: 10,
   historyBudget: 100,

@@ -60,11 +60,12 @@ function progressSql(
   // Snapshot: a prefetch may add calls while this commit runs; they count with the next commit.
   s.committingCalls = s.client?.stats.calls
   const calls = s.client ? s.client.stats.calls - s.countedCalls : 0
-  // A full run refreshes the whole org: its page statements stay as they are.
-  const checkpoint =
-    cp.kind === 'full'
-      ? jsonParam(cp)
-      : withRereadFrom(cp, withTouchedMonths(jsonParam(cp), p.months ?? [], pageMonths), pageReread)
+  // A full run refreshes the whole org: it keeps no months.
+  const checkpoint = withRereadFrom(
+    cp,
+    cp.kind === 'full' ? jsonParam(cp) : withTouchedMonths(jsonParam(cp), p.months ?? [], pageMonths),
+    pageReread,
+  )
   return sql`
     update sync_runs set checkpoint = ${checkpoint}, phase = ${cp.phase}, status = 'running',
       pages = pages + ${p.pages ?? 0}, records = records + ${records},
@@ -93,11 +94,11 @@ function withTouchedMonths(cp: SQL, deleted: RollupMonths, page?: SQL): SQL {
 }
 
 /**
- * An incremental run's `checkpoint` with rereadFrom the earliest of the stored one's (set by
- * earlier page statements, whatever this copy knows), this copy's and the page's.
+ * A paging run's `checkpoint` with rereadFrom the earliest of the stored one's (set by earlier page
+ * statements, whatever this copy knows), this copy's and the page's.
  */
 function withRereadFrom(cp: Checkpoint, checkpoint: SQL, page?: SQL): SQL {
-  if (cp.kind !== 'incremental') return checkpoint
+  if (cp.kind === 'ids') return checkpoint
   return sql`jsonb_set(${checkpoint}, '{rereadFrom}', coalesce(to_jsonb(least(
     (sync_runs.checkpoint->>'rereadFrom')::timestamptz, ${cp.rereadFrom ?? null}::timestamptz,
     ${page ?? sql`null`}::timestamptz)), 'null'::jsonb))`
@@ -154,7 +155,7 @@ export function pageWrite(
       source,
       page,
       expectNew: s.expectNew,
-      runStartedAt: cp.kind === 'incremental' ? run.started_at : undefined,
+      runStartedAt: cp.kind === 'ids' ? undefined : run.started_at,
     })
 }
 

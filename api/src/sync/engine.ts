@@ -5,7 +5,17 @@ import { newestSetInfo } from '../fx/store'
 import { ZohoApiError } from '../zoho/errors'
 import type { ListDealsParams, ZohoDealRecord } from '../zoho/types'
 import { refreshRollupsAfterSync } from '../analytics/rollup'
-import { DEFAULTS, earliest, iso, loadRun, minusSeconds, ms, type Checkpoint, type Phase } from './checkpoint'
+import {
+  DEFAULTS,
+  earliest,
+  iso,
+  loadRun,
+  minusSeconds,
+  ms,
+  type Checkpoint,
+  type Phase,
+  type RunRow,
+} from './checkpoint'
 import { commit, inTx, touchedWholeOrg, type Progress } from './commit'
 import { commitHeld, flushHeld, holdPage, MAX_HELD_ROWS } from './held-pages'
 import { backfillHistory } from './history'
@@ -59,6 +69,26 @@ function nextWindowSince(cp: Checkpoint): string | null {
   if (cp.windowSince && ms(since) <= ms(cp.windowSince)) since = cp.maxModified
   if (cp.windowSince && ms(since) <= ms(cp.windowSince)) since = iso(new Date(ms(cp.maxModified) + 1000))
   return since
+}
+
+/**
+ * Where the next run reads from, if not from maxModified: the list shifted under this run's
+ * page_token (Checkpoint.rereadFrom, as the page statements stored it). After a full run, only when
+ * at most DEFAULTS.rereadMaxDeals stored deals lie past it.
+ */
+async function rereadCursor(tx: Db, run: RunRow, cp: Checkpoint): Promise<string | null> {
+  const [stored] = await query<{ t: string | null }>(
+    tx,
+    sql`select checkpoint->>'rereadFrom' as t from sync_runs where id = ${run.id}`,
+  )
+  const t = stored?.t ?? null
+  if (!t || cp.kind !== 'full') return t
+  const [past] = await query<{ n: number }>(
+    tx,
+    sql`select count(*)::int as n from (select 1 from deals where org_id = ${run.org_id}
+          and modified_time >= ${t}::timestamptz limit ${DEFAULTS.rereadMaxDeals + 1}) x`,
+  )
+  return past!.n > DEFAULTS.rereadMaxDeals ? null : t
 }
 
 export interface StepResult {
@@ -163,7 +193,7 @@ export async function syncStep(
       if (s.prefetch && cp.phase === 'deals') prefetchDealsPage(client, s, cp, params())
       const rows = await timed('map_price', () => mapRecords(ctx, s, run, cp, records))
       const { shifted, ...held } = holdPage(s.held, rows, s.book!.newest)
-      if (shifted && cp.kind === 'incremental') cp.rereadFrom = earliest(cp.rereadFrom, shifted)
+      if (shifted) cp.rereadFrom = earliest(cp.rereadFrom, shifted)
       s.held = undefined
       s.run = { ...run, checkpoint: cp }
       if (
@@ -313,14 +343,7 @@ export async function syncStep(
               : cp.deletedOverflow
                 ? null
                 : (cp.maxDeleted ?? null)
-          // The list shifted under an incremental run's page_token: the next run reads again from
-          // where a deal may have been skipped (least() passes over a null). As stored: the page
-          // statements keep it.
-          const [stored] = await query<{ t: string | null }>(
-            tx,
-            sql`select checkpoint->>'rereadFrom' as t from sync_runs where id = ${run.id}`,
-          )
-          const rereadFrom = stored?.t ?? null
+          const rereadFrom = await rereadCursor(tx, run, cp)
           if (rereadFrom)
             ctx.logger.info('deals changed under the page_token; the next run reads again from', {
               orgId,
@@ -329,6 +352,7 @@ export async function syncStep(
             })
           await tx.execute(sql`
             update sync_state set
+              -- least() passes over a null rereadFrom
               modified_cursor = least(greatest(modified_cursor, ${cp.maxModified}::timestamptz), ${rereadFrom}::timestamptz),
               deleted_cursor = ${cp.kind === 'full' ? sql`${deletedNext}::timestamptz` : sql`greatest(deleted_cursor, ${deletedNext}::timestamptz)`},
               last_success_at = now(),
