@@ -149,9 +149,10 @@ async function main() {
   if (bootToken)
     deps.background(
       bootstrapConnection(jobCtx, bootToken).then(({ orgId }) =>
-        runOrgSync(jobCtx, orgId, { trigger: 'startup', kind: demo ? 'full' : undefined }).then((r) =>
-          logger.info('start-up sync', { ...r }),
-        ),
+        runOrgSync(jobCtx, orgId, {
+          trigger: 'startup',
+          ...(demo ? { kind: 'full', historyBudget: config.DEMO_HISTORY_CALLS } : {}),
+        }).then((r) => logger.info('start-up sync', { ...r })),
       ),
     )
   const crons = config.SCHEDULER

@@ -6,8 +6,9 @@ import { apiJson, newWidgetSecret, norm, signIn, syncNow, waitForSync } from './
 import { crmUser, openDealInCrm } from './crm-standin'
 
 /*
- * The demo org has 2,000 deals and a sync reads the Stage_History of at most 100 of them, newest
- * modified first: after the first sync, the open deal modified longest ago has no history read yet.
+ * The demo org has 2,000 deals, and here its first sync reads the Stage_History of at most 100 of
+ * them (DEMO_HISTORY_CALLS, as a real org's syncs do), newest modified first: after it, the open
+ * deal modified longest ago has no history read yet.
  * Its Deal page inside Zoho CRM says the history is still to come, not that the deal never changed
  * stage, and qualifies its days in stage, counted from its creation until then. The Risk view and
  * a Deal page's risk flags say "up to N days" for a deal stuck on such a count, and why. The Sync
@@ -15,7 +16,10 @@ import { crmUser, openDealInCrm } from './crm-standin'
  * for a list hidden in the org): after the next sync, pages say it is unavailable, not coming.
  */
 
-const { server, newContext, sandboxUrl } = serverAndBrowser({}, { demoSandbox: true })
+const { server, newContext, sandboxUrl } = serverAndBrowser(
+  { DEMO_HISTORY_CALLS: '100' },
+  { demoSandbox: true },
+)
 
 interface RiskDeal {
   id: string

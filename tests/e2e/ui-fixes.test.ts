@@ -5,7 +5,7 @@ import { formatMoney } from '../../shared/money'
 import { buildOrg } from '../../api/src/sandbox/org'
 import { signWidgetAssertion } from '../../api/src/auth/widget-assertion'
 import { serverAndBrowser } from './server'
-import { apiJson, newWidgetSecret, norm, settled, signIn, waitForSync } from './helpers'
+import { apiJson, newWidgetSecret, norm, settled, signIn, syncNow, waitForSync } from './helpers'
 import { crmUser, type CrmUser, installCrmStandIn, openDealInCrm, WIDGET_ORIGIN } from './crm-standin'
 
 /*
@@ -14,7 +14,7 @@ import { crmUser, type CrmUser, installCrmStandIn, openDealInCrm, WIDGET_ORIGIN 
  * here, so an "SGD" label on a base-currency amount is visibly wrong.
  */
 
-const { server, newContext } = serverAndBrowser({ BASE_CURRENCY: 'USD' })
+const { server, newContext, sandboxUrl } = serverAndBrowser({ BASE_CURRENCY: 'USD' }, { demoSandbox: true })
 let manager: Page
 
 beforeAll(async () => {
@@ -72,11 +72,23 @@ describe('requests of unrelated components do not cancel each other', () => {
 
 describe('stale and at-risk list', () => {
   it('counts every deal at risk and reaches past the first 200 with Show more', async () => {
+    // The demo org gives a manager's team fewer than 225 deals at risk: one of its owners gets 240
+    // more in Zoho CRM, overdue, before a sync.
+    const { owners } = await apiJson<{ owners: { ownerId: string }[] }>(manager, '/api/v1/pipeline/by-owner')
+    const overdue = { Owner: owners[0]!.ownerId, Stage: 'Qualification', Closing_Date: '2025-01-06' }
+    for (let i = 0; i < 240; i += 40)
+      await Promise.all(
+        Array.from({ length: 40 }, async (_, k) => {
+          const body = JSON.stringify({ ...overdue, Deal_Name: `Overdue ${i + k}`, Amount: 1000 + i + k })
+          const r = await fetch(`${sandboxUrl()}/deals`, { method: 'POST', body })
+          expect(r.status).toBe(201)
+        }),
+      )
+    await syncNow(await signIn(await newContext(), server.url, 'admin'))
     const risk = await apiJson<{ counts: { total: number }; deals: { id: string }[] }>(
       manager,
       '/api/v1/risk?limit=1000',
     )
-    // The demo org gives a manager's team more than 200 deals at risk; else this test shows nothing.
     expect(risk.counts.total).toBeGreaterThan(225)
     await manager.goto(`${server.url}/?view=risk`)
     const rows = manager.getByTestId('risk-table').locator('tbody tr')

@@ -116,7 +116,8 @@ async function onePerMonth(database: Database, orgId: string): Promise<StoredDea
 }
 
 describe(`the month rollup after incremental and Watch runs (${testDbKind})`, () => {
-  const { database, h } = sandboxSuite({ sandbox: { deals: 500 }, firstSync: true })
+  // 1,000 deals: their open deals close in 20 months, one deal each for the tests to move.
+  const { database, h } = sandboxSuite({ sandbox: { deals: 1000 }, firstSync: true })
 
   it('an incremental run refreshes the months its edits, deletions and new deals touched, and no other', async () => {
     await anHourOn(database)

@@ -95,6 +95,12 @@ export const configSchema = z.object({
   SCHEDULER: bool.default(true),
   /** Demo mode: the built-in sandbox Zoho org's port (0: any free one); it also serves /__sandbox. */
   DEMO_SANDBOX_PORT: int(0, 65535).default(0),
+  /**
+   * Demo mode: Stage_History calls the start-up sync may spend. The demo org's whole backfill
+   * (about 750 deals) by default, so that a first look shows real days in stage; a real org's
+   * syncs spend 100 each.
+   */
+  DEMO_HISTORY_CALLS: int(0, 100_000).default(2_000),
 })
 
 export type Config = z.infer<typeof configSchema> & {

@@ -27,10 +27,10 @@ export interface GenContext {
 }
 
 const DAY = 86_400
-/** Created times span 700 days starting 760 days before the anchor. */
-const CREATED_SPAN = 700 * DAY
-/** Modified times start 30 days after the first creation and end 2 days before the anchor. */
+/** Modified times span 728 days, from 730 to 2 days before the anchor. */
 const MODIFIED_SPAN = 728 * DAY
+/** Days from creation to the last edit: 7 plus twice the last edit's age, at most 58 (new deals are young). */
+const CYCLE_DAYS = 58
 
 export const DEAL_ID_BASE = 100_000_000
 export const DEAL_ID_STEP = 13
@@ -46,12 +46,26 @@ export function dealIndex(org: OrgData, id: string): number | undefined {
   return n >= 0 && n % DEAL_ID_STEP === 0 ? n / DEAL_ID_STEP : undefined
 }
 
-export function createdAt(ctx: GenContext, i: number): number {
-  return ctx.anchor - 760 * DAY + Math.floor((i * CREATED_SPAN) / ctx.n)
+/** Share of the way from deal i to the newest (1 for deal 0, 0 for the newest). */
+function oldness(ctx: GenContext, i: number): number {
+  return (ctx.n - i) / ctx.n
 }
 
+export function createdAt(ctx: GenContext, i: number): number {
+  const modified = modifiedAt(ctx, i)
+  const edited = ctx.anchor - 2 * DAY - modified
+  return modified - Math.min(CYCLE_DAYS * DAY, 7 * DAY + 2 * edited)
+}
+
+/**
+ * Cubic in the index rather than linear, so that edits bunch up towards today as in a growing org
+ * whose reps work their open deals (8% of deals edited in the last month, 13 times as many a day
+ * as two years before): a linear spread left nearly every open deal untouched for months, and the
+ * demo's Risk view flagging all of them.
+ */
 export function modifiedAt(ctx: GenContext, i: number): number {
-  return ctx.anchor - 730 * DAY + Math.floor((i * MODIFIED_SPAN) / ctx.n)
+  const x = oldness(ctx, i)
+  return ctx.anchor - 2 * DAY - Math.floor((0.2 * x + 0.8 * x ** 3) * MODIFIED_SPAN)
 }
 
 /** First generated index whose Modified_Time is at or after `epochSeconds` (n when none). */
@@ -117,9 +131,9 @@ export function stagePath(ctx: GenContext, i: number): { pipeline: string; path:
   const { org, seed, n } = ctx
   const pipeline = unit(seed, i, 'pipeline') < 0.3 ? org.pipelines[1]! : org.pipelines[0]!
   const { Open: open, 'Closed Won': won, 'Closed Lost': lost } = categorized(org, pipeline)
-  // Older deals are mostly closed; recent ones mostly open.
-  const age = n > 1 ? i / (n - 1) : 1
-  const pOpen = 0.1 + 0.55 * age * age
+  // Deals are closed but for a few left open; most of those edited in the last month are open.
+  const recency = n > 1 ? i / (n - 1) : 1
+  const pOpen = 0.04 + 0.8 * recency ** 8
   const r = unit(seed, i, 'state')
   let path: Stage[]
   if (r < pOpen) {
@@ -149,12 +163,19 @@ function shown(ctx: GenContext, i: number, s: Stage, salt: string | number): str
     : s.display_value
 }
 
-/** Times (epoch seconds) of each stage change of a generated deal. */
-function pathTimes(ctx: GenContext, i: number, steps: number): number[] {
+/**
+ * Times (epoch seconds) of each stage change of a generated deal, evenly spaced from its creation.
+ * A closed deal's last change (its close) is a step short of its last edit; an open deal moved to
+ * its current stage in the second half of the time to its last edit, as deals being worked do.
+ */
+function pathTimes(ctx: GenContext, i: number, path: Stage[]): number[] {
   const c = createdAt(ctx, i)
   const gap = modifiedAt(ctx, i) - c
+  const steps = path.length
+  const open = path[steps - 1]!.deal_category === 'Open'
+  const span = open && steps > 1 ? (gap * (1 - unit(ctx.seed, i, 'lastmove') / 3)) / (steps - 1) : gap / steps
   const times: number[] = []
-  for (let j = 0; j < steps; j++) times.push(c + Math.floor((gap * j) / steps))
+  for (let j = 0; j < steps; j++) times.push(c + Math.floor(span * j))
   return times
 }
 
@@ -167,7 +188,7 @@ export function generateDeal(ctx: GenContext, i: number): DealRecord {
   const stage = path[path.length - 1]!
   const created = createdAt(ctx, i)
   const modified = modifiedAt(ctx, i)
-  const times = pathTimes(ctx, i, path.length)
+  const times = pathTimes(ctx, i, path)
 
   let cw = unit(seed, i, 'currency')
   let currency = 'SGD'
@@ -200,9 +221,11 @@ export function generateDeal(ctx: GenContext, i: number): DealRecord {
       : money(Math.round((minor * probability) / 100), cur.decimals)
 
   const closed = stage.deal_category !== 'Open'
+  // An open deal's closing date was last set when it was last edited: mostly ahead of that, in the
+  // past for about one in ten worked recently, and for the deals left untouched for months.
   const closing = closed
     ? zohoDate(times[times.length - 1]!, off)
-    : zohoDate(created + (30 + pickIndex(210, seed, i, 'close')) * DAY, off)
+    : zohoDate(Math.max(created + 14 * DAY, modified + (pickIndex(200, seed, i, 'close') - 20) * DAY), off)
 
   const account =
     unit(seed, i, 'noacct') < 0.05 ? null : org.accounts[pickIndex(org.accounts.length, seed, i, 'acct')]!
@@ -218,8 +241,11 @@ export function generateDeal(ctx: GenContext, i: number): DealRecord {
         : pickIndex(2, seed, i, 'terr')
   const territory = org.territories[region]!
   const modifier = unit(seed, i, 'modby') < 0.8 ? owner : org.users.admin
+  // Reps log calls and notes on a deal as they work it: an open deal's last activity is within the
+  // three weeks before its last edit, a closed deal's any time before it.
+  const activitySpan = closed ? modified - created : Math.min(modified - created, 21 * DAY)
   const lastActivity =
-    unit(seed, i, 'noact') < 0.1 ? null : created + Math.floor(unit(seed, i, 'act') * (modified - created))
+    unit(seed, i, 'noact') < 0.1 ? null : modified - Math.floor(unit(seed, i, 'act') * activitySpan)
   const product = PRODUCTS[pickIndex(PRODUCTS.length, seed, i, 'product')]!
   const cycle = closed ? Math.round((times[times.length - 1]! - created) / DAY) : null
   const modifiedTime = zohoTime(modified, off)
@@ -268,7 +294,7 @@ export function generateDeal(ctx: GenContext, i: number): DealRecord {
 export function generateStageHistory(ctx: GenContext, i: number, deal: DealRecord): DealRecord[] {
   const { org } = ctx
   const { path } = stagePath(ctx, i)
-  const times = pathTimes(ctx, i, path.length)
+  const times = pathTimes(ctx, i, path)
   const owner = deal.Owner as { name: string; id: string; email: string }
   const cur = DEAL_CURRENCIES.find((c) => c.code === deal.Currency)!
   return path.map((s, j) => {
