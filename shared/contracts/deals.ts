@@ -117,6 +117,7 @@ export const EXPORT_COLUMNS = [
   'fx_date',
   'fx_source',
   'closing_date',
+  'zoho_url',
 ] as const
 
 export const dealsEndpoints: EndpointDoc[] = [
@@ -145,7 +146,8 @@ export const dealsEndpoints: EndpointDoc[] = [
       `Columns: ${EXPORT_COLUMNS.join(', ')}; the _sgd columns are in the org's base currency and ` +
       'named after it (amount_usd for a USD org). UTF-8 with a BOM (for Excel), RFC 4180 quoting, CRLF ' +
       'line ends; dates YYYY-MM-DD; text starting with = + - @ (or full-width ＝ ＋ － ＠), tab or CR is ' +
-      "prefixed with ' so spreadsheets keep it as text.",
+      "prefixed with ' so spreadsheets keep it as text. zoho_url links each deal's record in Zoho CRM: " +
+      'Excel shows the 19-digit id as a rounded number (4.33E+18), the link keeps it whole.',
     query: exportQuery,
     contentType: 'text/csv',
   },

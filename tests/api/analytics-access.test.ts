@@ -236,6 +236,7 @@ describe(`analytics access, deals, export, settings, docs (${testDbKind})`, () =
           ...d,
           owner_name: owner?.full_name ?? d.owner_name,
           probability: d.effective_probability,
+          zoho_url: `https://crm.zoho.com/crm/org${seed.orgId}/tab/Potentials/${d.id}`,
         }
         return EXPORT_COLUMNS.map((c) => (rec[c] === null || rec[c] === undefined ? '' : String(rec[c])))
       })

@@ -142,6 +142,15 @@ describe(`deals CSV export as a spreadsheet opens it (${testDbKind})`, () => {
     }
   })
 
+  it("links each row to the deal's record in Zoho CRM, with the id whole that Excel would round", async () => {
+    const rows = parseCsv(await (await request('/exports/deals.csv')).text()).slice(1)
+    expect(rows.length).toBeGreaterThan(40)
+    for (const r of rows)
+      expect(r[col('zoho_url')]).toBe(
+        `https://crm.zoho.com/crm/org${seed.orgId}/tab/Potentials/${r[col('id')]}`,
+      )
+  })
+
   it('bad input is a 400 JSON error, an owner outside the scope a 403: never a CSV or a 500', async () => {
     const expectError = async (res: Response, status: number, code: string, what: string) => {
       expect(res.status, what).toBe(status)

@@ -2,7 +2,7 @@ import { sql, type SQL } from 'drizzle-orm'
 import { query } from '../db/client'
 import { EXPORT_COLUMNS } from '#shared/contracts/deals'
 import type { Filters } from '#shared/contracts/common'
-import { filterConditions, type AnalyticsContext } from './context'
+import { filterConditions, zohoDealUrl, type AnalyticsContext } from './context'
 import { listConditions } from './deals'
 
 const BATCH = 1000
@@ -88,6 +88,7 @@ async function* csvChunks(
   let rows = first
   for (;;) {
     if (!rows.length) return
+    for (const r of rows) r.zoho_url = zohoDealUrl(ctx.org, String(r.id))
     yield rows.map((r) => csvLine(EXPORT_COLUMNS.map((c) => r[c]))).join('')
     if (rows.length < BATCH) return
     rows = await batch(ctx, where, String(rows[rows.length - 1]!.id))
