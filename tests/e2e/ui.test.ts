@@ -104,13 +104,22 @@ describe('web view as a manager', () => {
   it("flags some of the team's open deals at risk, not all, on days in stage from their history", async () => {
     const s = await apiJson<Summary>(page, '/api/v1/pipeline/summary')
     const { counts } = await apiJson<{
-      counts: { total: number; stuck: number; stuckUpTo: number; overdue: number; quiet: number }
+      counts: {
+        total: number
+        stuck: number
+        stuckUpTo: number
+        overdue: number
+        slipping: number
+        quiet: number
+      }
     }>(page, '/api/v1/risk?limit=1')
     // The demo's first sync read the Stage_History its backfill wants: no day count is provisional.
     expect(counts.stuckUpTo).toBe(0)
-    // Its reps work most of their open deals; some are stuck, some overdue, some quiet.
+    // Its reps work most of their open deals; some are stuck, some overdue, some quiet, and some
+    // slipped, as their Stage_History's closing dates say.
     expect(counts.total).toBeLessThan(s.open.count * 0.8)
-    for (const n of [counts.stuck, counts.overdue, counts.quiet]) expect(n).toBeGreaterThan(0)
+    for (const n of [counts.stuck, counts.overdue, counts.slipping, counts.quiet])
+      expect(n).toBeGreaterThan(0)
     await page.goto(server.url + '/?view=risk')
     await expect
       .poll(async () => norm(await page.getByTestId('risk-shown').textContent()))

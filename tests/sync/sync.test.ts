@@ -252,6 +252,35 @@ describe(`sync engine against the sandbox (${testDbKind})`, () => {
     expect(row).toEqual({ stage: 'Identify Decision Makers', entered: true })
   })
 
+  it("counts the closing date's moves later along Zoho's Stage_History, then to the date now, as pushes", async () => {
+    const before = new Map(
+      (
+        await query<{ id: string; pushes: number }>(
+          database.db,
+          sql`select id, closing_push_count as pushes from deals where org_id = ${h.orgId}`,
+        )
+      ).map((r) => [r.id, r.pushes]),
+    )
+    const started = new Date().toISOString()
+    const res = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 1000 })
+    expect(res.status).toBe('succeeded')
+    const read = await query<{ id: string; pushes: number; closing: string | null; line: (string | null)[] }>(
+      database.db,
+      sql`select d.id, d.closing_push_count as pushes, d.closing_date::text as closing,
+                 (select json_agg(h.closing_date::text order by h.entered_at) from stage_history h
+                  where h.org_id = d.org_id and h.deal_id = d.id and h.source = 'zoho') as line
+          from deals d where d.org_id = ${h.orgId} and d.history_backfilled_at >= ${started}::timestamptz`,
+    )
+    expect(read.length).toBeGreaterThan(20)
+    const later = (xs: (string | null)[]) =>
+      xs.filter((x, i) => i > 0 && x !== null && xs[i - 1] !== null && x > xs[i - 1]!).length
+    for (const r of read)
+      expect(r.pushes, r.id).toBe(Math.max(before.get(r.id) ?? 0, later([...(r.line ?? []), r.closing])))
+    // Slipping (more than twice) by the rows alone, and by the rows and then the date now only.
+    expect(read.filter((r) => later(r.line ?? []) > 2).length).toBeGreaterThan(0)
+    expect(read.filter((r) => later(r.line ?? []) === 2 && r.pushes === 3).length).toBeGreaterThan(0)
+  })
+
   it('a quiet incremental run leaves the month rollup as it is; a run with changes refreshes it', async () => {
     // An hour on: every change so far (runs, rate sets, metadata) well before the last refresh.
     await database.db.execute(sql`update sync_runs set heartbeat_at = heartbeat_at - interval '1 hour'`)

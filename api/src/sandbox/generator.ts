@@ -297,6 +297,15 @@ export function generateStageHistory(ctx: GenContext, i: number, deal: DealRecor
   const times = pathTimes(ctx, i, path)
   const owner = deal.Owner as { name: string; id: string; email: string }
   const cur = DEAL_CURRENCIES.find((c) => c.code === deal.Currency)!
+  // A quarter of the open deals past two stages slipped: each stage change came with the closing
+  // date a month earlier than the next, and it moved again since (three or more moves later).
+  const closing =
+    typeof deal.Closing_Date === 'string' ? Date.parse(`${deal.Closing_Date}T00:00:00Z`) / 1000 : NaN
+  const slipped =
+    !Number.isNaN(closing) &&
+    path.length > 2 &&
+    path[path.length - 1]!.deal_category === 'Open' &&
+    unit(ctx.seed, i, 'slip') < 0.25
   return path.map((s, j) => {
     const last = j === path.length - 1
     const probability = last ? (deal.Probability as number | null) : s.probability
@@ -306,7 +315,7 @@ export function generateStageHistory(ctx: GenContext, i: number, deal: DealRecor
       Stage: last ? (deal.Stage as string) : shown(ctx, i, s, j),
       Amount: amount,
       Probability: probability,
-      Close_Date: deal.Closing_Date,
+      Close_Date: slipped ? zohoDate(closing - (path.length - j) * 30 * DAY, 0) : deal.Closing_Date,
       Expected_Revenue:
         amount === null || probability === null
           ? null

@@ -206,10 +206,16 @@ export async function backfillHistory(
           where prev is distinct from stage
           order by deal_id, entered_at desc
         ),
+        -- Moves later of the closing date along Zoho's rows (each has the Close_Date of its time),
+        -- then to the closing date now: a move after the last row shows only there.
         pushes as (
           select deal_id, count(*) filter (where closing_date > prev)::int as n from (
-            select h.deal_id, h.closing_date, lag(h.closing_date) over (partition by h.deal_id order by h.entered_at) as prev
-            from stage_history h join ids on h.deal_id = ids.id where h.org_id = ${orgId} and h.source = 'zoho'
+            select x.deal_id, x.closing_date, lag(x.closing_date) over (partition by x.deal_id order by x.at) as prev
+            from (select h.deal_id, h.closing_date, h.entered_at as at
+                  from stage_history h join ids on h.deal_id = ids.id where h.org_id = ${orgId} and h.source = 'zoho'
+                  union all
+                  select d.id, d.closing_date, 'infinity'::timestamptz
+                  from deals d join ids on d.id = ids.id where d.org_id = ${orgId}) x
           ) t group by deal_id
         )
         update deals d set history_backfilled_at = now(),
