@@ -59,7 +59,7 @@ export function createdAt(ctx: GenContext, i: number): number {
 
 /**
  * Cubic in the index rather than linear, so that edits bunch up towards today as in a growing org
- * whose reps work their open deals (8% of deals edited in the last month, 13 times as many a day
+ * whose reps work their open deals (17% of deals edited in the last month, 13 times as many a day
  * as two years before): a linear spread left nearly every open deal untouched for months, and the
  * demo's Risk view flagging all of them.
  */
@@ -166,7 +166,7 @@ function shown(ctx: GenContext, i: number, s: Stage, salt: string | number): str
 /**
  * Times (epoch seconds) of each stage change of a generated deal, evenly spaced from its creation.
  * A closed deal's last change (its close) is a step short of its last edit; an open deal moved to
- * its current stage in the second half of the time to its last edit, as deals being worked do.
+ * its current stage in the last third of the time to its last edit, as deals being worked do.
  */
 function pathTimes(ctx: GenContext, i: number, path: Stage[]): number[] {
   const c = createdAt(ctx, i)
