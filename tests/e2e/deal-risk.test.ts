@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest'
 import { buildOrg } from '../../api/src/sandbox/org'
 import { serverAndBrowser } from './server'
-import { apiJson, newWidgetSecret, norm, signIn, syncNow, waitForSync } from './helpers'
+import { apiJson, createSandboxDeal, newWidgetSecret, norm, signIn, syncNow, waitForSync } from './helpers'
 import { crmUser, openDealInCrm } from './crm-standin'
 
 /*
@@ -12,11 +12,7 @@ import { crmUser, openDealInCrm } from './crm-standin'
 
 const { server, newContext, sandboxUrl } = serverAndBrowser({}, { demoSandbox: true })
 
-async function createDeal(fields: Record<string, unknown>): Promise<string> {
-  const r = await fetch(`${sandboxUrl()}/deals`, { method: 'POST', body: JSON.stringify(fields) })
-  if (r.status !== 201) throw new Error(`create deal: ${r.status} ${await r.text()}`)
-  return ((await r.json()) as { id: string }).id
-}
+const createDeal = (fields: Record<string, unknown>) => createSandboxDeal(sandboxUrl(), fields)
 
 it("shows a deal's risk flags past the first 1,000 deals of the risk listing", async () => {
   const admin = await signIn(await newContext(), server.url, 'admin')

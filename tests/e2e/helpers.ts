@@ -80,6 +80,16 @@ export async function waitForSync(page: Page): Promise<void> {
   })
 }
 
+/** Creates a deal in the demo's sandbox Zoho CRM (its control API at `sandboxUrl`); returns its id. */
+export async function createSandboxDeal(
+  sandboxUrl: string,
+  fields: Record<string, unknown>,
+): Promise<string> {
+  const r = await fetch(`${sandboxUrl}/deals`, { method: 'POST', body: JSON.stringify(fields) })
+  if (r.status !== 201) throw new Error(`create deal: ${r.status} ${await r.text()}`)
+  return ((await r.json()) as { id: string }).id
+}
+
 /** Runs an incremental sync as `admin` (POST /api/v1/sync, once none runs) and waits for it to succeed. */
 export async function syncNow(admin: Page): Promise<void> {
   await until('no sync running', async () => {

@@ -5,7 +5,16 @@ import { formatMoney } from '../../shared/money'
 import { buildOrg } from '../../api/src/sandbox/org'
 import { signWidgetAssertion } from '../../api/src/auth/widget-assertion'
 import { serverAndBrowser } from './server'
-import { apiJson, newWidgetSecret, norm, settled, signIn, syncNow, waitForSync } from './helpers'
+import {
+  apiJson,
+  createSandboxDeal,
+  newWidgetSecret,
+  norm,
+  settled,
+  signIn,
+  syncNow,
+  waitForSync,
+} from './helpers'
 import { crmUser, type CrmUser, installCrmStandIn, openDealInCrm, WIDGET_ORIGIN } from './crm-standin'
 
 /*
@@ -78,11 +87,13 @@ describe('stale and at-risk list', () => {
     const overdue = { Owner: owners[0]!.ownerId, Stage: 'Qualification', Closing_Date: '2025-01-06' }
     for (let i = 0; i < 240; i += 40)
       await Promise.all(
-        Array.from({ length: 40 }, async (_, k) => {
-          const body = JSON.stringify({ ...overdue, Deal_Name: `Overdue ${i + k}`, Amount: 1000 + i + k })
-          const r = await fetch(`${sandboxUrl()}/deals`, { method: 'POST', body })
-          expect(r.status).toBe(201)
-        }),
+        Array.from({ length: 40 }, (_, k) =>
+          createSandboxDeal(sandboxUrl(), {
+            ...overdue,
+            Deal_Name: `Overdue ${i + k}`,
+            Amount: 1000 + i + k,
+          }),
+        ),
       )
     await syncNow(await signIn(await newContext(), server.url, 'admin'))
     const risk = await apiJson<{ counts: { total: number }; deals: { id: string }[] }>(
