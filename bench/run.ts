@@ -31,6 +31,7 @@ const SYNC_DEALS = Number(process.env.BENCH_SYNC_DEALS ?? 100_000)
 const API_DEALS = Number(process.env.BENCH_API_DEALS ?? 1_000_000)
 const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 30)
 const REQUESTS = 50
+const VIEW_REQUESTS = 20
 const SYNC_ROUNDS = Number(process.env.BENCH_SYNC_ROUNDS ?? 3)
 const ONLY_SYNC = process.env.BENCH_ONLY === 'sync'
 const KEEP_DB = process.env.BENCH_KEEP_DB === '1'
@@ -266,7 +267,10 @@ async function fetchCeiling(sb: Record<string, string>): Promise<number> {
   return records / ((performance.now() - started) / 1000)
 }
 
-/** Grow the synced org to API_DEALS deals by copying its deals under new ids, then snapshot and analyze. */
+/**
+ * Grow the synced org to API_DEALS deals by copying its deals under new ids, then snapshot and
+ * analyze. Returns the deals and the last snapshotted day: the API runs may start past midnight.
+ */
 async function inflate(url: string, orgId: string) {
   const sql = postgres(url, { max: 1, onnotice: () => {} })
   const { n } = (await sql<{ n: number }[]>`select count(*)::int as n from deals where org_id = ${orgId}`)[0]!
@@ -298,7 +302,7 @@ async function inflate(url: string, orgId: string) {
     await takeSnapshot(database.db, orgId, day)
   }
   await database.close()
-  return total
+  return { total, lastDay: new Date(today.getTime() - 86_400_000).toISOString().slice(0, 10) }
 }
 
 async function cookieFor(orgId: string, userId: string) {
@@ -450,7 +454,8 @@ async function main() {
 
     if (ONLY_SYNC) return printSync()
     log(`growing to ${API_DEALS} deals and taking snapshots`)
-    results.api_deals = await inflate(url, sb.orgId)
+    const grown = await inflate(url, sb.orgId)
+    results.api_deals = grown.total
     if (KEEP_DB) log(`org ${sb.orgId}, admin ${sb.adminUserId}`)
     const sql = postgres(url, { max: 1 })
     const [rep] = await sql<{ owner_id: string }[]>`
@@ -461,9 +466,9 @@ async function main() {
 
     log('API latency')
     const api = await startServer({ DATABASE_URL: url, ZOHO_CLIENT_ID: 'bench', ZOHO_CLIENT_SECRET: 'bench' })
-    // Snapshots were taken up to yesterday (inflate): trend and waterfall ask within that range.
-    const today = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)
-    const monthAgo = new Date(Date.now() - 10 * 86_400_000).toISOString().slice(0, 10)
+    // Trend and waterfall ask within the snapshotted days (inflate's, up to its yesterday).
+    const today = grown.lastDay
+    const monthAgo = new Date(Date.parse(today) - 9 * 86_400_000).toISOString().slice(0, 10)
     const endpoints: [string, string, boolean][] = [
       ['summary', '/api/v1/pipeline/summary', false],
       ['by_stage', '/api/v1/pipeline/by-stage', false],
@@ -490,6 +495,44 @@ async function main() {
     results.api_summary_p95_ms = Math.max(latency.summary_admin!, latency.summary_rep!)
     results.api_metrics_p95_ms_max = Math.max(...Object.values(latency))
     for (const [k, v] of Object.entries(latency)) results[`api_p95_ms_${k}`] = v
+
+    // The other views' queries, outside #8's list and its targets (read live, not from rollups),
+    // over VIEW_REQUESTS each: reported so a slow one shows.
+    const [deal] = await (async () => {
+      const q = postgres(url, { max: 1 })
+      try {
+        return await q<
+          { id: string }[]
+        >`select id from deals where org_id = ${sb.orgId} and state = 'open' limit 1`
+      } finally {
+        await q.end()
+      }
+    })()
+    const views: [string, string][] = [
+      ['risk', '/api/v1/risk?limit=25'],
+      ['quality', '/api/v1/quality'],
+      ['time_in_stage', '/api/v1/time-in-stage'],
+      ['velocity', '/api/v1/velocity'],
+      ['deal', `/api/v1/deals/${deal!.id}`],
+    ]
+    const viewLatency: number[] = []
+    for (const [name, path] of views) {
+      // The deal is in the admin's scope, not necessarily the rep's.
+      for (const [who, cookie] of name === 'deal'
+        ? [['admin', adminCookie] as const]
+        : ([
+            ['admin', adminCookie],
+            ['rep', repCookie],
+          ] as const)) {
+        await timeRequest(api.url + path, cookie) // warm
+        const times: number[] = []
+        for (let i = 0; i < VIEW_REQUESTS; i++) times.push(await timeRequest(api.url + path, cookie))
+        const v = round(p(times, 0.95))
+        results[`api_p95_ms_view_${name}_${who}`] = v
+        viewLatency.push(v)
+      }
+    }
+    results.api_views_p95_ms_max = Math.max(...viewLatency)
 
     log(`load: 50 connections for ${LOAD_SECONDS}s`)
     const load = await autocannon({

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../../api/src/db/client'
+import { insertJson } from '../helpers/seed'
 
 /*
  * Hand-built orgs for the analytics suites: a copy of the seeded org's roles, users and stages
@@ -60,9 +61,7 @@ export async function setDeals(db: Db, org: string, deals: MiniDeal[]) {
       synced_at: '2026-11-01T00:00:00Z',
     }
   })
-  await db.execute(
-    sql`insert into deals select * from jsonb_populate_recordset(null::deals, ${JSON.stringify(rows)}::jsonb)`,
-  )
+  await insertJson(db, 'deals', rows)
 }
 
 /** Zoho Stage_History rows: [deal, stage (display or actual value), entered at]. */

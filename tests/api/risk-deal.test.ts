@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { sql } from 'drizzle-orm'
 import type { Database, Db } from '../../api/src/db/client'
 import { createTestDatabase, testDbKind } from '../helpers/db'
 import { createTestApp } from '../helpers/app'
 import { asUser } from '../helpers/auth'
-import { copySeededOrg, seedOrg, type SeedResult } from '../helpers/seed'
+import { copySeededOrg, insertJson, seedOrg, type SeedResult } from '../helpers/seed'
 
 /*
  * The deal page's risk flags come from GET /risk?dealId=…: one deal's flags, wherever it would rank in
@@ -109,7 +108,5 @@ async function insertOverdue(db: Db, deals: { id: string; amount: string; owner:
     closing_push_count: 0,
     synced_at: '2026-11-20T00:00:00Z',
   }))
-  await db.execute(
-    sql`insert into deals select * from jsonb_populate_recordset(null::deals, ${JSON.stringify(rows)}::jsonb)`,
-  )
+  await insertJson(db, 'deals', rows)
 }

@@ -440,10 +440,15 @@ function halve(amount: string): string {
   return show(halfEven(units(amount, 2), 2n), 2)
 }
 
-async function insertJson(db: Db, table: string, rows: object[]) {
+/**
+ * Rows as JSON into `table`, by column name. Only the rows' columns are written: a column added
+ * later (a migration) takes its default rather than a null from jsonb_populate_recordset.
+ */
+export async function insertJson(db: Db, table: string, rows: object[]) {
   if (!rows.length) return
+  const cols = sql.raw([...new Set(rows.flatMap((r) => Object.keys(r)))].join(', '))
   await db.execute(
-    sql`insert into ${sql.raw(table)} select * from jsonb_populate_recordset(null::${sql.raw(table)}, ${JSON.stringify(rows)}::jsonb)`,
+    sql`insert into ${sql.raw(table)} (${cols}) select ${cols} from jsonb_populate_recordset(null::${sql.raw(table)}, ${JSON.stringify(rows)}::jsonb)`,
   )
 }
 

@@ -138,9 +138,35 @@ describe(`deals a full sync skipped (${testDbKind})`, () => {
     expect(next.read).toBeLessThanOrEqual(600)
   })
 
-  it('past DEFAULTS.rereadMaxDeals it waits for the weekly full pass: a first sync is not read twice', async () => {
+  it('past DEFAULTS.rereadMaxDeals a full pass comes due a day later: a first sync is not read twice at once', async () => {
     const { h, next } = await firstSyncShifted(DEFAULTS.rereadMaxDeals + 300)
     expect(next.read).toBeLessThan(100)
     expect((await truth(h, database)).equal).toBe(false)
+    const dueInHours = async () =>
+      (
+        await query<{ h: number | null }>(
+          database.db,
+          sql`select (extract(epoch from full_sync_due_at - now()) / 3600)::float8 as h
+              from sync_state where org_id = ${h.orgId}`,
+        )
+      )[0]!.h
+    const due = await dueInHours()
+    expect(due).toBeGreaterThan(DEFAULTS.rerunFirstFullAfterHours - 0.1)
+    expect(due).toBeLessThanOrEqual(DEFAULTS.rerunFirstFullAfterHours)
+
+    // A day on (the due time moved back, as the clock cannot be): the full pass reads the deal.
+    await database.db.execute(
+      sql`update sync_state set full_sync_due_at = now() - interval '1 second' where org_id = ${h.orgId}`,
+    )
+    const full = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })
+    expect(full).toMatchObject({ status: 'succeeded', kind: 'full' })
+    const t = await truth(h, database)
+    expect(t.equal, t.diff).toBe(true)
+    // Done: no further full pass is due, even had this one's list shifted too.
+    expect(await dueInHours()).toBeNull()
+    expect(await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })).toMatchObject({
+      status: 'succeeded',
+      kind: 'incremental',
+    })
   })
 })

@@ -35,7 +35,11 @@ export async function quality(
             ('missingAmount', d.amount is null),
             ('unknownStage', d.state = 'unknown')
           ) as x(issue, hit)
+          -- The issues again, outside the lateral: the planner then reads only these deals, by the
+          -- partial deals_quality_idx and the open deals' closing dates, not every deal in scope.
           where ${where} and x.hit
+            and (d.amount_sgd is null or d.amount is null or d.state = 'unknown'
+                 or (d.state = 'open' and d.closing_date < ${ctx.today}::date))
         ), ranked as (
           select i.*, count(*) over (partition by issue)::int as n,
                  row_number() over (partition by issue order by id) as rn

@@ -119,7 +119,9 @@ export async function risk(
   const rows = await query<Row>(
     ctx.db,
     sql`with o as (
-          select d.id, d.name, d.stage, d.owner_id, d.owner_name, d.amount_sgd, d.closing_date, d.closing_push_count,
+          select d.id, d.name, d.stage, d.owner_id, d.owner_name, d.amount_sgd, d.closing_date,
+                 -- Moves later seen by the sync or the Stage_History backfill, or along the snapshots.
+                 greatest(d.closing_push_count, d.snapshot_push_count) as pushes,
                  ${calendarDaysTo(sql`coalesce(d.stage_entered_at, d.created_time)`, ctx.today, tz)} as days_in_stage,
                  -- Counted from the deal's creation until its Stage_History says when it entered the stage.
                  ${historyToRead('d')} and (d.stage_entered_at is null or d.stage_entered_at = d.created_time) as up_to,
@@ -129,23 +131,13 @@ export async function risk(
                  coalesce((${thr}::jsonb ->> d.stage)::numeric, ${MIN_STALE_DAYS}) as threshold
           from deals d where ${where} and d.state = 'open'
             ${opts.dealId ? sql`and d.id = ${opts.dealId}` : sql``}
-        ), many as (
-          -- Moving later more than twice takes at least four versions: only those deals need the lag.
-          select s.deal_id from deal_snapshots s join o on o.id = s.deal_id
-          where s.org_id = ${org} group by s.deal_id having count(*) >= 4
-        ), pushes as (
-          select deal_id, count(*) filter (where closing_date > prev)::int as n
-          from (select s.deal_id, s.closing_date,
-                       lag(s.closing_date) over (partition by s.deal_id order by s.valid_from) as prev
-                from deal_snapshots s join many m on m.deal_id = s.deal_id where s.org_id = ${org}) x
-          group by deal_id
         ), flagged as (
-          select o.*, greatest(o.closing_push_count, coalesce(p.n, 0)) as pushes,
+          select o.*,
                  o.days_in_stage > o.threshold as stuck,
                  coalesce(o.closing_date < ${ctx.today}::date, false) as overdue,
-                 greatest(o.closing_push_count, coalesce(p.n, 0)) > 2 as slipping,
+                 o.pushes > 2 as slipping,
                  o.quiet_days >= ${quietDays} as quiet
-          from o left join pushes p on p.deal_id = o.id
+          from o
         ), risky as (
           select * from flagged where (stuck or overdue or slipping or quiet)
             ${opts.reason ? sql`and ${sql.raw(opts.reason)}` : sql``}

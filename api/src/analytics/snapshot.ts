@@ -5,6 +5,7 @@ import type { Job } from '../jobs'
 import { badRequest } from '../http/errors'
 import { addDays, localDate } from './period'
 import { refreshAnalyticsRollups } from './rollup'
+import { jsonParam } from '../sync/metadata'
 
 /** The columns a snapshot version tracks: a change in any of them starts a new version. */
 const TRACKED = sql.raw(
@@ -38,7 +39,10 @@ function snapshotTx(db: Db, orgId: string, day: string): Promise<{ versions: num
       throw badRequest(`A snapshot of ${org.latest} exists; ${day} cannot be rewritten`)
     const t = tx as unknown as Db
     // Re-run of the same day: undo its versions first.
-    await t.execute(sql`delete from deal_snapshots where org_id = ${orgId} and valid_from = ${day}`)
+    const undone = await query<{ deal_id: string }>(
+      t,
+      sql`delete from deal_snapshots where org_id = ${orgId} and valid_from = ${day} returning deal_id`,
+    )
     await t.execute(
       sql`update deal_snapshots set valid_to = null where org_id = ${orgId} and valid_to = ${day}`,
     )
@@ -74,6 +78,12 @@ function snapshotTx(db: Db, orgId: string, day: string): Promise<{ versions: num
             returning 1
           ) select count(*)::int as n from ins`,
     )
+    await countPushes(
+      t,
+      orgId,
+      day,
+      undone.map((r) => r.deal_id),
+    )
     await t.execute(sql`delete from pipeline_daily where org_id = ${orgId} and day = ${day}`)
     await t.execute(
       sql`insert into pipeline_daily
@@ -99,6 +109,26 @@ function snapshotTx(db: Db, orgId: string, day: string): Promise<{ versions: num
     )
     return { versions: inserted[0]?.n ?? 0 }
   })
+}
+
+/**
+ * deals.snapshot_push_count: how often the closing date moved later along the deal's versions (the
+ * risk list's slipping), recounted for the deals this day gave a version, or took one from on a
+ * re-run. Only those can have changed, so a day costs what it changed, not the org.
+ */
+async function countPushes(t: Db, orgId: string, day: string, undone: string[]) {
+  await t.execute(
+    sql`update deals d set snapshot_push_count = p.n
+        from (select deal_id, count(*) filter (where closing_date > prev)::int as n
+              from (select s.deal_id, s.closing_date,
+                           lag(s.closing_date) over (partition by s.deal_id order by s.valid_from) as prev
+                    from deal_snapshots s
+                    where s.org_id = ${orgId}
+                      and s.deal_id in (select deal_id from deal_snapshots where org_id = ${orgId} and valid_from = ${day}
+                                        union select jsonb_array_elements_text(${jsonParam(undone)}))) x
+              group by deal_id) p
+        where d.org_id = ${orgId} and d.id = p.deal_id and d.snapshot_push_count <> p.n`,
+  )
 }
 
 /**

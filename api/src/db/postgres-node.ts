@@ -50,6 +50,12 @@ function connected(s: net.Socket): Promise<net.Socket> {
 const SERVER_SETTINGS = {
   max_parallel_workers_per_gather: '0',
   /*
+   * No JIT compilation either: PostgreSQL compiles any query its planner costs over 100,000, and at
+   * 1M deals the risk, quality and time-in-stage queries spent 0.5 to 1 s of their 1-2 s compiling
+   * expressions they then ran for well under that.
+   */
+  jit: 'off',
+  /*
    * One known session whatever the server, database or role says (as PGlite always is): dates go
    * out as `::text` in several places (contracts, keyset cursors, snapshot days) and postgres.js
    * parses timestamps it reads, both only correct in ISO style; a DBA's `DateStyle = 'SQL, DMY'`

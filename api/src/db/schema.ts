@@ -206,6 +206,11 @@ export const deals = pgTable(
     stageEnteredAt: tstz('stage_entered_at'),
     /** Times the closing date moved later, as observed. */
     closingPushCount: integer('closing_push_count').notNull().default(0),
+    /**
+     * Times the closing date moved later along the deal's daily snapshot versions, kept by
+     * takeSnapshot so the risk list need not read every version (1M of them at 1M deals).
+     */
+    snapshotPushCount: integer('snapshot_push_count').notNull().default(0),
     /** When Zoho's Stage_History for this deal was read (null: not backfilled yet). */
     historyBackfilledAt: tstz('history_backfilled_at'),
     syncedAt: tstz('synced_at').notNull().defaultNow(),
@@ -226,6 +231,10 @@ export const deals = pgTable(
     ),
     index('deals_org_modified_idx').on(t.orgId, t.modifiedTime),
     index('deals_org_created_idx').on(t.orgId, t.createdTime),
+    // The data-quality list: the few deals with no amount, no SGD amount or an unknown stage.
+    index('deals_quality_idx')
+      .on(t.orgId, t.id)
+      .where(sql`${t.amountSgd} is null or ${t.amount} is null or ${t.state} = 'unknown'`),
   ],
 )
 
@@ -452,6 +461,11 @@ export const syncState = pgTable('sync_state', {
    * reach): the next run is a full sync, whose sweep removes what the list did not show.
    */
   fullSyncDue: boolean('full_sync_due').notNull().default(false),
+  /**
+   * A full sync comes due at this time: set by a first full sync whose list shifted under it too
+   * far back to read again at once (DEFAULTS.rerunFirstFullAfterHours); cleared by a full sync.
+   */
+  fullSyncDueAt: tstz('full_sync_due_at'),
 })
 
 export const watchChannels = pgTable('watch_channels', {

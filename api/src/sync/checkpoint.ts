@@ -81,10 +81,18 @@ export const DEFAULTS = {
   /**
    * A full run whose list shifted has the next run read again from the shift only when at most this
    * many stored deals lie past it (10 calls): a long first sync of a busy org would otherwise read
-   * most of it twice. Its sweep asks about the stored deals it did not see; a new deal it skipped
-   * waits for the weekly full pass.
+   * most of it twice at once. Its sweep asks about the stored deals it did not see; a new deal it
+   * skipped waits for the next full pass, which after a first sync comes rerunFirstFullAfterHours
+   * later instead of a week.
    */
   rereadMaxDeals: 2_000,
+  /**
+   * A first full sync whose list shifted with more than rereadMaxDeals past the shift: every deal
+   * was new to it, so any it skipped is missing. The next full pass comes due this long after it, in
+   * the quiet of the next day rather than at once (the org is busy now) or in a week. Only after a
+   * first sync, so a busy org's weekly passes never chain into daily ones.
+   */
+  rerunFirstFullAfterHours: 24,
   tokenWindowRecords: 100_000,
   overlapSeconds: 10,
   historyBudget: 100,

@@ -74,21 +74,25 @@ function nextWindowSince(cp: Checkpoint): string | null {
 /**
  * Where the next run reads from, if not from maxModified: the list shifted under this run's
  * page_token (Checkpoint.rereadFrom, as the page statements stored it). After a full run, only when
- * at most DEFAULTS.rereadMaxDeals stored deals lie past it.
+ * at most DEFAULTS.rereadMaxDeals stored deals lie past it; `tooFar` is the shift left unread.
  */
-async function rereadCursor(tx: Db, run: RunRow, cp: Checkpoint): Promise<string | null> {
+async function rereadCursor(
+  tx: Db,
+  run: RunRow,
+  cp: Checkpoint,
+): Promise<{ rereadFrom: string | null; tooFar?: string }> {
   const [stored] = await query<{ t: string | null }>(
     tx,
     sql`select checkpoint->>'rereadFrom' as t from sync_runs where id = ${run.id}`,
   )
   const t = stored?.t ?? null
-  if (!t || cp.kind !== 'full') return t
+  if (!t || cp.kind !== 'full') return { rereadFrom: t }
   const [past] = await query<{ n: number }>(
     tx,
     sql`select count(*)::int as n from (select 1 from deals where org_id = ${run.org_id}
           and modified_time >= ${t}::timestamptz limit ${DEFAULTS.rereadMaxDeals + 1}) x`,
   )
-  return past!.n > DEFAULTS.rereadMaxDeals ? null : t
+  return past!.n > DEFAULTS.rereadMaxDeals ? { rereadFrom: null, tooFar: t } : { rereadFrom: t }
 }
 
 export interface StepResult {
@@ -343,13 +347,22 @@ export async function syncStep(
               : cp.deletedOverflow
                 ? null
                 : (cp.maxDeleted ?? null)
-          const rereadFrom = await rereadCursor(tx, run, cp)
+          const { rereadFrom, tooFar } = await rereadCursor(tx, run, cp)
           if (rereadFrom)
             ctx.logger.info('deals changed under the page_token; the next run reads again from', {
               orgId,
               runId,
               rereadFrom,
             })
+          if (tooFar)
+            ctx.logger.info(
+              'deals changed under the page_token past the reread limit; a full pass comes due',
+              {
+                orgId,
+                runId,
+                since: tooFar,
+              },
+            )
           await tx.execute(sql`
             update sync_state set
               -- least() passes over a null rereadFrom
@@ -357,7 +370,16 @@ export async function syncStep(
               deleted_cursor = ${cp.kind === 'full' ? sql`${deletedNext}::timestamptz` : sql`greatest(deleted_cursor, ${deletedNext}::timestamptz)`},
               last_success_at = now(),
               last_full_sync_at = ${cp.kind === 'full' ? sql`now()` : sql`last_full_sync_at`},
-              full_sync_due = ${cp.kind === 'full' ? false : sql`full_sync_due or ${Boolean(cp.deletedOverflow)}`}
+              full_sync_due = ${cp.kind === 'full' ? false : sql`full_sync_due or ${Boolean(cp.deletedOverflow)}`},
+              -- (last_full_sync_at here is the value before this update: null for a first sync)
+              full_sync_due_at = ${
+                cp.kind !== 'full'
+                  ? sql`full_sync_due_at`
+                  : tooFar
+                    ? sql`case when last_full_sync_at is null
+                            then now() + make_interval(hours => ${DEFAULTS.rerunFirstFullAfterHours}) end`
+                    : sql`null`
+              }
             where org_id = ${orgId}`)
         }
         await tx.execute(sql`update sync_runs set status = 'succeeded', phase = 'done', finished_at = now(),

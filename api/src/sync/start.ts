@@ -111,13 +111,15 @@ export async function startSync(
     // `outlived`: the deleted list may no longer hold every deletion the open run would rely on.
     // An incremental one reads deletions since the last run that succeeded (none has while it is
     // open); a full one trusts the list from its start (its sweep misses deals it saw, then deleted).
-    // `full_due`: an open incremental run (paused, say) while the weekly full pass came due.
+    // `full_due`: an open incremental run (paused, say) while a full pass came due (weekly, or the
+    // day after a first sync whose list shifted under it: DEFAULTS.rerunFirstFullAfterHours).
     const [open] = await query<{ id: string; outlived: boolean; full_due: boolean }>(
       ctx.db,
       sql`select r.id, coalesce(case when r.kind = 'full' then r.started_at else s.last_success_at end
                    < now() - make_interval(days => ${DEFAULTS.deletedListedDays}), false) as outlived,
                  coalesce(r.kind = 'incremental'
-                   and s.last_full_sync_at <= now() - make_interval(days => ${DEFAULTS.fullSyncEveryDays}),
+                   and (s.last_full_sync_at <= now() - make_interval(days => ${DEFAULTS.fullSyncEveryDays})
+                        or s.full_sync_due_at <= now()),
                    false) as full_due
           from sync_runs r left join sync_state s on s.org_id = r.org_id
           where r.org_id = ${orgId} and r.status in ('queued', 'running') and r.kind <> 'ids'
@@ -148,6 +150,7 @@ export async function startSync(
             coalesce(metadata_refreshed_at > now() - make_interval(hours => ${DEFAULTS.metadataMaxAgeHours}), false) as fresh,
             coalesce(last_success_at < now() - make_interval(days => ${DEFAULTS.deletedListedDays}), false)
               or coalesce(last_full_sync_at <= now() - make_interval(days => ${DEFAULTS.fullSyncEveryDays}), false)
+              or coalesce(full_sync_due_at <= now(), false)
               as full_pass_due
           from sync_state where org_id = ${orgId}`,
     )
