@@ -150,6 +150,23 @@ describe(`analytics figures (${testDbKind})`, () => {
     expect(body.open.count).toBe(0)
   })
 
+  it("velocity: the summary's factors, for whole months (from the rollup) and odd days (from the deals)", async () => {
+    for (const P of [Q, { from: '2025-07-03', to: '2026-06-17' }])
+      for (const user of viewers()) {
+        const { status, body } = await get(`/velocity?from=${P.from}&to=${P.to}`, user)
+        expect(status).toBe(200)
+        const ref = refSummary(rows, visible(rows, user), P)
+        expect(body, `${P.from} ${user}`).toMatchObject({
+          period: P,
+          openDeals: ref.open.count,
+          winRate: ref.winRate.count,
+          averageDealSize: ref.averageDealSize,
+          salesCycleDays: ref.salesCycleDays,
+        })
+        if (ref.won.count && ref.salesCycleDays) expect(body.velocityPerDay).not.toBeNull()
+      }
+  })
+
   it('summary as of a snapshot day answers from that day', async () => {
     for (const day of seed.snapshotDays) {
       const asOf = rows.snapshots

@@ -1,11 +1,10 @@
 import type { Filters } from '#shared/contracts/common'
 import type { VelocityResponse } from '#shared/contracts/funnel'
-import { filterConditions, type AnalyticsContext } from './context'
+import type { AnalyticsContext } from './context'
 import { currencyExponent, decimalToString } from '#shared/money'
 import { divHalfEven, divRound, money, ratio, toUnits } from './decimal'
 import type { Period } from './period'
-import { dealSource } from './source'
-import { headline } from './summary'
+import { liveHeadline } from './summary'
 
 /**
  * Sales velocity for P = open deals × average won deal size × win rate ÷ sales cycle days, each
@@ -17,8 +16,7 @@ export async function velocity(
   filters: Filters,
   period: Period,
 ): Promise<VelocityResponse> {
-  const where = await filterConditions(ctx, filters, 'd')
-  const r = await headline(ctx, where, dealSource(ctx), period)
+  const r = await liveHeadline(ctx, filters, period)
   const decided = r.won_count + r.lost_count
   const cycle = r.cycle_days ?? 0
   let perDay: string | null = null

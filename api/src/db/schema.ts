@@ -230,7 +230,10 @@ export const deals = pgTable(
       t.id,
     ),
     index('deals_org_modified_idx').on(t.orgId, t.modifiedTime),
-    index('deals_org_created_idx').on(t.orgId, t.createdTime),
+    // Created-date cohorts (the funnel): owner, state and stage in the index too, so a cohort
+    // is counted from the index alone, for the org or one owner (a rep's funnel at 1M deals read
+    // the heap of all the owner's deals: 330 ms, 60 ms from the index).
+    index('deals_org_created_idx').on(t.orgId, t.createdTime, t.ownerId, t.state, t.stage),
     // The data-quality list: the few deals with no amount, no SGD amount or an unknown stage.
     index('deals_quality_idx')
       .on(t.orgId, t.id)
