@@ -356,7 +356,7 @@ export async function syncStep(
             })
           if (tooFar)
             ctx.logger.info(
-              'deals changed under the page_token past the reread limit; a full pass comes due',
+              'deals changed under the page_token past the reread limit; after a first sync a full pass comes due',
               {
                 orgId,
                 runId,
