@@ -92,6 +92,18 @@ describe(`analytics: stage runs and waterfall entries (${testDbKind})`, () => {
     })
     expect(r.body.counts.stuck).toBe(0)
     expect(r.body.deals).toEqual([])
+
+    // The medians are kept between requests; new history rows change them at once. w1 and w2 went
+    // to Needs Analysis on day 10 and back on day 15: Qualification stays of 10, 15, 10, 15 and 30
+    // days, median 15, threshold 30, so o1's 45 days are now stuck.
+    await addHistory(database.db, org, [
+      ['w1', 'Needs Analysis', '2026-08-12T02:00:00Z'],
+      ['w2', 'Needs Analysis', '2026-08-12T02:00:00Z'],
+    ])
+    const again = await get('/risk?limit=100', org)
+    expect(again.body.thresholds.find((t: any) => t.stage === 'Qualification')).toMatchObject({ days: 30 })
+    expect(again.body.counts.stuck).toBe(1)
+    expect(again.body.deals.map((d: any) => d.id)).toEqual(['o1'])
   })
 
   it('waterfall: Created is by created date after A; a deal older than A missing from S1 is Pulled in', async () => {

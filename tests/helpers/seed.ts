@@ -551,6 +551,15 @@ export async function seedOrg(db: Db, orgId = SEED_ORG): Promise<SeedResult> {
       amount: '90000.00',
     },
   ])
+  const statesByDay = new Map<string, Map<string, DealSeedRow>>()
+  for (let k = 0; k < SNAPSHOT_DAYS.length; k++) {
+    const rows = stateAt(b, k)
+    await db.execute(sql`delete from deals where org_id = ${orgId}`)
+    await insertJson(db, 'deals', rows)
+    await takeSnapshot(db, orgId, SNAPSHOT_DAYS[k]!)
+    statesByDay.set(SNAPSHOT_DAYS[k]!, new Map(rows.map((d) => [d.id, d])))
+  }
+  // After the deals: its trigger keeps their furthest stage (deals.furthest_stage).
   await insertJson(
     db,
     'stage_history',
@@ -565,14 +574,6 @@ export async function seedOrg(db: Db, orgId = SEED_ORG): Promise<SeedResult> {
     })),
   )
   await db.execute(sql`select setval('stage_history_id_seq', ${b.history.length + 1})`)
-  const statesByDay = new Map<string, Map<string, DealSeedRow>>()
-  for (let k = 0; k < SNAPSHOT_DAYS.length; k++) {
-    const rows = stateAt(b, k)
-    await db.execute(sql`delete from deals where org_id = ${orgId}`)
-    await insertJson(db, 'deals', rows)
-    await takeSnapshot(db, orgId, SNAPSHOT_DAYS[k]!)
-    statesByDay.set(SNAPSHOT_DAYS[k]!, new Map(rows.map((d) => [d.id, d])))
-  }
   await db.execute(
     sql`update sync_state set last_success_at = '2026-11-26T05:00:00Z' where org_id = ${orgId}`,
   )

@@ -41,27 +41,17 @@ export async function funnel(
           ), cur as (
             select key, max(rk) as rk from keys group by key
           ), by_stage as (
-            -- The cohort by current stage, counted from deals_org_created_idx alone. Created date
-            -- (org time zone) in P, as an instant range that index serves.
-            select d.state, d.stage, count(*)::int as n from deals d
+            -- The cohort by current stage and the furthest stage its history reached (kept by the
+            -- stage_history trigger), counted from deals_org_created_idx alone. Created date (org
+            -- time zone) in P, as an instant range that index serves.
+            select d.state, d.stage, d.furthest_stage, count(*)::int as n from deals d
             where ${where} and ${created}
-            group by 1, 2
-          ), moved as (
-            -- The cohort's deals whose history reached a later stage than their current one (few):
-            -- each counts there instead. Not a join of every deal of the cohort (100,000 at 1M deals).
-            select d.state, coalesce(cr.rk, 0) as from_rk, hs.rk as to_rk
-            from (select h.deal_id, max(k.rk) as rk
-                  from stage_history h join keys k on k.key = h.stage
-                  where h.org_id = ${org} group by h.deal_id) hs
-            join deals d on d.org_id = ${org} and d.id = hs.deal_id
-            left join cur cr on cr.key = d.stage
-            where ${where} and ${created} and hs.rk > coalesce(cr.rk, 0)
+            group by 1, 2, 3
           )
-          select rk, state, sum(n)::int as n
-          from (select coalesce(cr.rk, 0) as rk, b.state, b.n from by_stage b left join cur cr on cr.key = b.stage
-                union all select from_rk, state, -1 from moved
-                union all select to_rk, state, 1 from moved) x
-          group by 1, 2 having sum(n) <> 0`,
+          select greatest(coalesce(cr.rk, 0), coalesce(f.rk, 0)) as rk, b.state, sum(b.n)::int as n
+          from by_stage b left join cur cr on cr.key = b.stage
+          left join open_rank f on f.display_value = b.furthest_stage
+          group by 1, 2`,
     ),
   ])
   const cohort = ranks.reduce((s, r) => s + r.n, 0)

@@ -54,6 +54,17 @@ export interface MetadataResult {
   remapped: number
 }
 
+/** What of the stored picklist the history's derived data depends on (refresh_stage_derived). */
+async function picklistSignature(db: Db, orgId: string): Promise<string> {
+  const [r] = await query<{ sig: string | null }>(
+    db,
+    sql`select string_agg(concat_ws('|', display_value, actual_value, sequence, used, state), ','
+                          order by display_value, sequence) as sig
+        from stages where org_id = ${orgId}`,
+  )
+  return r?.sig ?? ''
+}
+
 /**
  * Re-applies the org's stored Stage picklist to its stored deals, as mapDeal would map them now:
  * stage (display value, matched on display or actual value as StageMap does), state, forecast
@@ -228,6 +239,7 @@ export async function syncMetadata(
         select ${orgId}, x.id, x.layout_id, x.display_value, x.actual_value, x.is_default, x.stages
         from jsonb_to_recordset(${jsonParam(pipelines)}) as x(id text, layout_id text, display_value text,
           actual_value text, is_default boolean, stages jsonb)`)
+    const before = await picklistSignature(tx as unknown as Db, orgId)
     await tx.execute(sql`delete from stages where org_id = ${orgId}`)
     if (stages.length)
       await tx.execute(sql`
@@ -240,6 +252,10 @@ export async function syncMetadata(
         order by x.display_value, x.sequence`)
     // Stored deals follow the picklist in the same transaction: stages and deals never disagree.
     remapped = await applyStagesToDeals(tx as unknown as Db, orgId)
+    // So do the stays and furthest stages derived from the history (display values and ranks).
+    if ((await picklistSignature(tx as unknown as Db, orgId)) !== before)
+      await tx.execute(sql`select refresh_stage_derived(${orgId},
+        array(select distinct deal_id from stage_history where org_id = ${orgId}))`)
     await tx.execute(sql`
       insert into sync_state (org_id, metadata_refreshed_at) values (${orgId}, now())
       on conflict (org_id) do update set metadata_refreshed_at = now()`)
