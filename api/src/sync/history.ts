@@ -1,6 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm'
 import { query, type Db } from '../db/client'
-import { stageKeys } from '../analytics/stage-keys'
 import { STAGE_HISTORY_FIELDS } from '../zoho/client'
 import { ZohoApiError } from '../zoho/errors'
 import { MINIMAL_STAGE_HISTORY_FIELDS, isDealGone, narrowerHistoryFields } from '../zoho/history-fields'
@@ -188,23 +187,12 @@ export async function backfillHistory(
           where h.org_id = ${orgId} and h.deal_id = zoho.deal_id and h.source <> 'zoho' and h.entered_at <= zoho.last_at
           returning 1
         ),
-        -- The deal entered its current stage at the first row of its last run of that stage (Zoho
-        -- may write a row for an edit that kept the stage), rows read by display value.
-        keyed as (
-          select h.deal_id, coalesce(k.display_value, h.stage) as stage, h.entered_at
-          from stage_history h join ids on h.deal_id = ids.id
-          left join (${stageKeys(orgId)}) k on k.key = h.stage
-          where h.org_id = ${orgId}
-        ),
-        runs as (
-          select deal_id, stage, entered_at,
-                 lag(stage) over (partition by deal_id order by entered_at, stage) as prev
-          from keyed
-        ),
+        -- The deal entered its current stage at the start of its last stay (Zoho may write a row
+        -- for an edit that kept the stage; rows by display value), kept by the trigger on
+        -- stage_history from the rows the statement before this one wrote.
         entered as (
-          select distinct on (deal_id) deal_id, stage, entered_at from runs
-          where prev is distinct from stage
-          order by deal_id, entered_at desc
+          select s.deal_id, s.stage, s.entered_at from stage_stays s join ids on s.deal_id = ids.id
+          where s.org_id = ${orgId} and s.left_at is null
         ),
         -- Moves later of the closing date along Zoho's rows (each has the Close_Date of its time),
         -- then to the closing date now: a move after the last row shows only there.
