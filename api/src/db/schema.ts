@@ -286,7 +286,7 @@ export const stageStays = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.orgId, t.dealId, t.enteredAt, t.stage] }),
-    // Stays that ended in a period (time in stage), by stage for the thresholds' medians.
+    // Stays that ended in a period (time in stage), as an instant range.
     index('stage_stays_left_idx').on(t.orgId, t.leftAt),
   ],
 )
