@@ -53,6 +53,12 @@ async function wonStageMedians(db: Db, org: string, tz: string) {
   await db.transaction(async (tx) => {
     const t = tx as unknown as Db
     await t.execute(sql`select pg_advisory_xact_lock(hashtext('stage_medians'), hashtext(${org}))`)
+    // A request that waited on the lock for another's fill uses it rather than computing again.
+    const [filled] = await query<{ n: number }>(
+      t,
+      sql`select count(*)::int as n from stage_medians where org_id = ${org} and time_zone = ${tz}`,
+    )
+    if (filled!.n) return
     await t.execute(sql`delete from stage_medians where org_id = ${org}`)
     await t.execute(sql`
       with med as (
