@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
-import type { Database } from '../../api/src/db/client'
+import { query, type Database } from '../../api/src/db/client'
 import { createTestDatabase, testDbKind } from '../helpers/db'
 import { createTestApp } from '../helpers/app'
 import { asUser } from '../helpers/auth'
@@ -68,6 +68,45 @@ describe(`analytics: days are calendar days in the org's time zone (${testDbKind
     // 31 December 2025 in New York, and won on 2 November 2026.
     const summary = await get('/pipeline/summary?from=2026-11-01&to=2026-11-30')
     expect(summary.body).toMatchObject({ won: { count: 1 }, salesCycleDays: 306 })
+  })
+
+  it("a change of the org's time zone recounts the stays already kept", async () => {
+    // Needs Analysis from 02:00 UTC on 1 November to 05:30 UTC on 2 November: 22:00 on 31 October
+    // to 00:30 on 2 November in New York (2 days), 10:00 on 1 November to 13:30 on 2 November in
+    // Singapore (1 day). The stays were kept in New York's zone; the org moves, and back.
+    const leftNeedsAnalysis = async () => {
+      const r = await get('/time-in-stage?from=2026-11-01&to=2026-11-26')
+      expect(r.status).toBe(200)
+      return r.body.stages.find((s: any) => s.stage === 'Needs Analysis').left
+    }
+    try {
+      await database.db.execute(sql`update orgs set time_zone = 'Asia/Singapore' where id = ${ORG}`)
+      expect(await leftNeedsAnalysis()).toEqual({ count: 1, averageDays: 1 })
+    } finally {
+      await database.db.execute(sql`update orgs set time_zone = ${TZ} where id = ${ORG}`)
+    }
+    expect(await leftNeedsAnalysis()).toEqual({ count: 1, averageDays: 2 })
+  })
+
+  it('a zone PostgreSQL does not know does not stop the history being written', async () => {
+    // Counted in UTC until the zone is one it knows: 02:00 on 1 November to 05:30 on the 2nd.
+    const deal = '9300000000000000003'
+    try {
+      await database.db.execute(sql`update orgs set time_zone = 'Atlantis/Poseidonis' where id = ${ORG}`)
+      await addHistory(database.db, ORG, [
+        [deal, 'Needs Analysis', '2026-11-01T02:00:00Z'],
+        [deal, 'Closed Won', '2026-11-02T05:30:00Z'],
+      ])
+      const [stay] = await query<{ left_on: string; days: number }>(
+        database.db,
+        sql`select to_char(left_on, 'YYYY-MM-DD') as left_on, days from stage_stays
+            where org_id = ${ORG} and deal_id = ${deal} and stage = 'Needs Analysis'`,
+      )
+      expect(stay).toEqual({ left_on: '2026-11-02', days: 1 })
+    } finally {
+      await database.db.execute(sql`delete from stage_history where org_id = ${ORG} and deal_id = ${deal}`)
+      await database.db.execute(sql`update orgs set time_zone = ${TZ} where id = ${ORG}`)
+    }
   })
 
   it("the deal view's days in stage and its stage history agree, in calendar days", async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
 import { query, type Db } from '../../api/src/db/client'
+import { localDate } from '../../api/src/analytics/period'
 import { runOrgSync } from '../../api/src/sync/run'
 import { testDbKind } from '../helpers/db'
 import { sandboxSuite } from './setup'
@@ -30,6 +31,10 @@ async function fromScratch(db: Db, orgId: string) {
     db,
     sql`select deal_id, stage, to_json(entered_at)#>>'{}' as entered_at from stage_history where org_id = ${orgId}`,
   )
+  const [org] = await query<{ time_zone: string }>(db, sql`select time_zone from orgs where id = ${orgId}`)
+  // A stay's end as a date in the org's zone (Intl's time zone data), and its calendar days.
+  const day = (at: number) => localDate(new Date(at), org!.time_zone)
+  const days = (from: number, to: number) => (Date.parse(day(to)) - Date.parse(day(from))) / 86_400_000
   const stages = await query<StageRow>(
     db,
     sql`select display_value, actual_value, sequence, used, state from stages where org_id = ${orgId}`,
@@ -51,7 +56,12 @@ async function fromScratch(db: Db, orgId: string) {
       .map((r) => ({ stage: display(r.stage), at: Date.parse(r.entered_at) }))
       .sort((a, b) => a.at - b.at || (a.stage < b.stage ? -1 : a.stage > b.stage ? 1 : 0))
       .filter((r, i, all) => i === 0 || all[i - 1]!.stage !== r.stage)
-    runs.forEach((r, i) => stays.push(`${deal} ${r.stage} ${r.at} ${runs[i + 1]?.at ?? '-'}`))
+    runs.forEach((r, i) => {
+      const left = runs[i + 1]?.at
+      stays.push(
+        `${deal} ${r.stage} ${r.at} ${left ?? '-'} ${left ? `${day(left)} ${days(r.at, left)}` : '- -'}`,
+      )
+    })
     const top = Math.max(...rows.map((r) => rank(r.stage)))
     if (top > 0) furthest.set(deal, open[top - 1]!.display_value)
   }
@@ -62,7 +72,8 @@ async function stored(db: Db, orgId: string) {
   const stays = await query<{ s: string }>(
     db,
     sql`select deal_id || ' ' || stage || ' ' || (extract(epoch from entered_at) * 1000)::bigint || ' ' ||
-               coalesce(((extract(epoch from left_at) * 1000)::bigint)::text, '-') as s
+               coalesce(((extract(epoch from left_at) * 1000)::bigint)::text, '-') || ' ' ||
+               coalesce(to_char(left_on, 'YYYY-MM-DD'), '-') || ' ' || coalesce(days::text, '-') as s
         from stage_stays where org_id = ${orgId}`,
   )
   const deals = await query<{ id: string; furthest_stage: string }>(

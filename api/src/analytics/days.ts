@@ -7,6 +7,7 @@ import { sql, type SQL } from 'drizzle-orm'
  * Created_Time as a date). Not elapsed seconds ÷ 86,400: across a DST change a local day is 23 or 25
  * hours, and a stay from 23:30 to 00:30 would count as 0.04 days though it spans two dates. So the
  * time-in-stage report, the deal view, the risk list and the stuck thresholds all give one count.
+ * Finished stays carry theirs, counted by this rule in SQL (stage_stays.days, migration 0009).
  */
 
 /** The org-local calendar date of a timestamptz expression. */

@@ -4,7 +4,7 @@ import type { Filters } from '#shared/contracts/common'
 import type { RISK_REASONS, RiskResponse } from '#shared/contracts/risk'
 import { filterConditions, zohoDealUrl, type AnalyticsContext } from './context'
 import { money } from './decimal'
-import { calendarDays, calendarDaysTo } from './days'
+import { calendarDaysTo } from './days'
 import { historyRefused, historyToRead } from '../sync/history'
 
 type RiskReason = (typeof RISK_REASONS)[number]
@@ -62,9 +62,10 @@ async function wonStageMedians(db: Db, org: string, tz: string) {
     await t.execute(sql`delete from stage_medians where org_id = ${org}`)
     await t.execute(sql`
       with med as (
-        select h.stage, percentile_cont(0.5) within group (order by ${calendarDays(sql`h.entered_at`, sql`h.left_at`, tz)}) as median
+        -- days: calendar days in the org's time zone, kept with each stay by its trigger.
+        select h.stage, percentile_cont(0.5) within group (order by h.days) as median
         from stage_stays h join deals w on w.org_id = h.org_id and w.id = h.deal_id and w.state = 'won'
-        where h.org_id = ${org} and h.left_at is not null group by h.stage
+        where h.org_id = ${org} and h.days is not null group by h.stage
       )
       insert into stage_medians (org_id, stage, median, time_zone)
       select ${org}, s.display_value, med.median, ${tz}

@@ -4,7 +4,7 @@ import type { Filters } from '#shared/contracts/common'
 import type { TimeInStageResponse } from '#shared/contracts/funnel'
 import { filterConditions, type AnalyticsContext } from './context'
 import { divRound } from './decimal'
-import { calendarDays, calendarDaysTo } from './days'
+import { calendarDaysTo } from './days'
 import type { Period } from './period'
 
 /** The mean of n stays' calendar days, to one decimal (half-even). */
@@ -43,13 +43,12 @@ export async function timeInStage(
         -- by index) instead of all the org's deals being copied first (1.2 s → 0.3 s at 1M).
         with scoped as not materialized (select d.id, d.state, d.stage, d.stage_entered_at, d.created_time from deals d where ${where}),
         leaving as (
-          -- Stays (kept from stage_history by its trigger) that ended in P, an instant range that
-          -- stage_stays_left_idx serves.
-          select h.stage, count(*)::int as n, sum(${calendarDays(sql`h.entered_at`, sql`h.left_at`, tz)}) as days
+          -- Stays (kept from stage_history by its trigger) that ended in P, with their leaving
+          -- date and calendar days in the org's time zone: stage_stays_left_on_idx holds all four
+          -- columns read (an index-only scan, no zone arithmetic per stay).
+          select h.stage, count(*)::int as n, sum(h.days) as days
           from stage_stays h ${wholeOrg ? sql`` : sql`join scoped s on s.id = h.deal_id`}
-          where h.org_id = ${org}
-            and h.left_at >= (${period.from}::date::timestamp at time zone ${tz})
-            and h.left_at < ((${period.to}::date + 1)::timestamp at time zone ${tz})
+          where h.org_id = ${org} and h.left_on between ${period.from} and ${period.to}
           group by h.stage
         ), cur as (
           select s.stage, count(*)::int as n,

@@ -273,7 +273,8 @@ export const stageHistory = pgTable(
  * display value, a run of rows of the same stage being one stay (an Amount edit, or display then
  * actual value, does not leave the stage), left_at the next stay's entered_at (null: the last).
  * Time in stage and the stuck thresholds read these instead of re-deriving them from every
- * history row per request (8.9 s at 1.7M history rows).
+ * history row per request (8.9 s at 1.7M history rows). left_on and days are in the org's time
+ * zone (migration 0009; a change of it recomputes them), so the reports do no zone arithmetic.
  */
 export const stageStays = pgTable(
   'stage_stays',
@@ -283,11 +284,15 @@ export const stageStays = pgTable(
     stage: text('stage').notNull(),
     enteredAt: tstz('entered_at').notNull(),
     leftAt: tstz('left_at'),
+    /** The date left_at falls on in the org's time zone (null while the stay lasts). */
+    leftOn: day('left_on'),
+    /** Calendar days from entered_at to left_at in the org's time zone (analytics/days.ts). */
+    days: integer('days'),
   },
   (t) => [
     primaryKey({ columns: [t.orgId, t.dealId, t.enteredAt, t.stage] }),
-    // Stays that ended in a period (time in stage), as an instant range.
-    index('stage_stays_left_idx').on(t.orgId, t.leftAt),
+    // Time in stage: stays that ended in a period, summed by stage from the index alone.
+    index('stage_stays_left_on_idx').on(t.orgId, t.leftOn, t.stage, t.days, t.dealId),
   ],
 )
 
