@@ -49,6 +49,12 @@ async function fromScratch(db: Db, orgId: string) {
     Math.max(0, ...open.flatMap((s, i) => (s.display_value === v || s.actual_value === v ? [i + 1] : [])))
   const byDeal = new Map<string, HistoryRow[]>()
   for (const h of history) byDeal.set(h.deal_id, [...(byDeal.get(h.deal_id) ?? []), h])
+  const won = new Set(
+    (
+      await query<{ id: string }>(db, sql`select id from deals where org_id = ${orgId} and state = 'won'`)
+    ).map((d) => d.id),
+  )
+  const wonDays = new Map<string, number[]>()
   const stays: string[] = []
   const furthest = new Map<string, string>()
   for (const [deal, rows] of byDeal) {
@@ -61,11 +67,23 @@ async function fromScratch(db: Db, orgId: string) {
       stays.push(
         `${deal} ${r.stage} ${r.at} ${left ?? '-'} ${left ? `${day(left)} ${days(r.at, left)}` : '- -'}`,
       )
+      if (left && won.has(deal)) wonDays.set(r.stage, [...(wonDays.get(r.stage) ?? []), days(r.at, left)])
     })
     const top = Math.max(...rows.map((r) => rank(r.stage)))
     if (top > 0) furthest.set(deal, open[top - 1]!.display_value)
   }
-  return { stays: stays.sort(), furthest }
+  // The stuck thresholds' medians: per open stage, the median of won deals' finished stays.
+  const median = (v: number[] = []) => {
+    const x = [...v].sort((a, b) => a - b)
+    const mid = Math.floor(x.length / 2)
+    return x.length ? String(x.length % 2 ? x[mid]! : (x[mid - 1]! + x[mid]!) / 2) : null
+  }
+  const medians = Object.fromEntries(
+    stages
+      .filter((s) => s.state === 'open')
+      .map((s) => [s.display_value, median(wonDays.get(s.display_value))]),
+  )
+  return { stays: stays.sort(), furthest, medians }
 }
 
 async function stored(db: Db, orgId: string) {
@@ -80,9 +98,16 @@ async function stored(db: Db, orgId: string) {
     db,
     sql`select id, furthest_stage from deals where org_id = ${orgId} and furthest_stage is not null`,
   )
+  // Filled at the end of each sync run (warmStageMedians), in the org's time zone.
+  const medians = await query<{ stage: string; median: string | null }>(
+    db,
+    sql`select m.stage, m.median::text as median from stage_medians m join orgs o on o.id = m.org_id
+        where m.org_id = ${orgId} and m.time_zone = o.time_zone`,
+  )
   return {
     stays: stays.map((r) => r.s).sort(),
     furthest: new Map(deals.map((d) => [d.id, d.furthest_stage])),
+    medians: Object.fromEntries(medians.map((r) => [r.stage, r.median])),
   }
 }
 
@@ -109,6 +134,7 @@ describe(`stays and furthest stages follow the history and the picklist (${testD
     const backfilled = await check()
     expect(backfilled.stays.length).toBeGreaterThan(100)
     expect(backfilled.furthest.size).toBeGreaterThan(50)
+    expect(Object.values(backfilled.medians).filter((m) => m !== null).length).toBeGreaterThan(2)
 
     // Edits (stage changes among them), deletions and new deals, read by an incremental run.
     const before = await historyBySource()

@@ -5,6 +5,7 @@ import { newestSetInfo } from '../fx/store'
 import { ZohoApiError } from '../zoho/errors'
 import type { ListDealsParams, ZohoDealRecord } from '../zoho/types'
 import { refreshRollupsAfterSync } from '../analytics/rollup'
+import { warmStageMedians } from '../analytics/risk'
 import {
   DEFAULTS,
   earliest,
@@ -334,6 +335,13 @@ export async function syncStep(
       // Before the run is marked succeeded: a run that succeeded has its writes in the rollup
       // (the next run's refresh of its own months relies on it).
       await timed('rollups', () => refreshRollupsAfterSync(ctx.db, orgId, run.id, ctx.logger))
+      // The stuck thresholds' medians, if the run's history writes emptied them. Only a speed-up
+      // for the next risk request (which fills them itself): a failure here does not fail the run.
+      await timed('medians', () =>
+        warmStageMedians(ctx.db, orgId).catch((e: unknown) =>
+          ctx.logger.warn('stage medians not filled', { orgId, runId, error: (e as Error).message }),
+        ),
+      )
       await inTx(ctx, s, async (tx) => {
         await commit(tx, run, holder, cp, s, {}, leaseSeconds)
         if (cp.kind !== 'ids') {
