@@ -44,8 +44,8 @@ export async function timeInStage(
         with scoped as not materialized (select d.id, d.state, d.stage, d.stage_entered_at, d.created_time from deals d where ${where}),
         leaving as (
           -- Stays (kept from stage_history by its trigger) that ended in P, with their leaving
-          -- date and calendar days in the org's time zone: stage_stays_left_on_idx holds all four
-          -- columns read (an index-only scan, no zone arithmetic per stay).
+          -- date and calendar days in the org's time zone, so no zone arithmetic per stay;
+          -- stage_stays_left_on_idx holds every column read.
           select h.stage, count(*)::int as n, sum(h.days) as days
           from stage_stays h ${wholeOrg ? sql`` : sql`join scoped s on s.id = h.deal_id`}
           where h.org_id = ${org} and h.left_on between ${period.from} and ${period.to}
