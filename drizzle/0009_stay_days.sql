@@ -1,3 +1,12 @@
+CREATE TABLE "stay_day_totals" (
+	"org_id" text NOT NULL,
+	"left_on" date NOT NULL,
+	"stage" text NOT NULL,
+	"stays" integer NOT NULL,
+	"days" bigint NOT NULL,
+	CONSTRAINT "stay_day_totals_org_id_left_on_stage_pk" PRIMARY KEY("org_id","left_on","stage")
+);
+--> statement-breakpoint
 DROP INDEX "stage_stays_left_idx";--> statement-breakpoint
 ALTER TABLE "stage_stays" ADD COLUMN "left_on" date;--> statement-breakpoint
 ALTER TABLE "stage_stays" ADD COLUMN "days" integer;--> statement-breakpoint
@@ -19,27 +28,44 @@ $$;
 --> statement-breakpoint
 -- As in 0008, and each stay also gets the date it ended on and its calendar days (both in the org's
 -- time zone, analytics/days.ts), so time in stage and the stuck thresholds sum and rank plain
--- integers from an index instead of converting two instants per stay per request.
+-- integers instead of converting two instants per stay per request; stay_day_totals takes the
+-- removed stays out and the new ones in.
 CREATE OR REPLACE FUNCTION refresh_stage_derived(p_org text, p_ids text[]) RETURNS void
 LANGUAGE sql AS $$
-  DELETE FROM stage_stays WHERE org_id = p_org AND deal_id = ANY (p_ids);
-  INSERT INTO stage_stays (org_id, deal_id, stage, entered_at, left_at, left_on, days)
-  SELECT p_org, s.deal_id, s.stage, s.entered_at, s.left_at, (s.left_at AT TIME ZONE z.tz)::date,
-         (s.left_at AT TIME ZONE z.tz)::date - (s.entered_at AT TIME ZONE z.tz)::date
-  FROM (
-    SELECT r.deal_id, r.stage, r.entered_at,
-           lead(r.entered_at) OVER (PARTITION BY r.deal_id ORDER BY r.entered_at, r.stage) AS left_at
+  WITH gone AS (
+    DELETE FROM stage_stays WHERE org_id = p_org AND deal_id = ANY (p_ids) RETURNING left_on, stage, days
+  ), out AS (
+    SELECT left_on, stage, count(*)::int AS stays, sum(days) AS days FROM gone
+    WHERE left_on IS NOT NULL GROUP BY left_on, stage
+  )
+  UPDATE stay_day_totals t SET stays = t.stays - o.stays, days = t.days - o.days FROM out o
+  WHERE t.org_id = p_org AND t.left_on = o.left_on AND t.stage = o.stage;
+  WITH added AS (
+    INSERT INTO stage_stays (org_id, deal_id, stage, entered_at, left_at, left_on, days)
+    SELECT p_org, s.deal_id, s.stage, s.entered_at, s.left_at, (s.left_at AT TIME ZONE z.tz)::date,
+           (s.left_at AT TIME ZONE z.tz)::date - (s.entered_at AT TIME ZONE z.tz)::date
     FROM (
-      SELECT h.deal_id, coalesce(k.display_value, h.stage) AS stage, h.entered_at,
-             lag(coalesce(k.display_value, h.stage))
-               OVER (PARTITION BY h.deal_id ORDER BY h.entered_at, coalesce(k.display_value, h.stage)) AS prev
-      FROM stage_history h LEFT JOIN stage_keys(p_org) k ON k.key = h.stage
-      WHERE h.org_id = p_org AND h.deal_id = ANY (p_ids)
-    ) r
-    -- A row repeating the stage before it (an Amount or Closing_Date edit, or display then actual
-    -- value) does not leave the stage.
-    WHERE r.prev IS DISTINCT FROM r.stage
-  ) s CROSS JOIN (SELECT org_time_zone(p_org) AS tz) z;
+      SELECT r.deal_id, r.stage, r.entered_at,
+             lead(r.entered_at) OVER (PARTITION BY r.deal_id ORDER BY r.entered_at, r.stage) AS left_at
+      FROM (
+        SELECT h.deal_id, coalesce(k.display_value, h.stage) AS stage, h.entered_at,
+               lag(coalesce(k.display_value, h.stage))
+                 OVER (PARTITION BY h.deal_id ORDER BY h.entered_at, coalesce(k.display_value, h.stage)) AS prev
+        FROM stage_history h LEFT JOIN stage_keys(p_org) k ON k.key = h.stage
+        WHERE h.org_id = p_org AND h.deal_id = ANY (p_ids)
+      ) r
+      -- A row repeating the stage before it (an Amount or Closing_Date edit, or display then actual
+      -- value) does not leave the stage.
+      WHERE r.prev IS DISTINCT FROM r.stage
+    ) s CROSS JOIN (SELECT org_time_zone(p_org) AS tz) z
+    RETURNING left_on, stage, days
+  )
+  INSERT INTO stay_day_totals (org_id, left_on, stage, stays, days)
+  SELECT p_org, left_on, stage, count(*)::int, sum(days) FROM added
+  WHERE left_on IS NOT NULL GROUP BY left_on, stage
+  ON CONFLICT (org_id, left_on, stage) DO UPDATE
+  SET stays = stay_day_totals.stays + excluded.stays, days = stay_day_totals.days + excluded.days;
+  DELETE FROM stay_day_totals WHERE org_id = p_org AND stays = 0;
   -- The funnel's rank: open stages in use by sequence; a history row matches on display or actual
   -- value, the later rank winning.
   WITH open_rank AS (
@@ -62,14 +88,18 @@ LANGUAGE sql AS $$
   DELETE FROM stage_medians WHERE org_id = p_org;
 $$;
 --> statement-breakpoint
--- An org's stays' dates and days in its time zone, all of them: on a change of zone, and to fill
--- the new columns below.
+-- An org's stays' dates and days in its time zone, all of them, and their daily totals: on a change
+-- of zone, and to fill the new columns below.
 CREATE FUNCTION refresh_stay_days(p_org text) RETURNS void
 LANGUAGE sql AS $$
   UPDATE stage_stays s SET left_on = (s.left_at AT TIME ZONE z.tz)::date,
          days = (s.left_at AT TIME ZONE z.tz)::date - (s.entered_at AT TIME ZONE z.tz)::date
   FROM (SELECT org_time_zone(p_org) AS tz) z
   WHERE s.org_id = p_org AND s.left_at IS NOT NULL;
+  DELETE FROM stay_day_totals WHERE org_id = p_org;
+  INSERT INTO stay_day_totals (org_id, left_on, stage, stays, days)
+  SELECT p_org, left_on, stage, count(*)::int, sum(days) FROM stage_stays
+  WHERE org_id = p_org AND left_on IS NOT NULL GROUP BY left_on, stage;
 $$;
 --> statement-breakpoint
 CREATE FUNCTION org_time_zone_changed() RETURNS trigger

@@ -55,6 +55,8 @@ async function fromScratch(db: Db, orgId: string) {
     ).map((d) => d.id),
   )
   const wonDays = new Map<string, number[]>()
+  // Finished stays by the day they ended and stage: count and days (stay_day_totals).
+  const totals: Record<string, string> = {}
   const stays: string[] = []
   const furthest = new Map<string, string>()
   for (const [deal, rows] of byDeal) {
@@ -67,7 +69,10 @@ async function fromScratch(db: Db, orgId: string) {
       stays.push(
         `${deal} ${r.stage} ${r.at} ${left ?? '-'} ${left ? `${day(left)} ${days(r.at, left)}` : '- -'}`,
       )
-      if (left && won.has(deal)) wonDays.set(r.stage, [...(wonDays.get(r.stage) ?? []), days(r.at, left)])
+      if (!left) return
+      if (won.has(deal)) wonDays.set(r.stage, [...(wonDays.get(r.stage) ?? []), days(r.at, left)])
+      const [n, sum] = (totals[`${day(left)} ${r.stage}`] ?? '0 0').split(' ').map(Number)
+      totals[`${day(left)} ${r.stage}`] = `${n! + 1} ${sum! + days(r.at, left)}`
     })
     const top = Math.max(...rows.map((r) => rank(r.stage)))
     if (top > 0) furthest.set(deal, open[top - 1]!.display_value)
@@ -83,7 +88,7 @@ async function fromScratch(db: Db, orgId: string) {
       .filter((s) => s.state === 'open')
       .map((s) => [s.display_value, median(wonDays.get(s.display_value))]),
   )
-  return { stays: stays.sort(), furthest, medians }
+  return { stays: stays.sort(), furthest, medians, totals }
 }
 
 async function stored(db: Db, orgId: string) {
@@ -108,6 +113,15 @@ async function stored(db: Db, orgId: string) {
     stays: stays.map((r) => r.s).sort(),
     furthest: new Map(deals.map((d) => [d.id, d.furthest_stage])),
     medians: Object.fromEntries(medians.map((r) => [r.stage, r.median])),
+    totals: Object.fromEntries(
+      (
+        await query<{ k: string; v: string }>(
+          db,
+          sql`select to_char(left_on, 'YYYY-MM-DD') || ' ' || stage as k, stays || ' ' || days as v
+              from stay_day_totals where org_id = ${orgId}`,
+        )
+      ).map((r) => [r.k, r.v]),
+    ),
   }
 }
 

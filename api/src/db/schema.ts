@@ -1,4 +1,5 @@
 import {
+  bigint,
   bigserial,
   boolean,
   date,
@@ -294,6 +295,24 @@ export const stageStays = pgTable(
     // Time in stage: stays that ended in a period, summed by stage from the index alone.
     index('stage_stays_left_on_idx').on(t.orgId, t.leftOn, t.stage, t.days, t.dealId),
   ],
+)
+
+/**
+ * stage_stays that ended, counted and summed by the day they ended on (org time zone) and stage:
+ * what time in stage reads for a whole org, unfiltered (a quarter is ~90 days × stages rows instead
+ * of 800,000 stays at 1M deals). Kept by refresh_stage_derived as it rewrites stays, rebuilt on a
+ * change of zone (migration 0009); a scope or filter reads the stays joined to the deals.
+ */
+export const stayDayTotals = pgTable(
+  'stay_day_totals',
+  {
+    orgId: text('org_id').notNull(),
+    leftOn: day('left_on').notNull(),
+    stage: text('stage').notNull(),
+    stays: integer('stays').notNull(),
+    days: bigint('days', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.leftOn, t.stage] })],
 )
 
 /**
