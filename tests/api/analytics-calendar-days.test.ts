@@ -6,6 +6,7 @@ import { createTestApp } from '../helpers/app'
 import { asUser } from '../helpers/auth'
 import { copySeededOrg, seedOrg, type SeedResult } from '../helpers/seed'
 import { addHistory, setDeals } from './analytics-mini-org'
+import { localDate } from '../../api/src/analytics/period'
 
 /*
  * Days in a stage are calendar days in the org's time zone (METRICS: "Dates are calendar dates in the
@@ -16,6 +17,7 @@ import { addHistory, setDeals } from './analytics-mini-org'
 
 const ORG = '7000000000000000093'
 const STUCK_ORG = '7000000000000000092'
+const EDGE_ORG = '7000000000000000091'
 const TZ = 'America/New_York'
 const CURRENT = '9300000000000000001'
 const LEFT = '9300000000000000002'
@@ -36,7 +38,7 @@ describe(`analytics: days are calendar days in the org's time zone (${testDbKind
     database = await createTestDatabase()
     seed = await seedOrg(database.db)
     app = createTestApp(database, {}, { now: () => seed.now })
-    for (const org of [ORG, STUCK_ORG]) {
+    for (const org of [ORG, STUCK_ORG, EDGE_ORG]) {
       await copySeededOrg(database.db, org, seed.orgId)
       await database.db.execute(sql`update orgs set time_zone = ${TZ} where id = ${org}`)
     }
@@ -153,5 +155,75 @@ describe(`analytics: days are calendar days in the org's time zone (${testDbKind
       days: 20,
       medianWonDays: 10,
     })
+  })
+
+  it('the risk flags turn at midnight in the org, on either side of its change of the clocks', async () => {
+    // Thresholds set: Qualification 10 days (from midnight on 16 November, EST), Needs Analysis 29
+    // (from midnight on 28 October, still EDT); quiet from 7 days (midnight on 20 November). Each
+    // pair of deals straddles one of those midnights by a second. Expected flags come from the
+    // calendar days Intl counts in New York, compared as METRICS says: stuck above the threshold,
+    // quiet at or above the quiet days.
+    const deals = [
+      { id: '9300000000000000021', stage: 'Qualification', entered: '2026-11-16T04:59:59Z' },
+      { id: '9300000000000000022', stage: 'Qualification', entered: '2026-11-16T05:00:00Z' },
+      { id: '9300000000000000023', stage: 'Needs Analysis', entered: '2026-10-28T03:59:59Z' },
+      { id: '9300000000000000024', stage: 'Needs Analysis', entered: '2026-10-28T04:00:00Z' },
+      {
+        id: '9300000000000000025',
+        stage: 'Qualification',
+        entered: '2026-11-25T00:00:00Z',
+        lastActivity: '2026-11-20T04:59:59Z',
+      },
+      {
+        id: '9300000000000000026',
+        stage: 'Qualification',
+        entered: '2026-11-25T00:00:00Z',
+        lastActivity: '2026-11-20T05:00:00Z',
+      },
+    ]
+    await setDeals(
+      database.db,
+      EDGE_ORG,
+      deals.map((d) => ({ ...d, created: '2026-10-01T00:00:00Z' })),
+    )
+    const put = await app.app.request('/api/v1/settings', {
+      method: 'PUT',
+      headers: {
+        ...(await asUser(app.config, EDGE_ORG, seed.users.admin)),
+        'content-type': 'application/json',
+        'sec-fetch-site': 'same-origin',
+      },
+      body: JSON.stringify({ quietDays: 7, staleDaysByStage: { Qualification: 10, 'Needs Analysis': 29 } }),
+    })
+    expect(put.status).toBe(200)
+    const today = '2026-11-26'
+    const days = (at: string) => (Date.parse(today) - Date.parse(localDate(new Date(at), TZ))) / 86_400_000
+    const threshold: Record<string, number> = { Qualification: 10, 'Needs Analysis': 29 }
+    const expected = deals
+      .map((d) => ({
+        id: d.id,
+        daysInStage: days(d.entered),
+        stuck: days(d.entered) > threshold[d.stage]!,
+        quiet: days(d.lastActivity ?? '2026-11-25T00:00:00Z') >= 7,
+      }))
+      .filter((d) => d.stuck || d.quiet)
+    // The straddling pairs do fall on either side: 11 and 10 days, 30 and 29, quiet 7 and 6.
+    expect(expected.map((d) => [d.id.slice(-2), d.daysInStage, d.stuck, d.quiet])).toEqual([
+      ['21', 11, true, false],
+      ['23', 30, true, false],
+      ['25', 2, false, true],
+    ])
+    const r = await get('/risk?limit=100', EDGE_ORG)
+    expect(r.status).toBe(200)
+    expect(r.body.counts).toMatchObject({ total: 3, stuck: 2, quiet: 1, overdue: 0, slipping: 0 })
+    const got = r.body.deals
+      .map((d: any) => ({
+        id: d.id,
+        daysInStage: d.daysInStage,
+        stuck: d.reasons.some((x: any) => x.code === 'stuck'),
+        quiet: d.reasons.some((x: any) => x.code === 'quiet'),
+      }))
+      .sort((a: any, b: any) => a.id.localeCompare(b.id))
+    expect(got).toEqual(expected)
   })
 })

@@ -15,6 +15,8 @@ export interface MiniDeal {
   created?: string
   /** stage_entered_at; null for none. Defaults to the created time. */
   entered?: string | null
+  /** last_activity_time; defaults to yesterday (2026-11-25). */
+  lastActivity?: string
 }
 
 const STATE: Record<string, [string, string, number]> = {
@@ -55,7 +57,7 @@ export async function setDeals(db: Db, org: string, deals: MiniDeal[]) {
       closing_date: d.close ?? '2026-12-15',
       created_time: created,
       modified_time: '2026-11-01T00:00:00Z',
-      last_activity_time: '2026-11-25T00:00:00Z',
+      last_activity_time: d.lastActivity ?? '2026-11-25T00:00:00Z',
       stage_entered_at: d.entered === undefined ? created : d.entered,
       closing_push_count: 0,
       synced_at: '2026-11-01T00:00:00Z',

@@ -1,4 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm'
+import { query, type Db } from '../db/client'
 
 /*
  * Days in a stage, a stay, a cycle or since an activity are CALENDAR days in the org's time zone:
@@ -20,3 +21,26 @@ export const calendarDays = (from: SQL, to: SQL, timeZone: string): SQL =>
 /** Whole calendar days from an instant to `today` (the org's date, YYYY-MM-DD). */
 export const calendarDaysTo = (from: SQL, today: string, timeZone: string): SQL =>
   sql`(${today}::date - ${localDate(from, timeZone)})`
+
+/**
+ * The instant each of the org's days `today` minus n began (n → timestamptz text), for comparisons
+ * that must not convert every row to the org's calendar: "at least k calendar days since t" is
+ * "t before the start of day today − (k − 1)". From PostgreSQL, whose zone data the counts above use.
+ */
+export async function startsOfDaysBack(
+  db: Db,
+  today: string,
+  timeZone: string,
+  daysBack: number[],
+): Promise<Map<number, string>> {
+  const ns = [...new Set(daysBack)]
+  const rows = await query<{ n: number; at: string }>(
+    db,
+    sql`select t.n, ((${today}::date - t.n)::timestamp at time zone ${timeZone})::text as at
+        from (values ${sql.join(
+          ns.map((n) => sql`(${n}::int)`),
+          sql`, `,
+        )}) as t(n)`,
+  )
+  return new Map(rows.map((r) => [r.n, r.at]))
+}

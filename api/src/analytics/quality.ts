@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm'
+import { sql, type SQL } from 'drizzle-orm'
 import { query } from '../db/client'
 import type { Filters } from '#shared/contracts/common'
 import { QUALITY_ISSUES, type QualityResponse } from '#shared/contracts/quality'
@@ -24,30 +24,34 @@ export async function quality(
   limit: number,
 ): Promise<QualityResponse> {
   const where = await filterConditions(ctx, filters, 'd')
+  const hits: Record<(typeof QUALITY_ISSUES)[number], SQL> = {
+    unpriced: sql`d.amount_sgd is null`,
+    pastDue: sql`d.state = 'open' and d.closing_date < ${ctx.today}::date`,
+    missingAmount: sql`d.amount is null`,
+    unknownStage: sql`d.state = 'unknown'`,
+  }
+  // Each issue is counted, and its first ids listed, by its own scan: from deals_quality_idx alone
+  // for the first three, from the open deals' closing dates for pastDue, and the id order of both
+  // stops at `limit`. Only the listed deals are read from the table. (One scan of every issue's
+  // deals, numbered by a window, sorted 72,000 rows on disk at 1M deals: 320 ms against 15.)
+  const each = (f: (issue: string, hit: SQL) => SQL) =>
+    sql.join(
+      QUALITY_ISSUES.map((issue) => f(issue, hits[issue])),
+      sql` union all `,
+    )
   const rows = await query<Row>(
     ctx.db,
-    sql`with issues as (
-          select x.issue, d.id, d.name, d.stage, d.state, d.owner_id, d.currency, d.amount, d.closing_date
-          from deals d
-          cross join lateral (values
-            ('unpriced', d.amount_sgd is null),
-            ('pastDue', d.state = 'open' and d.closing_date < ${ctx.today}::date),
-            ('missingAmount', d.amount is null),
-            ('unknownStage', d.state = 'unknown')
-          ) as x(issue, hit)
-          -- The issues again, outside the lateral: the planner then reads only these deals, by the
-          -- partial deals_quality_idx and the open deals' closing dates, not every deal in scope.
-          where ${where} and x.hit
-            and (d.amount_sgd is null or d.amount is null or d.state = 'unknown'
-                 or (d.state = 'open' and d.closing_date < ${ctx.today}::date))
-        ), ranked as (
-          select i.*, count(*) over (partition by issue)::int as n,
-                 row_number() over (partition by issue order by id) as rn
-          from issues i
+    sql`with counts as (
+          ${each((issue, hit) => sql`select ${issue}::text as issue, count(*)::int as n from deals d where ${where} and ${hit}`)}
+        ), listed as (
+          ${each((issue, hit) => sql`(select ${issue}::text as issue, d.id from deals d where ${where} and ${hit} order by d.id limit ${limit})`)}
         )
-        select issue, n, case when rn <= ${limit} then id end as id, name, stage, state, owner_id, currency,
-               amount::text as amount, closing_date::text as closing_date
-        from ranked where rn <= greatest(${limit}, 1) order by issue, rn`,
+        select c.issue, c.n, x.id, x.name, x.stage, x.state, x.owner_id, x.currency,
+               x.amount::text as amount, x.closing_date::text as closing_date
+        from counts c
+        left join listed l on l.issue = c.issue
+        left join lateral (select * from deals d where d.org_id = ${ctx.org.id} and d.id = l.id) x on true
+        order by c.issue, x.id`,
   )
   const out = { today: ctx.today } as QualityResponse
   for (const issue of QUALITY_ISSUES) {

@@ -4,7 +4,7 @@ import type { Filters } from '#shared/contracts/common'
 import type { RISK_REASONS, RiskResponse } from '#shared/contracts/risk'
 import { filterConditions, zohoDealUrl, type AnalyticsContext } from './context'
 import { money } from './decimal'
-import { calendarDaysTo } from './days'
+import { calendarDaysTo, startsOfDaysBack } from './days'
 import { historyRefused, historyToRead } from '../sync/history'
 
 type RiskReason = (typeof RISK_REASONS)[number]
@@ -142,29 +142,41 @@ export async function risk(
   const tz = ctx.org.timeZone
   const org = ctx.org.id
   const thr = JSON.stringify(Object.fromEntries(thresholds.map((t) => [t.stage, String(t.days)])))
+  // The flags compare instants with the start of an org day, so the scan converts no row to the
+  // org's calendar: more than T calendar days in the stage is "entered before the start of day
+  // today − floor(T)"; at least Q days quiet is "last active before the start of day today − (Q − 1)".
+  // Only the page's rows get their days counted.
+  const starts = await startsOfDaysBack(ctx.db, ctx.today, tz, [
+    ...thresholds.map((t) => Math.floor(t.days)),
+    MIN_STALE_DAYS,
+    quietDays - 1,
+  ])
+  const dayStart = (n: number) => sql`${starts.get(n)!}::timestamptz`
+  const stuckBefore = thresholds.length
+    ? sql`case d.stage ${sql.join(
+        thresholds.map((t) => sql`when ${t.stage} then ${dayStart(Math.floor(t.days))}`),
+        sql` `,
+      )} else ${dayStart(MIN_STALE_DAYS)} end`
+    : dayStart(MIN_STALE_DAYS)
   const rows = await query<Row>(
     ctx.db,
-    sql`with o as (
-          select d.id, d.name, d.stage, d.owner_id, d.owner_name, d.amount_sgd, d.closing_date,
+    // Every column the flags and the counts read is in deals_open_risk_idx, whose order is the
+    // page's: both come from the index alone, and only the page's rows are read from the table.
+    sql`with flagged as not materialized (
+          select d.id, d.amount_sgd,
                  -- Moves later seen by the sync or the Stage_History backfill, or along the snapshots.
                  greatest(d.closing_push_count, d.snapshot_push_count) as pushes,
-                 ${calendarDaysTo(sql`coalesce(d.stage_entered_at, d.created_time)`, ctx.today, tz)} as days_in_stage,
+                 coalesce(d.stage_entered_at, d.created_time) < ${stuckBefore} as stuck,
+                 coalesce(d.closing_date < ${ctx.today}::date, false) as overdue,
+                 greatest(d.closing_push_count, d.snapshot_push_count) > 2 as slipping,
+                 coalesce(d.last_activity_time, d.created_time) < ${dayStart(quietDays - 1)} as quiet,
                  -- Counted from the deal's creation until its Stage_History says when it entered the stage.
                  ${historyToRead('d')} and (d.stage_entered_at is null or d.stage_entered_at = d.created_time) as up_to,
                  -- From a stage change our sync saw (made at or before that edit) until the history says when.
-                 ${historyToRead('d')} and d.stage_entered_at is not null and d.stage_entered_at <> d.created_time as at_least,
-                 ${calendarDaysTo(sql`coalesce(d.last_activity_time, d.created_time)`, ctx.today, tz)} as quiet_days,
-                 coalesce((${thr}::jsonb ->> d.stage)::numeric, ${MIN_STALE_DAYS}) as threshold
+                 ${historyToRead('d')} and d.stage_entered_at is not null and d.stage_entered_at <> d.created_time as at_least
           from deals d where ${where} and d.state = 'open'
             ${opts.dealId ? sql`and d.id = ${opts.dealId}` : sql``}
-        ), flagged as (
-          select o.*,
-                 o.days_in_stage > o.threshold as stuck,
-                 coalesce(o.closing_date < ${ctx.today}::date, false) as overdue,
-                 o.pushes > 2 as slipping,
-                 o.quiet_days >= ${quietDays} as quiet
-          from o
-        ), risky as materialized (
+        ), risky as not materialized (
           select * from flagged where (stuck or overdue or slipping or quiet)
             ${opts.reason ? sql`and ${sql.raw(opts.reason)}` : sql``}
         ), counts as (
@@ -176,11 +188,15 @@ export async function risk(
                  count(*) filter (where quiet)::int as n_quiet,
                  sum(amount_sgd) as at_risk_amount
           from risky
+        ), page as (
+          select * from risky order by amount_sgd desc nulls last, id limit ${opts.limit}
         )
-        -- The page by a top-N sort, the counts by an aggregate: not a window over every risky deal,
-        -- which sorted all of them (113,000 at 1M deals) on disk for 25 rows.
-        select r.*, r.threshold::text as threshold, c.*, ${historyRefused(org)} as history_refused
-        from (select * from risky order by amount_sgd desc nulls last, id limit ${opts.limit}) r
+        select r.*, d.name, d.stage, d.owner_id, d.owner_name, d.closing_date,
+               ${calendarDaysTo(sql`coalesce(d.stage_entered_at, d.created_time)`, ctx.today, tz)} as days_in_stage,
+               ${calendarDaysTo(sql`coalesce(d.last_activity_time, d.created_time)`, ctx.today, tz)} as quiet_days,
+               coalesce((${thr}::jsonb ->> d.stage)::numeric, ${MIN_STALE_DAYS})::text as threshold,
+               c.*, ${historyRefused(org)} as history_refused
+        from page r join deals d on d.org_id = ${org} and d.id = r.id
         cross join counts c
         order by r.amount_sgd desc nulls last, r.id`,
   )

@@ -241,10 +241,32 @@ export const deals = pgTable(
     // is counted from the index alone, for the org or one owner (a rep's funnel at 1M deals read
     // the heap of all the owner's deals: 330 ms, 60 ms from the index).
     index('deals_org_created_idx').on(t.orgId, t.createdTime, t.ownerId, t.state, t.stage, t.furthestStage),
-    // The data-quality list: the few deals with no amount, no SGD amount or an unknown stage.
+    // The data-quality list: the few deals with no amount, no SGD amount or an unknown stage. The
+    // columns its issues and a rep's scope test are in the index, so each is counted from it alone.
     index('deals_quality_idx')
-      .on(t.orgId, t.id)
+      .on(t.orgId, t.id, t.ownerId, t.state, t.amountSgd, t.amount)
       .where(sql`${t.amountSgd} is null or ${t.amount} is null or ${t.state} = 'unknown'`),
+    // The risk list: open deals by amount (its page order), with every column its flags and a rep's
+    // scope read, so its counts and its page come from this index alone. At 1M deals the heap of
+    // 133,000 open deals spans 18,000 pages (330 ms for a whole org); the index is 22 MB (45 ms).
+    index('deals_open_risk_idx')
+      .on(
+        t.orgId,
+        t.amountSgd.desc().nullsLast(),
+        t.id,
+        t.ownerId,
+        t.stage,
+        t.stageEnteredAt,
+        t.createdTime,
+        t.lastActivityTime,
+        t.closingDate,
+        t.closingPushCount,
+        t.snapshotPushCount,
+        t.historyBackfilledAt,
+        // Always 'open' here, but historyToRead tests it, and an index-only scan needs every column.
+        t.state,
+      )
+      .where(sql`${t.state} = 'open'`),
   ],
 )
 

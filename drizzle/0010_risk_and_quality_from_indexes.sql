@@ -1,0 +1,3 @@
+DROP INDEX "deals_quality_idx";--> statement-breakpoint
+CREATE INDEX "deals_open_risk_idx" ON "deals" USING btree ("org_id","amount_sgd" DESC NULLS LAST,"id","owner_id","stage","stage_entered_at","created_time","last_activity_time","closing_date","closing_push_count","snapshot_push_count","history_backfilled_at","state") WHERE "deals"."state" = 'open';--> statement-breakpoint
+CREATE INDEX "deals_quality_idx" ON "deals" USING btree ("org_id","id","owner_id","state","amount_sgd","amount") WHERE "deals"."amount_sgd" is null or "deals"."amount" is null or "deals"."state" = 'unknown';
