@@ -318,18 +318,29 @@ describe(`analytics figures (${testDbKind})`, () => {
     expect(reached[0]).toBeGreaterThan(reached[4]!)
   })
 
-  // A manager's scope (stays joined to the deals in it) and the whole org (stays read alone).
+  // Each way the stays are read: a manager's scope (the stays of its owners), the whole org (their
+  // daily totals), a filter (the stays joined to the deals it keeps).
   it.each([
-    ['manager', () => seed.users.manager],
-    ['admin', () => seed.users.admin],
+    ['manager', () => seed.users.manager, '', () => true],
+    ['admin', () => seed.users.admin, '', () => true],
+    [
+      'admin, one pipeline',
+      () => seed.users.admin,
+      '&pipeline=Renewals',
+      (d: DealSeedRow) => d.pipeline === 'Renewals',
+    ],
   ])(
     'time in stage (%s): averages over deals that left the stage in P, and current stage so far',
-    async (_, who) => {
+    async (_, who, filter, keep) => {
       const user = who()
       const P = { from: '2026-01-01', to: '2026-11-26' }
-      const { body } = await get(`/time-in-stage?from=${P.from}&to=${P.to}`, user)
+      const { body } = await get(`/time-in-stage?from=${P.from}&to=${P.to}${filter}`, user)
       timeInStageResponse.parse(body)
-      const mine = new Set(visible(rows, user).map((d) => d.id))
+      const mine = new Set(
+        visible(rows, user)
+          .filter(keep)
+          .map((d) => d.id),
+      )
       const display = (s: string) =>
         rows.stages.find((x) => x.display_value === s || x.actual_value === s)?.display_value ?? s
       // Calendar days in the org's time zone (Singapore), from the date entered to the date left.
@@ -355,7 +366,7 @@ describe(`analytics figures (${testDbKind})`, () => {
       for (const s of body.stages) {
         const left = spans.filter((x) => x.stage === s.stage && inRange(x.left, P))
         expect(s.left, s.stage).toEqual({ count: left.length, averageDays: avgDays(left.map((x) => x.days)) })
-        const cur = visible(rows, user).filter((d) => d.state === 'open' && d.stage === s.stage)
+        const cur = visible(rows, user).filter((d) => keep(d) && d.state === 'open' && d.stage === s.stage)
         expect(s.current).toEqual({
           count: cur.length,
           averageDaysSoFar: avgDays(cur.map((d) => daysBetween(sg(d.stage_entered_at!), TODAY))),

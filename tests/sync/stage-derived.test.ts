@@ -49,6 +49,15 @@ async function fromScratch(db: Db, orgId: string) {
     Math.max(0, ...open.flatMap((s, i) => (s.display_value === v || s.actual_value === v ? [i + 1] : [])))
   const byDeal = new Map<string, HistoryRow[]>()
   for (const h of history) byDeal.set(h.deal_id, [...(byDeal.get(h.deal_id) ?? []), h])
+  // A stay carries its deal's owner now (null when the deal is not stored).
+  const owners = new Map(
+    (
+      await query<{ id: string; owner_id: string | null }>(
+        db,
+        sql`select id, owner_id from deals where org_id = ${orgId}`,
+      )
+    ).map((d) => [d.id, d.owner_id]),
+  )
   const won = new Set(
     (
       await query<{ id: string }>(db, sql`select id from deals where org_id = ${orgId} and state = 'won'`)
@@ -67,7 +76,7 @@ async function fromScratch(db: Db, orgId: string) {
     runs.forEach((r, i) => {
       const left = runs[i + 1]?.at
       stays.push(
-        `${deal} ${r.stage} ${r.at} ${left ?? '-'} ${left ? `${day(left)} ${days(r.at, left)}` : '- -'}`,
+        `${deal} ${r.stage} ${r.at} ${left ?? '-'} ${left ? `${day(left)} ${days(r.at, left)}` : '- -'} ${owners.get(deal) ?? '-'}`,
       )
       if (!left) return
       if (won.has(deal)) wonDays.set(r.stage, [...(wonDays.get(r.stage) ?? []), days(r.at, left)])
@@ -96,7 +105,8 @@ async function stored(db: Db, orgId: string) {
     db,
     sql`select deal_id || ' ' || stage || ' ' || (extract(epoch from entered_at) * 1000)::bigint || ' ' ||
                coalesce(((extract(epoch from left_at) * 1000)::bigint)::text, '-') || ' ' ||
-               coalesce(to_char(left_on, 'YYYY-MM-DD'), '-') || ' ' || coalesce(days::text, '-') as s
+               coalesce(to_char(left_on, 'YYYY-MM-DD'), '-') || ' ' || coalesce(days::text, '-') || ' ' ||
+               coalesce(owner_id, '-') as s
         from stage_stays where org_id = ${orgId}`,
   )
   const deals = await query<{ id: string; furthest_stage: string }>(
@@ -161,6 +171,27 @@ describe(`stays and furthest stages follow the history and the picklist (${testD
     for (const id of m.deleted) {
       expect(after.stays.some((s) => s.startsWith(`${id} `))).toBe(false)
       expect(after.furthest.has(id)).toBe(false)
+    }
+
+    // Deals with stays change hands: their stays follow them to the new owner.
+    const moved = await query<{ id: string; owner_id: string }>(
+      database.db,
+      sql`select d.id, d.owner_id from deals d where d.org_id = ${h.orgId}
+            and exists (select 1 from stage_stays s where s.org_id = d.org_id and s.deal_id = d.id)
+          order by d.id limit 3`,
+    )
+    expect(moved).toHaveLength(3)
+    for (const d of moved)
+      h.sb.editDeal(d.id, {
+        Owner: h.sb.users.all.find((u) => u.id !== d.owner_id && u.status === 'active')!.id,
+      })
+    const handed = await runOrgSync(h.ctx, h.orgId, { trigger: 'manual', historyBudget: 0 })
+    expect(handed.status, handed.error).toBe('succeeded')
+    const rehomed = await check()
+    for (const d of moved) {
+      const theirs = rehomed.stays.filter((s) => s.startsWith(`${d.id} `))
+      expect(theirs.length).toBeGreaterThan(0)
+      expect(theirs.some((s) => s.endsWith(` ${d.owner_id}`))).toBe(false)
     }
 
     // The picklist changes: an open stage is removed, another becomes a closed one. Display values

@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm'
 import { query } from '../db/client'
-import type { Filters } from '#shared/contracts/common'
+import { filtersSchema, type Filters } from '#shared/contracts/common'
 import type { TimeInStageResponse } from '#shared/contracts/funnel'
-import { filterConditions, type AnalyticsContext } from './context'
+import { filterConditions, ownerConditions, type AnalyticsContext } from './context'
 import { divRound } from './decimal'
 import { calendarDaysTo } from './days'
 import type { Period } from './period'
@@ -27,10 +27,15 @@ export async function timeInStage(
   const where = await filterConditions(ctx, filters, 'd')
   const org = ctx.org.id
   const tz = ctx.org.timeZone
-  // The whole org, unfiltered: every stay is of one of the org's deals (deleting a deal deletes its
-  // history, and the trigger its stays), so their daily totals serve without the deals (~500 rows
-  // for a quarter instead of 800,000 stays at 1M deals).
-  const wholeOrg = ctx.scope.ownerIds === null && Object.values(filters).every((v) => v === undefined)
+  // Every stay is of one of the org's deals (deleting a deal deletes its history, and the trigger
+  // its stays) and carries the deal's owner now. With no filter but owners, the stays serve without
+  // the deals: for the whole org their daily totals (~500 rows for a quarter instead of 800,000
+  // stays at 1M deals), for a rep or a team their own stays by owner.
+  // The filters' own keys only: the route passes its whole query (the period's from and to too).
+  const byOwnerOnly = (Object.keys(filtersSchema.shape) as (keyof Filters)[]).every(
+    (k) => filters[k] === undefined || k === 'owner' || k === 'team',
+  )
+  const wholeOrg = byOwnerOnly && ctx.scope.ownerIds === null && !filters.owner && !filters.team
   const rows = await query<{
     stage: string
     left_n: number
@@ -44,15 +49,20 @@ export async function timeInStage(
         with scoped as not materialized (select d.id, d.state, d.stage, d.stage_entered_at, d.created_time from deals d where ${where}),
         leaving as (
           -- Stays that ended in P, by the leaving date and calendar days (org time zone) the
-          -- history's trigger keeps with them: for a whole org their daily totals, else the stays
-          -- of the scoped deals (stage_stays_left_on_idx holds every column read).
+          -- history's trigger keeps with them: for a whole org their daily totals, for owners their
+          -- stays (stage_stays_owner_left_on_idx), else the stays of the scoped deals
+          -- (stage_stays_left_on_idx); each index holds every column read.
           ${
             wholeOrg
-              ? sql`select h.stage, sum(h.stays)::int as n, sum(h.days) as days from stay_day_totals h`
-              : sql`select h.stage, count(*)::int as n, sum(h.days) as days
-                    from stage_stays h join scoped s on s.id = h.deal_id`
+              ? sql`select h.stage, sum(h.stays)::int as n, sum(h.days) as days from stay_day_totals h
+                    where h.org_id = ${org}`
+              : byOwnerOnly
+                ? sql`select h.stage, count(*)::int as n, sum(h.days) as days from stage_stays h
+                      where ${sql.join(await ownerConditions(ctx, filters, 'h'), sql` and `)}`
+                : sql`select h.stage, count(*)::int as n, sum(h.days) as days
+                      from stage_stays h join scoped s on s.id = h.deal_id where h.org_id = ${org}`
           }
-          where h.org_id = ${org} and h.left_on between ${period.from} and ${period.to}
+          and h.left_on between ${period.from} and ${period.to}
           group by h.stage
         ), cur as (
           select s.stage, count(*)::int as n,

@@ -311,11 +311,18 @@ export const stageStays = pgTable(
     leftOn: day('left_on'),
     /** Calendar days from entered_at to left_at in the org's time zone (analytics/days.ts). */
     days: integer('days'),
+    /**
+     * The deal's owner now: set as the stay is derived, and again by a trigger on deals when the
+     * owner changes (migration 0011), so a rep's or a team's time in stage reads their stays alone.
+     */
+    ownerId: text('owner_id'),
   },
   (t) => [
     primaryKey({ columns: [t.orgId, t.dealId, t.enteredAt, t.stage] }),
     // Time in stage: stays that ended in a period, summed by stage from the index alone.
     index('stage_stays_left_on_idx').on(t.orgId, t.leftOn, t.stage, t.days, t.dealId),
+    // The same for a rep or a team (an index range per owner).
+    index('stage_stays_owner_left_on_idx').on(t.orgId, t.ownerId, t.leftOn, t.stage, t.days),
   ],
 )
 
