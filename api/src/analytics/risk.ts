@@ -97,7 +97,6 @@ interface Row {
   up_to: boolean
   at_least: boolean
   history_refused: boolean
-  threshold: string
   pushes: number
   quiet_days: number
   stuck: boolean
@@ -120,9 +119,9 @@ const reason = (code: RiskReason, message: string, provisional = false) => ({ co
  * bound: the flag is provisional and says why, so a first sync of an old org does not pass off its
  * deals' ages as days in stage. (Tersely, instead of the threshold: two lines in a narrow widget.)
  */
-function stuckReason(r: Row) {
+function stuckReason(r: Row, threshold: number) {
   const days = `${r.days_in_stage} days in ${r.stage}`
-  if (!r.up_to) return reason('stuck', `${r.at_least ? 'at least ' : ''}${days} (threshold ${r.threshold})`)
+  if (!r.up_to) return reason('stuck', `${r.at_least ? 'at least ' : ''}${days} (threshold ${threshold})`)
   return reason(
     'stuck',
     `up to ${days} (${r.history_refused ? 'history unavailable' : 'history pending'})`,
@@ -141,7 +140,7 @@ export async function risk(
   const quietDays = ctx.org.settings.quietDays ?? DEFAULT_QUIET_DAYS
   const tz = ctx.org.timeZone
   const org = ctx.org.id
-  const thr = JSON.stringify(Object.fromEntries(thresholds.map((t) => [t.stage, String(t.days)])))
+  const thresholdOf = new Map(thresholds.map((t) => [t.stage, t.days]))
   // The flags compare instants with the start of an org day, so the scan converts no row to the
   // org's calendar: more than T calendar days in the stage is "entered before the start of day
   // today − floor(T)"; at least Q days quiet is "last active before the start of day today − (Q − 1)".
@@ -194,7 +193,6 @@ export async function risk(
         select r.*, d.name, d.stage, d.owner_id, d.owner_name, d.closing_date,
                ${calendarDaysTo(sql`coalesce(d.stage_entered_at, d.created_time)`, ctx.today, tz)} as days_in_stage,
                ${calendarDaysTo(sql`coalesce(d.last_activity_time, d.created_time)`, ctx.today, tz)} as quiet_days,
-               coalesce((${thr}::jsonb ->> d.stage)::numeric, ${MIN_STALE_DAYS})::text as threshold,
                c.*, ${historyRefused(org)} as history_refused
         from page r join deals d on d.org_id = ${org} and d.id = r.id
         cross join counts c
@@ -228,7 +226,7 @@ export async function risk(
       daysInStageAtLeast: r.at_least,
       zohoUrl: zohoDealUrl(ctx.org, r.id),
       reasons: [
-        ...(r.stuck ? [stuckReason(r)] : []),
+        ...(r.stuck ? [stuckReason(r, thresholdOf.get(r.stage) ?? MIN_STALE_DAYS)] : []),
         ...(r.overdue ? [reason('overdue', `Closing date ${r.closing_date} has passed`)] : []),
         ...(r.slipping ? [reason('slipping', `Closing date moved later ${r.pushes} times`)] : []),
         ...(r.quiet ? [reason('quiet', `No activity for ${r.quiet_days} days`)] : []),
