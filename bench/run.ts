@@ -19,6 +19,7 @@ import autocannon from 'autocannon'
 import postgres from 'postgres'
 import { signToken } from '../api/src/auth/token'
 import { SESSION_COOKIE, SESSION_PURPOSE } from '../api/src/auth/middleware'
+import { meResponseSchema } from '../shared/contracts/auth'
 import { connectPostgres } from '../api/src/db/client'
 import { takeSnapshot } from '../api/src/analytics/snapshot'
 import { dealFields } from '../api/src/sync/map'
@@ -364,8 +365,8 @@ async function cookieFor(orgId: string, userId: string) {
 async function thisQuarter(apiUrl: string, cookie: string): Promise<string> {
   const res = await fetch(`${apiUrl}/api/v1/me`, { headers: { cookie } })
   if (!res.ok) throw new Error(`/api/v1/me → ${res.status} ${await res.text()}`)
-  const { org } = (await res.json()) as { org: { periods: { thisQuarter: { from: string; to: string } } } }
-  return new URLSearchParams(org.periods.thisQuarter).toString()
+  const { from, to } = meResponseSchema.parse(await res.json()).org.periods.thisQuarter
+  return new URLSearchParams({ from, to }).toString()
 }
 
 async function timeRequest(url: string, cookie: string, firstByteOnly = false): Promise<number> {
