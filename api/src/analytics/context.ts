@@ -100,14 +100,25 @@ export async function ownerConditions(ctx: AnalyticsContext, f: Filters, alias: 
     conds.push(sql`${col('owner_id')} in ${f.owner}`)
   }
   if (f.team) {
-    const members = await teamMembers(ctx.db, ctx.org.id, f.team)
+    const members = await requestTeamMembers(ctx, f.team)
     conds.push(members.length ? sql`${col('owner_id')} in ${members}` : sql`false`)
   }
   return conds
 }
 
+/** Each request's team member lists: a view that filters two tables (time in stage) reads one once. */
+const membersByRequest = new WeakMap<AnalyticsContext, Map<string, Promise<string[]>>>()
+
+function requestTeamMembers(ctx: AnalyticsContext, roleId: string): Promise<string[]> {
+  let teams = membersByRequest.get(ctx)
+  if (!teams) membersByRequest.set(ctx, (teams = new Map()))
+  let members = teams.get(roleId)
+  if (!members) teams.set(roleId, (members = teamMembers(ctx.db, ctx.org.id, roleId)))
+  return members
+}
+
 /** Users in the role and every role below it. */
-export async function teamMembers(db: Db, orgId: string, roleId: string): Promise<string[]> {
+async function teamMembers(db: Db, orgId: string, roleId: string): Promise<string[]> {
   const rows = await query<{ id: string }>(
     db,
     sql`with recursive sub(id) as (
